@@ -1,0 +1,475 @@
+"""Ingest assets (DESIGN 4, 6.4): each feed's files, validated, into partitioned DuckDB tables.
+
+One engine serves every feed. Files are parsed before the warehouse is opened; then one
+transaction replaces the partition, and records each file read in `leveringen` and its rejected
+rows in `quarantaine`. A file rejected whole changes nothing but those two records, so the
+partition keeps its previous data.
+
+Decisions where the spec is silent:
+- Every delivery of a partition is read once (known by name and sha256 in `leveringen`), even when
+  a newer one replaces it, so the quarantine and `leveringen` keep the history of each gemeente's
+  deliveries that the aanleverfouten are evaluated over.
+- A snapshot partition (verwijsindex, dkd_reintegratie) holds the newest file that was not
+  rejected whole; a rejected newer file leaves it as it was.
+- A day without a UWV file leaves `uwv_events` for that day unchanged.
+- `dkd_instellingen` keeps every accepted snapshot with its leverdatum (the aanleverfouten need
+  the settings "as of" each day); the view `dkd_instellingen_actueel` is the newest.
+"""
+
+import datetime as dt
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+import pandera.pandas as pa
+from dagster_pandera import pandera_schema_to_dagster_type
+
+from lks_pipeline.feeds import csvfeeds, dkd, inbox, schemas
+from lks_pipeline.feeds.csvbestand import BestandAfgewezen
+from lks_pipeline.feeds.inbox import Levering
+from lks_pipeline.feeds.resultaat import Gelezen, Quarantaine
+from lks_pipeline.partitions import dag_partitions, gemeente_partitions
+from lks_pipeline.resources import LksSettings, Warehouse
+from lks_pipeline.warehouse import ensure_schema, known_files, replace_rows, transaction
+
+PREVIEW_ROWS = 20
+QUARANTAINE_KOLOMMEN = [
+    "feed",
+    "bestand",
+    "gemeentecode",
+    "leverdatum",
+    "regel",
+    "bsn_gemaskeerd",
+    "reden",
+]
+
+
+@dataclass
+class Bestand:
+    """One file this run read: either its rows or the reason it was rejected whole."""
+
+    levering: Levering
+    sha256: str
+    gelezen: Gelezen | None = None
+    afgewezen: BestandAfgewezen | None = None
+
+    @property
+    def quarantaine(self) -> list[Quarantaine]:
+        if self.afgewezen is not None:
+            return [Quarantaine(self.afgewezen.regel, None, self.afgewezen.reden)]
+        return self.gelezen.quarantaine
+
+
+def _read(levering: Levering, sha256: str, reader: Callable[[Levering], Gelezen]) -> Bestand:
+    try:
+        gelezen = reader(levering)
+    except BestandAfgewezen as rejected:
+        return Bestand(levering, sha256, afgewezen=rejected)
+    gelezen.sha256 = sha256
+    return Bestand(levering, sha256, gelezen=gelezen)
+
+
+def _read_dkd(levering: Levering) -> Gelezen:
+    return dkd.lees(levering.path, levering.bestand, levering.gemeentecode)
+
+
+def _read_new(
+    leveringen: list[Levering],
+    known: dict[str, tuple[str, str]],
+    reader: Callable[[Levering], Gelezen],
+    *,
+    newest_only: bool,
+) -> tuple[list[Bestand], Bestand | None]:
+    """Read every file not yet known, and the newest accepted one for its rows.
+
+    Returns the files read this run and, with `newest_only`, the file whose rows the partition
+    should hold (None: keep the partition as it is).
+    """
+    read: list[Bestand] = []
+    loaded: Bestand | None = None
+    for levering in sorted(leveringen, key=lambda lv: lv.leverdatum, reverse=True):
+        need_rows = newest_only and loaded is None
+        sha256 = levering.sha256()
+        status = known.get(levering.bestand, ("", ""))
+        unchanged = status[0] == sha256
+        if unchanged and (status[1] == "afgewezen" or not need_rows):
+            continue
+        bestand = _read(levering, sha256, reader)
+        read.append(bestand)
+        if need_rows and bestand.gelezen is not None:
+            loaded = bestand
+    return read, loaded
+
+
+def _record(
+    conn, feed: str, read: list[Bestand], loaded: Bestand | None, gemeentecode: str | None
+) -> None:
+    """Write `leveringen` and `quarantaine` for the files read, inside the caller's transaction."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if loaded is not None and gemeentecode is not None:
+        conn.execute(
+            "UPDATE leveringen SET status = 'vervangen' "
+            "WHERE feed = ? AND gemeentecode = ? AND status = 'geladen'",
+            [feed, gemeentecode],
+        )
+    for bestand in read:
+        lv = bestand.levering
+        if bestand.afgewezen is not None:
+            status, geladen, versie = "afgewezen", 0, None
+        else:
+            replaced = loaded is not None and bestand is not loaded and gemeentecode is not None
+            status = "vervangen" if replaced else "geladen"
+            geladen, versie = bestand.gelezen.regels_geladen, bestand.gelezen.berichtversie
+        levering = pd.DataFrame(
+            [
+                {
+                    "feed": feed,
+                    "bestand": lv.bestand,
+                    "gemeentecode": lv.gemeentecode,
+                    "leverdatum": lv.leverdatum,
+                    "sha256": bestand.sha256,
+                    "status": status,
+                    "regels_geladen": geladen,
+                    "regels_gequarantaineerd": len(bestand.quarantaine),
+                    "berichtversie": versie,
+                    "reden": bestand.afgewezen.reden if bestand.afgewezen else None,
+                    "verwerkt_op": now,
+                }
+            ]
+        )
+        where, params = "feed = ? AND bestand = ?", [feed, lv.bestand]
+        replace_rows(conn, "leveringen", levering, where, params)
+        quarantaine = pd.DataFrame(
+            [
+                {
+                    "feed": feed,
+                    "bestand": lv.bestand,
+                    "gemeentecode": lv.gemeentecode,
+                    "leverdatum": lv.leverdatum,
+                    "regel": q.regel,
+                    "bsn_gemaskeerd": q.bsn_gemaskeerd,
+                    "reden": q.reden,
+                }
+                for q in bestand.quarantaine
+            ],
+            columns=QUARANTAINE_KOLOMMEN,
+        )
+        replace_rows(conn, "quarantaine", quarantaine, where, params)
+
+
+def _log_rejections(context: dg.AssetExecutionContext, read: list[Bestand]) -> None:
+    for bestand in read:
+        if bestand.afgewezen is not None:
+            context.log.warning(f"Bestand afgewezen: {bestand.afgewezen}")
+        elif bestand.quarantaine:
+            context.log.info(
+                f"{bestand.levering.bestand}: {len(bestand.quarantaine)} regel(s) in quarantaine"
+            )
+
+
+def _metadata(read: list[Bestand], loaded: Bestand | None, leveringen: list[Levering]) -> dict:
+    """What an engineer reads in the UI: files, counts, masked previews. Never a BSN or name."""
+    quarantaine = [
+        {
+            "bestand": b.levering.bestand,
+            "regel": q.regel,
+            "bsn": q.bsn_gemaskeerd or "",
+            "reden": q.reden,
+        }
+        for b in read
+        for q in b.quarantaine
+    ]
+    metadata = {
+        "vingerafdruk": inbox.vingerafdruk(leveringen),
+        "bestanden gelezen": len(read),
+        "bestanden afgewezen": sum(b.afgewezen is not None for b in read),
+        "regels in quarantaine": len(quarantaine),
+    }
+    if loaded is not None:
+        metadata["bestand"] = loaded.levering.bestand
+        metadata["leverdatum"] = loaded.levering.leverdatum.isoformat()
+    if quarantaine:
+        preview = pd.DataFrame(quarantaine[:PREVIEW_ROWS])
+        metadata["quarantaine (voorbeeld)"] = dg.MetadataValue.md(preview.to_markdown(index=False))
+    return metadata
+
+
+def _column_schema(schema: pa.DataFrameSchema) -> dg.TableSchemaMetadataValue:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dagster-pandera marks this function beta
+        return pandera_schema_to_dagster_type(schema).metadata["schema"]
+
+
+def _ingest(
+    context: dg.AssetExecutionContext,
+    lks: LksSettings,
+    duckdb: Warehouse,
+    *,
+    feed: str,
+    reader: Callable[[Levering], Gelezen],
+    select: Callable[[Levering], bool],
+    newest_only: bool,
+    write: Callable[[object, Bestand], None],
+    gemeentecode: str | None = None,
+) -> tuple[list[Bestand], Bestand | None, dict]:
+    leveringen, _ = inbox.scan(lks.inbox, folders=[inbox.FEED_FOLDERS[feed]])
+    leveringen = [lv for lv in leveringen if lv.feed == feed and select(lv)]
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        known = known_files(conn, feed)
+    read, loaded = _read_new(leveringen, known, reader, newest_only=newest_only)
+    _log_rejections(context, read)
+    with duckdb.get_connection() as conn:
+        with transaction(conn):
+            for bestand in [loaded] if newest_only else read:
+                if bestand is not None and bestand.gelezen is not None:
+                    write(conn, bestand)
+            _record(conn, feed, read, loaded, gemeentecode)
+        conn.execute("CHECKPOINT")
+    return read, loaded, _metadata(read, loaded, leveringen)
+
+
+def _with(rows: pd.DataFrame, **columns) -> pd.DataFrame:
+    return rows.assign(**columns)
+
+
+@dg.asset(
+    partitions_def=gemeente_partitions,
+    group_name="feeds",
+    kinds={"duckdb", "csv"},
+    pool="duckdb_writer",
+    metadata={"dagster/column_schema": _column_schema(schemas.verwijsindex_schema())},
+)
+def verwijsindex(
+    context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
+) -> dg.MaterializeResult:
+    """One row per (BSN, cluster) a gemeente knows: its newest verwijsindex (DESIGN 4.2).
+
+    Each delivery is a full snapshot, so the partition is replaced, never appended to. Invalid
+    BSNs go to `quarantaine` with their line; a file rejected whole keeps the previous snapshot.
+    """
+    gemeentecode = context.partition_key
+
+    def write(conn, bestand: Bestand) -> None:
+        lv = bestand.levering
+        rows = _with(
+            bestand.gelezen.tabellen["verwijsindex"],
+            gemeentecode=gemeentecode,
+            leverdatum=lv.leverdatum,
+            bestand=lv.bestand,
+        )
+        replace_rows(conn, "verwijsindex", rows, "gemeentecode = ?", [gemeentecode])
+
+    _, loaded, metadata = _ingest(
+        context,
+        lks,
+        duckdb,
+        feed="verwijsindex",
+        reader=csvfeeds.lees_verwijsindex,
+        select=lambda lv: lv.gemeentecode == gemeentecode,
+        newest_only=True,
+        write=write,
+        gemeentecode=gemeentecode,
+    )
+    if loaded is not None:
+        rows = loaded.gelezen.tabellen["verwijsindex"]
+        per_cluster = rows.groupby("cluster").size().rename("rijen").reset_index()
+        metadata["dagster/partition_row_count"] = len(rows)
+        metadata["per cluster"] = dg.MetadataValue.md(per_cluster.to_markdown(index=False))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    partitions_def=gemeente_partitions,
+    group_name="feeds",
+    kinds={"duckdb", "xml"},
+    pool="duckdb_writer",
+)
+def dkd_reintegratie(
+    context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
+) -> dg.MaterializeResult:
+    """One row per Client in a gemeente's newest DKD verzamelbestand (DESIGN 4.4).
+
+    Its Doelgroepen, ReintegratieInzetten and Loonkostensubsidies go to `dkd_doelgroepen`,
+    `dkd_inzetten` and `dkd_loonkostensubsidies`, each row with source (`bron`), so webservice
+    answers can sit beside verzamelbestand data. A Client breaking the XSD or a rule is
+    quarantined alone; a file that is not well-formed, has an unknown namespace or names another
+    gemeente is rejected whole and keeps the previous snapshot.
+    """
+    gemeentecode = context.partition_key
+    bron = "verzamelbestand"
+
+    def write(conn, bestand: Bestand) -> None:
+        lv, gelezen = bestand.levering, bestand.gelezen
+        where = "gemeentecode = ? AND bron = ?"
+        for table, rows in gelezen.tabellen.items():
+            extra = {"gemeentecode": gemeentecode, "bron": bron}
+            if table == "dkd_reintegratie":
+                extra |= {
+                    "leverdatum": lv.leverdatum,
+                    "berichtversie": gelezen.berichtversie,
+                    "aanmaakdatum": gelezen.aanmaakdatum,
+                    "bestand": lv.bestand,
+                }
+            replace_rows(conn, table, _with(rows, **extra), where, [gemeentecode, bron])
+
+    _, loaded, metadata = _ingest(
+        context,
+        lks,
+        duckdb,
+        feed="dkd_reintegratie",
+        reader=_read_dkd,
+        select=lambda lv: lv.gemeentecode == gemeentecode,
+        newest_only=True,
+        write=write,
+        gemeentecode=gemeentecode,
+    )
+    if loaded is not None:
+        tabellen = loaded.gelezen.tabellen
+        metadata["dagster/partition_row_count"] = len(tabellen["dkd_reintegratie"])
+        metadata["berichtversie"] = loaded.gelezen.berichtversie
+        counts = pd.DataFrame(
+            [{"tabel": table, "rijen": len(rows)} for table, rows in tabellen.items()]
+        )
+        metadata["per tabel"] = dg.MetadataValue.md(counts.to_markdown(index=False))
+        lks_rows = tabellen["dkd_loonkostensubsidies"]
+        metadata["loonkostensubsidies zonder PercentageLoonwaarde"] = int(
+            lks_rows["percentage_loonwaarde"].isna().sum()
+        )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    partitions_def=dag_partitions,
+    group_name="feeds",
+    kinds={"duckdb", "csv"},
+    pool="duckdb_writer",
+    metadata={"dagster/column_schema": _column_schema(schemas.uwv_schema(dt.date(2017, 1, 1)))},
+)
+def uwv_events(
+    context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
+) -> dg.MaterializeResult:
+    """One row per UWV Ziektewet event of a delivery day, both products (DESIGN 4.1).
+
+    The partition is the delivery date in the file name. Rows breaking a rule for a required
+    field go to `quarantaine` with their line; a loonheffingennummer not matching its pattern is
+    kept and flagged (`loonheffingennummer_geldig`).
+    """
+    leverdatum = dt.date.fromisoformat(context.partition_key)
+
+    def write(conn, bestand: Bestand) -> None:
+        rows = _with(
+            bestand.gelezen.tabellen["uwv_events"],
+            leverdatum=leverdatum,
+            bestand=bestand.levering.bestand,
+        )
+        replace_rows(conn, "uwv_events", rows, "leverdatum = ?", [leverdatum])
+
+    read, loaded, metadata = _ingest(
+        context,
+        lks,
+        duckdb,
+        feed="uwv",
+        reader=csvfeeds.lees_uwv,
+        select=lambda lv: lv.leverdatum == leverdatum,
+        newest_only=True,
+        write=write,
+    )
+    if loaded is None and not read:
+        context.log.info(f"Geen UWV-levering voor {leverdatum}: partitie ongewijzigd")
+    if loaded is not None:
+        rows = loaded.gelezen.tabellen["uwv_events"]
+        per_type = rows.groupby("berichttype").size().rename("events").reset_index()
+        metadata["dagster/partition_row_count"] = len(rows)
+        metadata["per berichttype"] = dg.MetadataValue.md(per_type.to_markdown(index=False))
+        for warning, count in loaded.gelezen.waarschuwingen.items():
+            metadata[f"waarschuwing: {warning}"] = count
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    group_name="feeds",
+    kinds={"duckdb", "csv"},
+    pool="duckdb_writer",
+    metadata={"dagster/column_schema": _column_schema(schemas.instellingen_schema())},
+)
+def dkd_instellingen(
+    context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
+) -> dg.MaterializeResult:
+    """One row per gemeente per instellingen snapshot: its Reintegratie cluster settings (4.5).
+
+    Every accepted snapshot is kept with its leverdatum, because aanleverfouten are evaluated
+    against the settings as they were on each day; `dkd_instellingen_actueel` is the newest.
+    """
+
+    def write(conn, bestand: Bestand) -> None:
+        lv = bestand.levering
+        rows = _with(
+            bestand.gelezen.tabellen["dkd_instellingen"],
+            leverdatum=lv.leverdatum,
+            bestand=lv.bestand,
+        )
+        replace_rows(conn, "dkd_instellingen", rows, "bestand = ?", [lv.bestand])
+
+    read, _, metadata = _ingest(
+        context,
+        lks,
+        duckdb,
+        feed="dkd_instellingen",
+        reader=csvfeeds.lees_instellingen,
+        select=lambda lv: True,
+        newest_only=False,
+        write=write,
+    )
+    accepted = [b for b in read if b.gelezen is not None]
+    if accepted:
+        newest = max(accepted, key=lambda b: b.levering.leverdatum)
+        metadata["dagster/row_count"] = newest.gelezen.regels_geladen
+        metadata["nieuwste gelezen snapshot"] = newest.levering.bestand
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(group_name="feeds", kinds={"duckdb"}, pool="duckdb_writer")
+def inbox_bestandsnamen(
+    context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
+) -> dg.MaterializeResult:
+    """One row per inbox entry that is never read (DESIGN 3), recorded as quarantine.
+
+    A name matching no feed's pattern, an unknown gemeente or date, a symlink, a folder or a path
+    outside the inbox. Each is recorded in `leveringen` (status `afgewezen`) and `quarantaine`
+    with the reason, so nothing in the inbox is silently ignored.
+    """
+    _, onleesbaar = inbox.scan(lks.inbox)
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        with transaction(conn):
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            for entry in onleesbaar:
+                where, params = "feed = ? AND bestand = ?", [entry.feed, entry.bestand]
+                levering = pd.DataFrame(
+                    [
+                        {
+                            "feed": entry.feed,
+                            "bestand": entry.bestand,
+                            "status": "afgewezen",
+                            "regels_geladen": 0,
+                            "regels_gequarantaineerd": 1,
+                            "reden": entry.reden,
+                            "verwerkt_op": now,
+                        }
+                    ]
+                )
+                replace_rows(conn, "leveringen", levering, where, params)
+                quarantaine = pd.DataFrame(
+                    [{"feed": entry.feed, "bestand": entry.bestand, "reden": entry.reden}]
+                )
+                replace_rows(conn, "quarantaine", quarantaine, where, params)
+    for entry in onleesbaar:
+        context.log.warning(f"Niet gelezen: {entry.feed}/{entry.bestand}: {entry.reden}")
+    preview = pd.DataFrame([vars(e) for e in onleesbaar[:PREVIEW_ROWS]])
+    metadata = {"dagster/row_count": len(onleesbaar)}
+    if onleesbaar:
+        metadata["niet gelezen"] = dg.MetadataValue.md(preview.to_markdown(index=False))
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,42 @@
+"""BSN validity and masking.
+
+The elfproef is python-stdnum's (`stdnum.nl.bsn`), vectorized: stdnum costs 3.2 µs per call, about
+10 s for a national verwijsindex of 3 million rows, against 0.2 s for DuckDB to read that file. The
+test suite checks with hypothesis that `geldig` agrees with stdnum on arbitrary strings. Unlike
+stdnum we do not normalise: a BSN is exactly nine ASCII digits as delivered, so `010000008` stays
+`010000008` and `10000008` is invalid.
+"""
+
+import numpy as np
+import pandas as pd
+
+_WEIGHTS = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1], dtype=np.int64)
+
+
+def geldig(values: pd.Series) -> np.ndarray:
+    """Boolean array: which values are valid BSNs (nine digits, elfproef, not all zeros)."""
+    text = values.astype("object").where(values.notna(), "")
+    lengths = text.map(len).to_numpy() if len(text) else np.zeros(0, dtype=np.int64)
+    candidates = (lengths == 9) & text.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    result = np.zeros(len(text), dtype=bool)
+    if not candidates.any():
+        return result
+    codepoints = (
+        np.array(text[candidates].tolist(), dtype="U9").view(np.uint32).reshape(-1, 9)
+    ).astype(np.int64) - ord("0")
+    digits = ((codepoints >= 0) & (codepoints <= 9)).all(axis=1)
+    elfproef = (codepoints * _WEIGHTS).sum(axis=1) % 11 == 0
+    result[candidates] = digits & elfproef & codepoints.any(axis=1)
+    return result
+
+
+def is_geldig(value: str) -> bool:
+    """Scalar form of `geldig`, for single values (a DKD Client, a test)."""
+    return bool(geldig(pd.Series([value], dtype="object"))[0])
+
+
+def maskeer(value: str | None) -> str:
+    """The only form in which a BSN may leave the warehouse and reports: its last three digits."""
+    if not value or len(value) <= 3:
+        return "***"
+    return "******" + value[-3:]

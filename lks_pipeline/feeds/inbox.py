@@ -1,0 +1,134 @@
+"""The inbox contract of DESIGN 3: which file belongs to which feed, partition and delivery date.
+
+Names are parsed strictly. A gemeentecode must be in the CBS list and a date must exist, so no file
+name can steer a write outside our folders. A symlink, anything that resolves outside `inbox/`, a
+folder, or a name matching no pattern is an `Onleesbaar` entry: recorded, never read. Listing costs
+one `scandir` and one `lstat` per entry; contents are hashed only by the assets that read them.
+"""
+
+import datetime as dt
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lks_pipeline.reference_data import gemeentecodes
+
+FEED_FOLDERS = {
+    "uwv": "uwv",
+    "verwijsindex": "verwijsindex",
+    "dkd_reintegratie": "dkd",
+    "dkd_instellingen": "dkd",
+}
+
+_PATTERNS = {
+    "uwv": re.compile(r"uwv_lks_(?P<datum>\d{8})\.csv"),
+    "verwijsindex": re.compile(r"verwijsindex_(?P<gemeentecode>GM\d{4})_(?P<datum>\d{8})\.csv"),
+    "dkd_reintegratie": re.compile(
+        r"dkd_reintegratie_(?P<gemeentecode>GM\d{4})_(?P<datum>\d{8})\.xml"
+    ),
+    "dkd_instellingen": re.compile(r"dkd_instellingen_(?P<datum>\d{8})\.csv"),
+}
+
+
+@dataclass(frozen=True)
+class Levering:
+    """One delivered file whose name matches its feed's pattern."""
+
+    feed: str
+    path: Path
+    leverdatum: dt.date
+    gemeentecode: str | None
+    size: int
+    mtime_ns: int
+
+    @property
+    def bestand(self) -> str:
+        return self.path.name
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        with self.path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Onleesbaar:
+    """An inbox entry that is not read: bad name, unknown gemeente, symlink, folder."""
+
+    feed: str
+    bestand: str
+    reden: str
+
+
+def parse_naam(feed: str, naam: str) -> tuple[dt.date, str | None] | str:
+    """(leverdatum, gemeentecode) for a valid name of `feed`, else the reason it is not valid."""
+    match = _PATTERNS[feed].fullmatch(naam)
+    if match is None:
+        return "bestandsnaam past niet in het patroon van deze feed"
+    try:
+        leverdatum = dt.datetime.strptime(match["datum"], "%Y%m%d").date()
+    except ValueError:
+        return f"datum {match['datum']} in de bestandsnaam bestaat niet"
+    gemeentecode = match.groupdict().get("gemeentecode")
+    if gemeentecode is not None and gemeentecode not in gemeentecodes():
+        return f"gemeentecode {gemeentecode} staat niet in de CBS-lijst"
+    return leverdatum, gemeentecode
+
+
+def scan(inbox: Path, folders: list[str] | None = None) -> tuple[list[Levering], list[Onleesbaar]]:
+    """Every delivery in the inbox, and every entry that will not be read.
+
+    Deliveries are sorted by (feed, gemeentecode, leverdatum). A missing feed folder means no
+    deliveries yet, not an error. `folders` limits the scan to some feed folders.
+    """
+    leveringen: list[Levering] = []
+    onleesbaar: list[Onleesbaar] = []
+    root = inbox.resolve()
+    for folder in sorted(set(FEED_FOLDERS.values()) if folders is None else set(folders)):
+        directory = inbox / folder
+        if not directory.is_dir():
+            continue
+        feeds = [f for f, d in FEED_FOLDERS.items() if d == folder]
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+            levering = _levering(entry, feeds, root)
+            if isinstance(levering, Levering):
+                leveringen.append(levering)
+            else:
+                onleesbaar.append(levering)
+    leveringen.sort(key=lambda lv: (lv.feed, lv.gemeentecode or "", lv.leverdatum))
+    return leveringen, onleesbaar
+
+
+def _levering(entry: os.DirEntry, feeds: list[str], root: Path) -> Levering | Onleesbaar:
+    feed_label = feeds[0] if len(feeds) == 1 else "dkd"
+    if entry.is_symlink():
+        return Onleesbaar(feed_label, entry.name, "symbolische link: wordt niet gelezen")
+    if not entry.is_file(follow_symlinks=False):
+        return Onleesbaar(feed_label, entry.name, "geen gewoon bestand")
+    if not Path(entry.path).resolve().is_relative_to(root):
+        return Onleesbaar(feed_label, entry.name, "verwijst naar een plek buiten de inbox")
+    reden = "bestandsnaam past niet in het patroon van deze feed"
+    for feed in feeds:
+        parsed = parse_naam(feed, entry.name)
+        if isinstance(parsed, str):
+            if _PATTERNS[feed].fullmatch(entry.name):
+                reden = parsed
+            continue
+        stat = entry.stat(follow_symlinks=False)
+        leverdatum, gemeentecode = parsed
+        return Levering(
+            feed, Path(entry.path), leverdatum, gemeentecode, stat.st_size, stat.st_mtime_ns
+        )
+    return Onleesbaar(feed_label, entry.name, reden)
+
+
+def vingerafdruk(leveringen: list[Levering]) -> str:
+    """A cheap identity of a set of files (name, size, mtime): equal means nothing to redo."""
+    digest = hashlib.sha256()
+    for lv in sorted(leveringen, key=lambda lv: lv.bestand):
+        digest.update(f"{lv.bestand}:{lv.size}:{lv.mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]

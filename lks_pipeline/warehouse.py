@@ -1,0 +1,106 @@
+"""The DuckDB warehouse (DESIGN 6.4): tables in schema `main`, transactions, shared bookkeeping.
+
+DDL runs in its own statements before any data transaction (DuckDB's WAL replay has had bugs with
+transactions that mix DDL and data, DAGSTER-DUCKDB.md section 1). No primary keys or indexes: a
+partition is replaced by delete + insert in one transaction, and DuckDB's constraint checks on a
+key deleted and re-inserted in one transaction are a known source of trouble.
+
+Bookkeeping every feed shares:
+- `leveringen`: one row per delivered file that was read (or rejected): what it held, when.
+- `quarantaine`: one row per rejected row, Client or file, with a masked BSN only. Rows are keyed
+  on (feed, bestand): re-reading a file replaces its rows, so the table never holds duplicates and
+  keeps the history of older deliveries that newer ones replaced.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import pandas as pd
+
+DDL = """
+CREATE TABLE IF NOT EXISTS gemeenten (
+    gemeentecode VARCHAR NOT NULL, gemeentenaam VARCHAR NOT NULL, provincie VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS doelgroepregister_codes (
+    code VARCHAR NOT NULL, doelgroep VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS dkd_instellingen (
+    leverdatum DATE NOT NULL, gemeentecode VARCHAR NOT NULL, aanlevermethode VARCHAR NOT NULL,
+    berichtversie VARCHAR NOT NULL, url VARCHAR, leverfrequentie VARCHAR,
+    notificatie_email VARCHAR, bestand VARCHAR NOT NULL);
+CREATE OR REPLACE VIEW dkd_instellingen_actueel AS
+    SELECT * EXCLUDE (bestand) FROM dkd_instellingen
+    WHERE leverdatum = (SELECT max(leverdatum) FROM dkd_instellingen);
+CREATE TABLE IF NOT EXISTS verwijsindex (
+    gemeentecode VARCHAR NOT NULL, bsn VARCHAR NOT NULL, cluster VARCHAR NOT NULL,
+    leverdatum DATE NOT NULL, bestand VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS dkd_reintegratie (
+    gemeentecode VARCHAR NOT NULL, bsn VARCHAR NOT NULL, bron VARCHAR NOT NULL,
+    leverdatum DATE NOT NULL, berichtversie VARCHAR NOT NULL, aanmaakdatum DATE,
+    bestand VARCHAR NOT NULL, regel INTEGER);
+CREATE TABLE IF NOT EXISTS dkd_doelgroepen (
+    gemeentecode VARCHAR NOT NULL, bsn VARCHAR NOT NULL, bron VARCHAR NOT NULL,
+    code VARCHAR NOT NULL, begindatum DATE NOT NULL, einddatum DATE);
+CREATE TABLE IF NOT EXISTS dkd_inzetten (
+    gemeentecode VARCHAR NOT NULL, bsn VARCHAR NOT NULL, bron VARCHAR NOT NULL,
+    inzet_nr INTEGER NOT NULL, soort VARCHAR NOT NULL, begindatum DATE NOT NULL, einddatum DATE);
+CREATE TABLE IF NOT EXISTS dkd_loonkostensubsidies (
+    gemeentecode VARCHAR NOT NULL, bsn VARCHAR NOT NULL, bron VARCHAR NOT NULL,
+    inzet_nr INTEGER NOT NULL, begindatum DATE NOT NULL, einddatum DATE,
+    percentage_loonwaarde DOUBLE, loonheffingennummer_werkgever VARCHAR);
+CREATE TABLE IF NOT EXISTS uwv_events (
+    leverdatum DATE NOT NULL, regel INTEGER NOT NULL, uwv_kenmerk VARCHAR NOT NULL,
+    berichttype VARCHAR NOT NULL, bsn VARCHAR NOT NULL, geboortedatum DATE,
+    achternaam VARCHAR, voorvoegsel VARCHAR, voorletters VARCHAR,
+    naam_administratieve_eenheid VARCHAR, loonheffingennummer VARCHAR,
+    loonheffingennummer_geldig BOOLEAN, datum_eerste_ao_dag DATE,
+    datum_einde_arbeidsverhouding DATE, datum_einde_uitkeringsverhouding DATE,
+    begindatum_zw_uitkering DATE, einddatum_zw_uitkering DATE, bestand VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS leveringen (
+    feed VARCHAR NOT NULL, bestand VARCHAR NOT NULL, gemeentecode VARCHAR, leverdatum DATE,
+    sha256 VARCHAR, status VARCHAR NOT NULL, regels_geladen INTEGER NOT NULL,
+    regels_gequarantaineerd INTEGER NOT NULL, berichtversie VARCHAR, reden VARCHAR,
+    verwerkt_op TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS quarantaine (
+    feed VARCHAR NOT NULL, bestand VARCHAR NOT NULL, gemeentecode VARCHAR, leverdatum DATE,
+    regel INTEGER, bsn_gemaskeerd VARCHAR, reden VARCHAR NOT NULL);
+"""
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create what is missing; idempotent and outside any data transaction."""
+    conn.execute(DDL)
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: we roll back ourselves, because DuckDBResource's connection does not."""
+    conn.begin()
+    try:
+        yield conn
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+def replace_rows(
+    conn: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, where: str, params: list
+) -> None:
+    """Delete `where` from `table` and insert `rows` (columns by name, cast by DuckDB).
+
+    `table` and `where` come from our code, never from input; values are bound with `?`.
+    """
+    conn.execute(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608
+    if len(rows):
+        conn.register("_nieuw", rows)
+        columns = ", ".join(rows.columns)
+        conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _nieuw")  # noqa: S608
+        conn.unregister("_nieuw")
+
+
+def known_files(conn: duckdb.DuckDBPyConnection, feed: str) -> dict[str, tuple[str, str]]:
+    """Map each file of `feed` already read to its (sha256, status)."""
+    rows = conn.execute(
+        "SELECT bestand, sha256, status FROM leveringen WHERE feed = ?", [feed]
+    ).fetchall()
+    return {bestand: (sha, status) for bestand, sha, status in rows}
