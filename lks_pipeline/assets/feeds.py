@@ -469,7 +469,10 @@ def inbox_bestandsnamen(
     for entry in onleesbaar:
         context.log.warning(f"Niet gelezen: {entry.feed}/{entry.bestand}: {entry.reden}")
     preview = pd.DataFrame([vars(e) for e in onleesbaar[:PREVIEW_ROWS]])
-    metadata = {"dagster/row_count": len(onleesbaar)}
+    metadata = {
+        "dagster/row_count": len(onleesbaar),
+        "vingerafdruk": inbox.vingerafdruk_onleesbaar(onleesbaar),
+    }
     if onleesbaar:
         metadata["niet gelezen"] = dg.MetadataValue.md(preview.to_markdown(index=False))
     return dg.MaterializeResult(metadata=metadata)

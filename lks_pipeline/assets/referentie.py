@@ -1,14 +1,22 @@
 """Reference tables from the package: gemeenten (CBS 2025) and the doelgroepregister codes."""
 
+import hashlib
+
 import dagster as dg
 import pandas as pd
 
 from lks_pipeline.reference_data import doelgroepregister_codes as doelgroep_codes
 from lks_pipeline.reference_data import gemeenten as cbs_gemeenten
+from lks_pipeline.reference_data import package_file
 from lks_pipeline.resources import Warehouse
 from lks_pipeline.warehouse import ensure_schema, replace_rows, transaction
 
 _COMMON = {"group_name": "referentie", "kinds": {"duckdb"}, "pool": "duckdb_writer"}
+
+
+def vingerafdruk(bestand: str) -> str:
+    """Identity of the packaged file, so `lks-pipeline ingest` knows when to reload it."""
+    return hashlib.sha256(package_file(bestand).read_bytes()).hexdigest()[:16]
 
 
 def _write(warehouse: Warehouse, table: str, rows: pd.DataFrame) -> None:
@@ -30,6 +38,7 @@ def gemeenten(duckdb: Warehouse) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(rows),
+            "vingerafdruk": vingerafdruk("gemeenten.csv"),
             "per provincie": dg.MetadataValue.md(per_provincie.to_markdown(index=False)),
         }
     )
@@ -46,6 +55,7 @@ def doelgroepregister_codes(duckdb: Warehouse) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(rows),
+            "vingerafdruk": vingerafdruk("doelgroepregister_codes.csv"),
             "codes": dg.MetadataValue.md(rows.to_markdown(index=False)),
         }
     )

@@ -132,3 +132,11 @@ def vingerafdruk(leveringen: list[Levering]) -> str:
     for lv in sorted(leveringen, key=lambda lv: lv.bestand):
         digest.update(f"{lv.bestand}:{lv.size}:{lv.mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def vingerafdruk_onleesbaar(onleesbaar: list[Onleesbaar]) -> str:
+    """Identity of the set of unreadable entries: equal means nothing new to record."""
+    digest = hashlib.sha256()
+    for entry in sorted(onleesbaar, key=lambda e: (e.feed, e.bestand)):
+        digest.update(f"{entry.feed}/{entry.bestand}:{entry.reden}\n".encode())
+    return digest.hexdigest()[:16]
