@@ -37,6 +37,6 @@ def is_geldig(value: str) -> bool:
 
 def maskeer(value: str | None) -> str:
     """The only form in which a BSN may leave the warehouse and reports: its last three digits."""
-    if not value or len(value) <= 3:
+    if not isinstance(value, str) or len(value) <= 3:
         return "***"
     return "******" + value[-3:]

@@ -73,6 +73,8 @@ def _scan_bytes(path: Path) -> _Scan:
     size = 0
     with path.open("rb") as f:
         while chunk := f.read(_CHUNK):
+            if size == 0 and chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise BestandAfgewezen(path.name, "is UTF-16 gecodeerd, niet UTF-8", 1)
             size += len(chunk)
             digest.update(chunk)
             if (nul := chunk.find(b"\0")) >= 0:

@@ -14,10 +14,11 @@ def _lees(
     inhoud = csvbestand.lees(levering.path, kolommen)
     rows = inhoud.rows[list(kolommen)]
     redenen = schemas.fouten_per_regel(rows, schema)
-    bsns = rows["bsn"] if "bsn" in rows else pd.Series(None, index=rows.index, dtype="object")
     quarantaine = [Quarantaine(regel, None, reden) for regel, reden in inhoud.afgekeurd]
     quarantaine += [
-        Quarantaine(int(regel), bsn.maskeer(bsns.get(regel)), reden)
+        Quarantaine(
+            int(regel), bsn.maskeer(rows.at[regel, "bsn"]) if "bsn" in rows else None, reden
+        )
         for regel, reden in redenen.items()
     ]
     quarantaine.sort(key=lambda q: q.regel or 0)

@@ -1,0 +1,49 @@
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+# CI runs a few hundred examples per property; `--hypothesis-profile=lang` runs far more.
+settings.register_profile("ci", max_examples=300, deadline=None)
+settings.register_profile("lang", max_examples=10_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+REPO = Path(__file__).resolve().parents[1]
+
+UWV_HEADER = (
+    "uwv_kenmerk;berichttype;bsn;geboortedatum;achternaam;voorvoegsel;voorletters;"
+    "naam_administratieve_eenheid;loonheffingennummer;datum_eerste_ao_dag;"
+    "datum_einde_arbeidsverhouding;datum_einde_uitkeringsverhouding;begindatum_zw_uitkering;"
+    "einddatum_zw_uitkering"
+)
+INSTELLINGEN_HEADER = (
+    "gemeentecode;aanlevermethode;berichtversie;url;leverfrequentie;notificatie_email"
+)
+NS_V0200 = "urn:lks:dkd:GSDDossierReintegratie-v0200"
+NS_V0100 = "urn:lks:dkd:GSDDossierReintegratie-v0100"
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8", newline="")
+    else:
+        path.write_bytes(text)
+    return path
+
+
+def dkd_xml(gemeentecode: str, clients: str, ns: str = NS_V0200) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<GSDDossierReintegratie xmlns="{ns}">\n'
+        f"<Stuurgegevens><Gemeentecode>{gemeentecode}</Gemeentecode>"
+        "<Aanmaakdatum>2026-11-20</Aanmaakdatum></Stuurgegevens>\n"
+        f"{clients}</GSDDossierReintegratie>\n"
+    )
+
+
+@pytest.fixture
+def data_root(tmp_path: Path) -> Path:
+    (tmp_path / "inbox").mkdir()
+    return tmp_path
