@@ -1,0 +1,245 @@
+"""Ingest assets through Dagster: partitions replaced whole, history kept, nothing half-written."""
+
+import os
+
+import dagster as dg
+import duckdb
+import pytest
+
+from lks_pipeline.assets import feeds, referentie
+from lks_pipeline.resources import LksSettings, Warehouse
+from lks_pipeline.warehouse import ensure_schema, transaction
+from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, UWV_HEADER, dkd_xml, write
+
+
+@pytest.fixture
+def run(data_root):
+    database = str(data_root / "warehouse" / "lks.duckdb")
+    resources = {
+        "lks": LksSettings(data_dir=str(data_root)),
+        "duckdb": Warehouse(database=database),
+    }
+    with dg.instance_for_test() as instance:
+
+        def materialize(asset, partition=None):
+            return dg.materialize(
+                [asset], resources=resources, partition_key=partition, instance=instance
+            )
+
+        yield materialize
+
+
+def query(data_root, sql):
+    with duckdb.connect(str(data_root / "warehouse" / "lks.duckdb"), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def vi(data_root, name, text):
+    return write(data_root / "inbox" / "verwijsindex" / name, text)
+
+
+def test_reference_tables(run, data_root):
+    run(referentie.gemeenten)
+    run(referentie.doelgroepregister_codes)
+    assert query(data_root, "SELECT count(*), count(DISTINCT provincie) FROM gemeenten") == [
+        (342, 12)
+    ]
+    assert query(data_root, "SELECT gemeentenaam FROM gemeenten WHERE gemeentecode = 'GM0363'") == [
+        ("Amsterdam",)
+    ]
+    assert query(
+        data_root, "SELECT string_agg(code, ',' ORDER BY code) FROM doelgroepregister_codes"
+    ) == [("01,02,05,06,20,22,23,24,40,54,55",)]
+
+
+def test_verwijsindex_rerun_replaces_without_duplicates(run, data_root):
+    vi(
+        data_root,
+        "verwijsindex_GM0363_20261120.csv",
+        "bsn;cluster\n123456782;Uitkeringen\n010000008;Reintegratie\n123456781;Debiteuren\n",
+    )
+    vi(data_root, "verwijsindex_GM0599_20261120.csv", "bsn;cluster\n111222333;Uitkeringen\n")
+    run(feeds.verwijsindex, "GM0599")
+    for _ in range(2):
+        result = run(feeds.verwijsindex, "GM0363")
+    assert query(
+        data_root,
+        "SELECT gemeentecode, bsn, cluster, leverdatum::VARCHAR FROM verwijsindex ORDER BY ALL",
+    ) == [
+        ("GM0363", "010000008", "Reintegratie", "2026-11-20"),
+        ("GM0363", "123456782", "Uitkeringen", "2026-11-20"),
+        ("GM0599", "111222333", "Uitkeringen", "2026-11-20"),
+    ]
+    assert query(data_root, "SELECT bestand, regel, bsn_gemaskeerd, reden FROM quarantaine") == [
+        (
+            "verwijsindex_GM0363_20261120.csv",
+            4,
+            "******781",
+            "bsn: geen geldig BSN (9 cijfers, elfproef)",
+        )
+    ]
+    assert query(
+        data_root,
+        "SELECT bestand, status, regels_geladen, regels_gequarantaineerd FROM leveringen ORDER BY bestand",
+    ) == [
+        ("verwijsindex_GM0363_20261120.csv", "geladen", 2, 1),
+        ("verwijsindex_GM0599_20261120.csv", "geladen", 1, 0),
+    ]
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["dagster/partition_row_count"].value == 2
+    assert metadata["regels in quarantaine"].value == 1
+
+
+def test_newer_snapshot_replaces_and_rejected_one_keeps_previous(run, data_root):
+    vi(data_root, "verwijsindex_GM0363_20261101.csv", "bsn;cluster\n123456782;Uitkeringen\n")
+    run(feeds.verwijsindex, "GM0363")
+    vi(data_root, "verwijsindex_GM0363_20261108.csv", "bsn;cluster\n010000008;Debiteuren\n")
+    run(feeds.verwijsindex, "GM0363")
+    assert query(data_root, "SELECT bsn, leverdatum::VARCHAR FROM verwijsindex") == [
+        ("010000008", "2026-11-08")
+    ]
+    vi(data_root, "verwijsindex_GM0363_20261115.csv", "bsn,cluster\n111222333,Uitkeringen\n")
+    result = run(feeds.verwijsindex, "GM0363")
+    assert result.success
+    assert query(data_root, "SELECT bsn, leverdatum::VARCHAR FROM verwijsindex") == [
+        ("010000008", "2026-11-08")
+    ]
+    assert query(data_root, "SELECT bestand, status, reden FROM leveringen ORDER BY bestand") == [
+        ("verwijsindex_GM0363_20261101.csv", "vervangen", None),
+        ("verwijsindex_GM0363_20261108.csv", "geladen", None),
+        ("verwijsindex_GM0363_20261115.csv", "afgewezen", "scheidingsteken is niet ';'"),
+    ]
+    assert query(data_root, "SELECT bestand, regel, reden FROM quarantaine") == [
+        ("verwijsindex_GM0363_20261115.csv", 1, "scheidingsteken is niet ';'")
+    ]
+
+
+def test_dkd_partition_and_rejection_keeps_previous(run, data_root):
+    folder = data_root / "inbox" / "dkd"
+    client = (
+        "<Client><BSN>123456782</BSN><Doelgroep><Code>01</Code><Begindatum>2023-01-01</Begindatum>"
+        "</Doelgroep><ReintegratieInzet><Soort>Loonkostensubsidie</Soort>"
+        "<Begindatum>2024-03-01</Begindatum><Loonkostensubsidie><Begindatum>2024-03-01</Begindatum>"
+        "<PercentageLoonwaarde>65.0</PercentageLoonwaarde></Loonkostensubsidie>"
+        "</ReintegratieInzet></Client>\n<Client><BSN>123456781</BSN></Client>\n"
+    )
+    write(folder / "dkd_reintegratie_GM0363_20261113.xml", dkd_xml("GM0363", client))
+    run(feeds.dkd_reintegratie, "GM0363")
+    write(folder / "dkd_reintegratie_GM0363_20261120.xml", dkd_xml("GM0599", client))
+    run(feeds.dkd_reintegratie, "GM0363")
+    assert query(
+        data_root,
+        "SELECT gemeentecode, bsn, bron, leverdatum::VARCHAR, berichtversie, regel FROM dkd_reintegratie",
+    ) == [
+        ("GM0363", "123456782", "verzamelbestand", "2026-11-13", "GSDDossierReintegratie-v0200", 4)
+    ]
+    assert query(data_root, "SELECT bsn, code FROM dkd_doelgroepen") == [("123456782", "01")]
+    assert query(data_root, "SELECT bsn, inzet_nr, soort FROM dkd_inzetten") == [
+        ("123456782", 1, "Loonkostensubsidie")
+    ]
+    assert query(data_root, "SELECT bsn, percentage_loonwaarde FROM dkd_loonkostensubsidies") == [
+        ("123456782", 65.0)
+    ]
+    assert query(
+        data_root, "SELECT bestand, regel, bsn_gemaskeerd, reden FROM quarantaine ORDER BY bestand"
+    ) == [
+        ("dkd_reintegratie_GM0363_20261113.xml", 5, "******781", "BSN: geen geldig BSN (elfproef)"),
+        (
+            "dkd_reintegratie_GM0363_20261120.xml",
+            3,
+            None,
+            "Stuurgegevens noemen gemeente GM0599, de bestandsnaam GM0363",
+        ),
+    ]
+
+
+def test_uwv_day_partition(run, data_root):
+    path = data_root / "inbox" / "uwv" / "uwv_lks_20261120.csv"
+    write(
+        path,
+        UWV_HEADER
+        + "\nK1;EINDE_ZW;010000008;1980-01-01;Jansen;;J.;;;;;;2021-06-01;\nK2;EINDE_ZW;123456781;;;;;;;;;;;\n",
+    )
+    for _ in range(2):
+        run(feeds.uwv_events, "2026-11-20")
+    assert query(
+        data_root,
+        "SELECT leverdatum::VARCHAR, regel, uwv_kenmerk, bsn, begindatum_zw_uitkering::VARCHAR FROM uwv_events",
+    ) == [("2026-11-20", 2, "K1", "010000008", "2021-06-01")]
+    assert query(data_root, "SELECT count(*) FROM quarantaine") == [(1,)]
+    assert run(feeds.uwv_events, "2026-11-19").success  # a day without a file changes nothing
+    assert query(data_root, "SELECT count(*) FROM uwv_events") == [(1,)]
+
+
+def test_instellingen_keep_every_snapshot_and_actueel_is_newest(run, data_root):
+    folder = data_root / "inbox" / "dkd"
+    row = "GM0363;verzamelbestand;GSDDossierReintegratie-v{};;wekelijks;lks@example.nl\n"
+    write(folder / "dkd_instellingen_20261001.csv", INSTELLINGEN_HEADER + "\n" + row.format("0100"))
+    write(folder / "dkd_instellingen_20261101.csv", INSTELLINGEN_HEADER + "\n" + row.format("0200"))
+    run(feeds.dkd_instellingen)
+    run(feeds.dkd_instellingen)
+    assert query(
+        data_root, "SELECT leverdatum::VARCHAR, berichtversie FROM dkd_instellingen ORDER BY 1"
+    ) == [
+        ("2026-10-01", "GSDDossierReintegratie-v0100"),
+        ("2026-11-01", "GSDDossierReintegratie-v0200"),
+    ]
+    assert query(data_root, "SELECT gemeentecode, berichtversie FROM dkd_instellingen_actueel") == [
+        ("GM0363", "GSDDossierReintegratie-v0200")
+    ]
+
+
+def test_unreadable_inbox_entries_are_recorded_once(run, data_root):
+    write(data_root / "inbox" / "uwv" / "uwv_lks_20261120.txt", "x")
+    write(data_root / "inbox" / "verwijsindex" / "verwijsindex_GM9999_20261120.csv", "x")
+    os.symlink(
+        "/etc/passwd", data_root / "inbox" / "verwijsindex" / "verwijsindex_GM0363_20261120.csv"
+    )
+    run(feeds.inbox_bestandsnamen)
+    run(feeds.inbox_bestandsnamen)
+    assert query(data_root, "SELECT feed, bestand, reden FROM quarantaine ORDER BY bestand") == [
+        ("uwv", "uwv_lks_20261120.txt", "bestandsnaam past niet in het patroon van deze feed"),
+        (
+            "verwijsindex",
+            "verwijsindex_GM0363_20261120.csv",
+            "symbolische link: wordt niet gelezen",
+        ),
+        (
+            "verwijsindex",
+            "verwijsindex_GM9999_20261120.csv",
+            "gemeentecode GM9999 staat niet in de CBS-lijst",
+        ),
+    ]
+    assert query(data_root, "SELECT count(*) FROM leveringen WHERE status = 'afgewezen'") == [(3,)]
+
+
+def test_metadata_and_logs_never_hold_a_bsn(run, data_root):
+    vi(
+        data_root,
+        "verwijsindex_GM0363_20261120.csv",
+        "bsn;cluster\n123456782;Uitkeringen\n123456781;Debiteuren\n",
+    )
+    result = run(feeds.verwijsindex, "GM0363")
+    shown = " ".join(
+        str(v.value)
+        for event in result.get_asset_materialization_events()
+        for v in event.materialization.metadata.values()
+    ) + " ".join(str(e.message) for e in result.all_events)
+    assert "123456782" not in shown
+    assert "123456781" not in shown
+    assert "******781" in shown
+
+
+def test_a_failed_write_leaves_nothing_half_written(tmp_path):
+    database = str(tmp_path / "lks.duckdb")
+    with duckdb.connect(database) as conn:
+        ensure_schema(conn)
+        conn.execute(
+            "INSERT INTO verwijsindex VALUES ('GM0363', '123456782', 'Uitkeringen', '2026-11-01', 'a.csv')"
+        )
+        with pytest.raises(RuntimeError), transaction(conn):
+            conn.execute("DELETE FROM verwijsindex WHERE gemeentecode = 'GM0363'")
+            raise RuntimeError("crash halfway")
+        with transaction(conn):  # the connection is usable again: no transaction left open
+            conn.execute("SELECT 1")
+        assert conn.execute("SELECT bsn FROM verwijsindex").fetchall() == [("123456782",)]
