@@ -237,9 +237,14 @@ def test_a_failed_write_leaves_nothing_half_written(tmp_path):
         conn.execute(
             "INSERT INTO verwijsindex VALUES ('GM0363', '123456782', 'Uitkeringen', '2026-11-01', 'a.csv')"
         )
-        with pytest.raises(RuntimeError), transaction(conn):
-            conn.execute("DELETE FROM verwijsindex WHERE gemeentecode = 'GM0363'")
-            raise RuntimeError("crash halfway")
+
+        def crash_halfway():
+            with transaction(conn):
+                conn.execute("DELETE FROM verwijsindex WHERE gemeentecode = 'GM0363'")
+                raise RuntimeError("crash halfway")
+
+        with pytest.raises(RuntimeError):
+            crash_halfway()
         with transaction(conn):  # the connection is usable again: no transaction left open
             conn.execute("SELECT 1")
         assert conn.execute("SELECT bsn FROM verwijsindex").fetchall() == [("123456782",)]

@@ -1,0 +1,70 @@
+"""The code location as the UI and the daemon see it (DESIGN 6.4, 7)."""
+
+import dagster as dg
+import yaml
+
+from lks_pipeline.definitions import defs
+from lks_pipeline.reference_data import package_file
+
+ASSETS = {
+    "gemeenten": ("referentie", None),
+    "doelgroepregister_codes": ("referentie", None),
+    "dkd_instellingen": ("feeds", None),
+    "inbox_bestandsnamen": ("feeds", None),
+    "verwijsindex": ("feeds", "gemeente"),
+    "dkd_reintegratie": ("feeds", "gemeente"),
+    "uwv_events": ("feeds", "dag"),
+}
+
+
+def specs():
+    return {node.key.to_user_string(): node for node in defs.resolve_asset_graph().asset_nodes}
+
+
+def test_loadable_with_exactly_the_expected_assets():
+    dg.Definitions.validate_loadable(defs)
+    assert set(specs()) == set(ASSETS)
+
+
+def test_groups_kinds_descriptions_and_the_writers_pool():
+    for key, spec in specs().items():
+        assert spec.group_name == ASSETS[key][0], key
+        assert "duckdb" in spec.kinds, key
+        assert len(spec.description or "") > 40, key
+        assert spec.pools == {"duckdb_writer"}, key
+
+
+def test_partitions():
+    graph = defs.resolve_asset_graph()
+    gemeente = graph.get(dg.AssetKey("verwijsindex")).partitions_def
+    assert graph.get(dg.AssetKey("dkd_reintegratie")).partitions_def == gemeente
+    keys = gemeente.get_partition_keys()
+    assert len(keys) == 342
+    assert {"GM0363", "GM0599", "GM1992"} <= set(keys)
+    dag = graph.get(dg.AssetKey("uwv_events")).partitions_def
+    assert isinstance(dag, dg.DailyPartitionsDefinition)
+    assert dag.get_first_partition_key() == "2017-01-01"
+    assert dag.timezone == "Europe/Amsterdam"
+    for key in ("gemeenten", "doelgroepregister_codes", "dkd_instellingen", "inbox_bestandsnamen"):
+        assert graph.get(dg.AssetKey(key)).partitions_def is None
+
+
+def test_in_process_executor_and_jobs():
+    assert defs.executor is dg.in_process_executor
+    for job in (
+        "referentie_job",
+        "inbox_job",
+        "verwijsindex_job",
+        "dkd_reintegratie_job",
+        "uwv_events_job",
+    ):
+        assert defs.resolve_job_def(job) is not None
+
+
+def test_instance_config_serializes_writers():
+    config = yaml.safe_load(package_file("dagster.yaml").read_text())
+    with dg.instance_for_test(overrides=config) as instance:
+        pools = instance.get_concurrency_config().pool_config
+        assert pools.default_pool_limit == 1
+        assert pools.pool_granularity.value == "op"
+    assert config["telemetry"] == {"enabled": False}
