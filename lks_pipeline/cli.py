@@ -186,7 +186,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """Replace this process with `dagster dev` on the same DAGSTER_HOME."""
     home = ensure_dagster_home()
     print(f"DAGSTER_HOME={home}")
-    os.execvp("dagster", ["dagster", "dev", "-w", "workspace.yaml", *args.dagster_args])
+    extra = args.dagster_args[1:] if args.dagster_args[:1] == ["--"] else args.dagster_args
+    os.execvp("dagster", ["dagster", "dev", "-w", "workspace.yaml", *extra])
     return 0  # unreachable: execvp replaces this process
 
 
