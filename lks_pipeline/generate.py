@@ -18,6 +18,7 @@ import csv
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -101,31 +102,44 @@ class Client:
 
 @dataclass
 class Gemeente:
-    """One gemeente's deliveries: verwijsindex, DKD clients, and its role in the scenarios."""
+    """One gemeente's deliveries: verwijsindex, DKD clients, and its role in the scenarios.
+
+    Bulk BSNs are int64 arrays (3 million as Python strings would cost ~200 MB); the first
+    `n_clienten` of `vi` and all of `dkd_only` get DKD data, generated while writing.
+    """
 
     code: str
     rol: str = "normaal"
-    bsns: list[str] = field(default_factory=list)  # verwijsindex (unique BSNs)
-    clienten: list[Client] = field(default_factory=list)
+    vi: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    n_clienten: int = 0
+    dkd_only: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    extra_vi: list[str] = field(default_factory=list)  # scenario BSNs in its verwijsindex
+    clienten: list[Client] = field(default_factory=list)  # scenario clients
     vi_fouten: list[str] = field(default_factory=list)  # invalid BSNs written into its verwijsindex
 
+    def bsn(self, i: int) -> str:
+        return f"{self.vi[i]:09d}"
 
-def bsns(rng: np.random.Generator, n: int, exclude: set[str] | None = None) -> list[str]:
-    """`n` distinct valid BSNs (about one in ten starts with 0), in a seeded order."""
-    exclude = exclude or set()
-    weights = np.array([9, 8, 7, 6, 5, 4, 3, 2])
-    found: list[str] = []
-    seen = set(exclude)
+
+def bsns(rng: np.random.Generator, n: int) -> np.ndarray:
+    """`n` distinct valid BSNs as int64 (about one in ten starts with 0), in a seeded order.
+
+    Drawn in batches of at most a million, the check digit computed digit by digit, so that a
+    national pool of 3 million costs tens of MB, not an 8-column digit matrix.
+    """
+    found = np.zeros(0, dtype=np.int64)
     while len(found) < n:
-        want = int((n - len(found)) * 1.25) + 16
-        prefix = rng.integers(1, 100_000_000, size=want)
-        digits = (prefix[:, None] // 10 ** np.arange(7, -1, -1)) % 10
-        check = (digits * weights).sum(axis=1) % 11
-        for p, c in zip(prefix[check != 10], check[check != 10], strict=True):
-            value = f"{p:08d}{c}"
-            if value not in seen:
-                seen.add(value)
-                found.append(value)
+        prefix = rng.integers(
+            1, 100_000_000, size=min(1_000_000, int((n - len(found)) * 1.25) + 16)
+        )
+        check, rest = np.zeros_like(prefix), prefix.copy()
+        for weight in range(2, 10):  # the last of the eight digits weighs 2, the first 9
+            check += (rest % 10) * weight
+            rest //= 10
+        check %= 11
+        candidates = np.concatenate([found, (prefix * 10 + check)[check != 10]])
+        _, first = np.unique(candidates, return_index=True)
+        found = candidates[np.sort(first)]
     return found[:n]
 
 
@@ -138,7 +152,7 @@ class _Wereld:
     """The synthetic country: gemeenten with their verwijsindex and DKD clients, and persons."""
 
     def __init__(self, schaal: Schaal, seed: int, tot: dt.date):
-        self.schaal, self.tot = schaal, tot
+        self.schaal, self.seed, self.tot = schaal, seed, tot
         self.rng = np.random.default_rng(seed)
         self.random = random.Random(seed)
         fake = Faker("nl_NL")
@@ -170,51 +184,83 @@ class _Wereld:
         ]
 
     def _vul(self) -> None:
-        n = len(self.gemeenten)
-        weights = 1 / np.arange(1, n + 1) ** 0.8
-        weights /= weights.sum()
-        vi_per = np.maximum(5, (weights * self.schaal.verwijsindex_rijen / 1.15).astype(int))
-        dkd_per = np.maximum(3, (weights * self.schaal.dkd_clienten).astype(int))
-        pool = bsns(self.rng, int(vi_per.sum()) + int(dkd_per.sum()) // 20 + 400)
-        self.onbekend = pool[-300:]  # valid BSNs no gemeente knows
+        """Split one pool of distinct BSNs over the gemeenten, big ones first (Zipf-like).
+
+        DKD data is more skewed than the verwijsindex, so that at national scale the largest
+        verzamelbestand is a few hundred MB, as the benchmarks need.
+        """
+        ranks = np.arange(1, len(self.gemeenten) + 1)
+        vi_weights, dkd_weights = 1 / ranks**0.8, 1 / ranks**1.2
+        vi_per = np.maximum(
+            5, (vi_weights / vi_weights.sum() * self.schaal.verwijsindex_rijen / 1.15)
+        )
+        dkd_per = np.maximum(3, dkd_weights / dkd_weights.sum() * self.schaal.dkd_clienten)
+        vi_per, dkd_per = vi_per.astype(int), np.minimum(dkd_per.astype(int), vi_per.astype(int))
+        only_per = np.maximum(1, dkd_per // 20)
+        pool = bsns(self.rng, int(vi_per.sum() + only_per.sum()) + 320)
+        self.onbekend = [f"{b:09d}" for b in pool[-300:]]  # valid BSNs no gemeente knows
+        self.extra = [f"{b:09d}" for b in pool[-320:-300]]  # for the scenarios
         start = 0
-        for gemeente, count, clients in zip(self.gemeenten, vi_per, dkd_per, strict=True):
-            gemeente.bsns = pool[start : start + count]
+        for gemeente, count, clients, only in zip(
+            self.gemeenten, vi_per, dkd_per, only_per, strict=True
+        ):
+            gemeente.vi = pool[start : start + count]
             start += count
-            if gemeente.rol in ("geen_dkd",):
+            if gemeente.rol == "geen_dkd":
                 continue
-            known = gemeente.bsns[: min(clients, count)]
-            only_dkd = pool[start : start + max(1, clients // 20)]
-            start += len(only_dkd)
-            gemeente.clienten = [self._client(b, gemeente) for b in [*known, *only_dkd]]
-        self.dkd_only = {g.code: g.clienten[-1].bsn for g in self.gemeenten if g.clienten}
+            gemeente.n_clienten = int(clients)
+            gemeente.dkd_only = pool[start : start + only]
+            start += only
 
     def datum(self, begin: dt.date, end: dt.date) -> dt.date:
         return begin + dt.timedelta(days=int(self.rng.integers(0, (end - begin).days + 1)))
 
-    def _client(self, bsn: str, gemeente: Gemeente) -> Client:
-        r = self.random.random()
+    def bulk_clienten(self, gemeente: Gemeente):
+        """The gemeente's DKD clients with a history since 2015, generated as they are written.
+
+        Seeded per gemeente, so each file is the same whatever else is generated.
+        """
+        rnd = random.Random(f"{self.seed}:{gemeente.code}")
+        bsn_lijst = np.concatenate([gemeente.vi[: gemeente.n_clienten], gemeente.dkd_only])
+        for bsn in bsn_lijst:
+            yield self._client(rnd, f"{bsn:09d}", gemeente)
+
+    def _client(self, rnd: random.Random, bsn: str, gemeente: Gemeente) -> Client:
         client = Client(bsn)
-        if r < 0.85:
-            begin = self.datum(dt.date(2016, 1, 1), dt.date(2024, 12, 31))
-            client.doelgroepen.append((self.random.choice(POPULATIE_CODES), begin, None))
-        elif r < 0.95:
-            begin = self.datum(dt.date(2016, 1, 1), dt.date(2024, 12, 31))
-            client.doelgroepen.append((self.random.choice(ANDERE_CODES), begin, None))
-        if self.random.random() < 0.85:
-            begin = self.datum(dt.date(2017, 1, 1), self.tot - dt.timedelta(days=60))
-            einde = None
-            if self.random.random() < 0.4:
-                einde = self.datum(begin, min(begin + dt.timedelta(days=900), self.tot))
-            with_pct = gemeente.rol not in ("v0100",) and (
-                self.random.random() < (0.5 if gemeente.rol == "lks_zonder_loonwaarde" else 0.92)
-            )
-            pct = f"{self.random.choice(range(20, 95, 5))}.0" if with_pct else None
-            lhn = f"{self.random.randrange(10**8, 10**9)}L0{self.random.randrange(1, 10)}"
-            client.inzetten.append(("Loonkostensubsidie", begin, einde, (begin, einde, pct, lhn)))
-        elif self.random.random() < 0.7:
-            begin = self.datum(dt.date(2019, 1, 1), self.tot - dt.timedelta(days=30))
-            client.inzetten.append((self.random.choice(INZET_SOORTEN), begin, None, None))
+        laatste = self.tot - dt.timedelta(days=30)
+        if rnd.random() < 0.95:
+            begin = dt.date(2015, 1, 1) + dt.timedelta(days=rnd.randrange(0, 2900))
+            buiten = rnd.random() < 0.1
+            for k in range(1 + (rnd.random() < 0.4) + (rnd.random() < 0.15)):
+                if begin > laatste:
+                    break
+                einde = begin + dt.timedelta(days=rnd.randrange(200, 1500))
+                einde = None if einde > laatste or rnd.random() < 0.3 else einde
+                codes = ANDERE_CODES if buiten and k == 0 else POPULATIE_CODES
+                client.doelgroepen.append((rnd.choice(codes), begin, einde))
+                if einde is None:
+                    break
+                begin = einde + dt.timedelta(days=1)
+        zonder_pct = 0.5 if gemeente.rol == "lks_zonder_loonwaarde" else 0.08
+        begin = dt.date(2015, 1, 1) + dt.timedelta(days=rnd.randrange(0, 3000))
+        # LKS is re-assessed by a loonwaardemeting about once a year: each gives a new inzet.
+        for _ in range(
+            rnd.choices(range(13), weights=(3, 5, 6, 7, 8, 9, 10, 10, 10, 9, 9, 8, 6))[0]
+        ):
+            if begin > laatste:
+                break
+            einde = begin + dt.timedelta(days=rnd.randrange(60, 500))
+            einde = None if einde > laatste else einde
+            lks = None
+            soort = "Loonkostensubsidie" if rnd.random() < 0.6 else rnd.choice(INZET_SOORTEN)
+            if soort == "Loonkostensubsidie":
+                pct = None if rnd.random() < zonder_pct else f"{rnd.randrange(20, 95, 5)}.0"
+                lhn = f"{rnd.randrange(10**8, 10**9)}L0{rnd.randrange(1, 10)}"
+                lks = (begin, einde, pct, lhn if rnd.random() < 0.8 else None)
+            client.inzetten.append((soort, begin, einde, lks))
+            if einde is None:
+                break
+            begin = einde + dt.timedelta(days=rnd.randrange(1, 120))
         return client
 
     def berichtversie(self, gemeente: Gemeente) -> str:
@@ -230,10 +276,10 @@ def _scenarios(wereld: _Wereld) -> list[dict]:
     g = {gm.rol: gm for gm in wereld.gemeenten}
     normaal, tweede = g["normaal"], g["lks_zonder_loonwaarde"]
     tot = wereld.tot
-    extra = bsns(wereld.rng, 12, exclude=set().union(*(set(x.bsns) for x in wereld.gemeenten)))
+    extra = wereld.extra
 
     def persoon(bsn: str, gemeente: Gemeente, client: Client | None = None) -> str:
-        gemeente.bsns.append(bsn)
+        gemeente.extra_vi.append(bsn)
         if client is not None:
             gemeente.clienten.append(client)
         return bsn
@@ -319,9 +365,9 @@ def _scenarios(wereld: _Wereld) -> list[dict]:
             [("Scholing", dt.date(2025, 2, 1), None, None)],
         ),
     )
-    v0100 = g["v0100"].clienten[0].bsn
-    webservice_bsn = g["webservice"].bsns[0]
-    dkd_only = wereld.dkd_only[normaal.code]
+    v0100 = g["v0100"].bsn(0)
+    webservice_bsn = g["webservice"].bsn(0)
+    dkd_only = f"{normaal.dkd_only[0]:09d}"
 
     # Deliberate bad rows: 2 in verwijsindexen, 3 DKD Clients.
     normaal.vi_fouten.append(_ongeldig(extra[5]))
@@ -389,9 +435,9 @@ def _csv_writer(f):
 def _schrijf_verwijsindexen(wereld: _Wereld, uit: Path, resultaat: Gegenereerd) -> None:
     for i, gemeente in enumerate(wereld.gemeenten):
         datum = wereld.tot - dt.timedelta(days=i % 7)
-        snapshots = [(datum, gemeente.bsns)]
+        snapshots = [(datum, gemeente.vi)]
         if gemeente.rol == "twee_snapshots":
-            snapshots.insert(0, (datum - dt.timedelta(days=14), gemeente.bsns[::2]))
+            snapshots.insert(0, (datum - dt.timedelta(days=14), gemeente.vi[::2]))
         for snapshot_datum, bsn_lijst in snapshots:
             path = (
                 uit / "verwijsindex" / f"verwijsindex_{gemeente.code}_{snapshot_datum:%Y%m%d}.csv"
@@ -399,56 +445,66 @@ def _schrijf_verwijsindexen(wereld: _Wereld, uit: Path, resultaat: Gegenereerd) 
             clusters = wereld.rng.integers(0, len(CLUSTERS), size=len(bsn_lijst))
             tweede = wereld.rng.random(len(bsn_lijst)) < 0.15
             with path.open("w", encoding="utf-8", newline="") as f:
-                writer = _csv_writer(f)
-                writer.writerow(VERWIJSINDEX_KOLOMMEN)
-                for bsn, c, dubbel in zip(bsn_lijst, clusters, tweede, strict=True):
-                    writer.writerow((bsn, CLUSTERS[c]))
-                    if dubbel:
-                        writer.writerow((bsn, "Aanvraag uitkeringen"))
+                f.write(";".join(VERWIJSINDEX_KOLOMMEN) + "\n")
+                f.writelines(
+                    f"{bsn:09d};{CLUSTERS[c]}\n"
+                    + (f"{bsn:09d};Aanvraag uitkeringen\n" if d else "")
+                    for bsn, c, d in zip(bsn_lijst, clusters, tweede, strict=True)
+                )
                 if snapshot_datum == datum:
+                    f.writelines(f"{bsn};Uitkeringen\n" for bsn in gemeente.extra_vi)
                     for fout in gemeente.vi_fouten:
-                        writer.writerow((fout, "Uitkeringen"))
+                        f.write(f"{fout};Uitkeringen\n")
                         resultaat.quarantaine["verwijsindex"] += 1
             resultaat.bestanden.append(path)
 
 
-def _periode(begin: dt.date, einde: dt.date | None) -> str:
-    tekst = f"<Begindatum>{begin.isoformat()}</Begindatum>"
-    return tekst + (f"<Einddatum>{einde.isoformat()}</Einddatum>" if einde else "")
+def _periode(begin: dt.date, einde: dt.date | None, indent: str) -> str:
+    tekst = f"{indent}<Begindatum>{begin.isoformat()}</Begindatum>\n"
+    return tekst + (f"{indent}<Einddatum>{einde.isoformat()}</Einddatum>\n" if einde else "")
+
+
+_FOUTE_CLIENTS = {
+    "bsn": "  <Client>\n    <BSN>{bsn}</BSN>\n  </Client>\n",
+    "einde_voor_begin": (
+        "  <Client>\n    <BSN>{bsn}</BSN>\n    <Doelgroep>\n      <Code>01</Code>\n"
+        "      <Begindatum>2024-05-01</Begindatum>\n      <Einddatum>2023-05-01</Einddatum>\n"
+        "    </Doelgroep>\n  </Client>\n"
+    ),
+    "percentage": (
+        "  <Client>\n    <BSN>{bsn}</BSN>\n    <ReintegratieInzet>\n"
+        "      <Soort>Loonkostensubsidie</Soort>\n      <Begindatum>2024-01-01</Begindatum>\n"
+        "      <Loonkostensubsidie>\n        <Begindatum>2024-01-01</Begindatum>\n"
+        "        <PercentageLoonwaarde>120.0</PercentageLoonwaarde>\n"
+        "      </Loonkostensubsidie>\n    </ReintegratieInzet>\n  </Client>\n"
+    ),
+}
 
 
 def _client_xml(client: Client, versie: str) -> str:
-    if client.fout == "bsn":
-        return f"  <Client><BSN>{client.bsn}</BSN></Client>\n"
-    if client.fout == "einde_voor_begin":
-        return (
-            f"  <Client><BSN>{client.bsn}</BSN><Doelgroep><Code>01</Code>"
-            "<Begindatum>2024-05-01</Begindatum><Einddatum>2023-05-01</Einddatum>"
-            "</Doelgroep></Client>\n"
-        )
-    if client.fout == "percentage":
-        return (
-            f"  <Client><BSN>{client.bsn}</BSN><ReintegratieInzet><Soort>Loonkostensubsidie</Soort>"
-            "<Begindatum>2024-01-01</Begindatum><Loonkostensubsidie><Begindatum>2024-01-01"
-            "</Begindatum><PercentageLoonwaarde>120.0</PercentageLoonwaarde>"
-            "</Loonkostensubsidie></ReintegratieInzet></Client>\n"
-        )
+    """One Client, laid out one element per line like a gemeente's export."""
+    if client.fout:
+        return _FOUTE_CLIENTS[client.fout].format(bsn=client.bsn)
     parts = [f"  <Client>\n    <BSN>{client.bsn}</BSN>\n"]
     for code, begin, einde in client.doelgroepen:
-        parts.append(f"    <Doelgroep><Code>{code}</Code>{_periode(begin, einde)}</Doelgroep>\n")
+        parts.append(f"    <Doelgroep>\n      <Code>{code}</Code>\n")
+        parts.append(_periode(begin, einde, "      ") + "    </Doelgroep>\n")
     for soort, begin, einde, lks in client.inzetten:
-        parts.append(
-            f"    <ReintegratieInzet><Soort>{escape(soort)}</Soort>{_periode(begin, einde)}"
-        )
+        parts.append(f"    <ReintegratieInzet>\n      <Soort>{escape(soort)}</Soort>\n")
+        parts.append(_periode(begin, einde, "      "))
         if lks is not None:
             lks_begin, lks_einde, pct, lhn = lks
-            parts.append(f"<Loonkostensubsidie>{_periode(lks_begin, lks_einde)}")
+            parts.append(
+                "      <Loonkostensubsidie>\n" + _periode(lks_begin, lks_einde, "        ")
+            )
             if pct is not None and versie == HUIDIGE_BERICHTVERSIE:
-                parts.append(f"<PercentageLoonwaarde>{pct}</PercentageLoonwaarde>")
+                parts.append(f"        <PercentageLoonwaarde>{pct}</PercentageLoonwaarde>\n")
             if lhn is not None:
-                parts.append(f"<LoonheffingennummerWerkgever>{lhn}</LoonheffingennummerWerkgever>")
-            parts.append("</Loonkostensubsidie>")
-        parts.append("</ReintegratieInzet>\n")
+                parts.append(
+                    f"        <LoonheffingennummerWerkgever>{lhn}</LoonheffingennummerWerkgever>\n"
+                )
+            parts.append("      </Loonkostensubsidie>\n")
+        parts.append("    </ReintegratieInzet>\n")
     parts.append("  </Client>\n")
     return "".join(parts)
 
@@ -467,6 +523,8 @@ def _schrijf_dkd(wereld: _Wereld, uit: Path, resultaat: Gegenereerd) -> None:
                 f"  <Stuurgegevens><Gemeentecode>{gemeente.code}</Gemeentecode>"
                 f"<Aanmaakdatum>{datum.isoformat()}</Aanmaakdatum></Stuurgegevens>\n"
             )
+            for client in wereld.bulk_clienten(gemeente):
+                f.write(_client_xml(client, versie))
             for client in gemeente.clienten:
                 f.write(_client_xml(client, versie))
                 if client.fout:
@@ -501,22 +559,26 @@ def _schrijf_instellingen(wereld: _Wereld, uit: Path, resultaat: Gegenereerd) ->
 
 def _schrijf_uwv(wereld: _Wereld, scenarios: list[dict], uit: Path, resultaat: Gegenereerd) -> None:
     dagen = [wereld.tot - dt.timedelta(days=d) for d in range(wereld.schaal.dagen - 1, -1, -1)]
-    bekend = [(b, g) for g in wereld.gemeenten for b in g.bsns[:200]]
-    clienten = [c.bsn for g in wereld.gemeenten for c in g.clienten if not c.fout]
+    bekend = np.concatenate([g.vi for g in wereld.gemeenten])
+    clienten = np.concatenate(
+        [np.concatenate([g.vi[: g.n_clienten], g.dkd_only]) for g in wereld.gemeenten]
+    )
     herhalingen: dict[int, list[list]] = {}
+
+    def bulk(dag: dt.date, aantal: int):
+        for _ in range(aantal):
+            r = wereld.random.random()
+            pool = clienten if r < 0.75 else bekend if r < 0.93 else None
+            if pool is None:
+                bsn = wereld.random.choice(wereld.onbekend)
+            else:
+                bsn = f"{pool[wereld.random.randrange(len(pool))]:09d}"
+            yield {"bsn": bsn, **_bulk_event(wereld, dag)}
+
     for d, dag in enumerate(dagen):
         path = uit / "uwv" / f"uwv_lks_{dag:%Y%m%d}.csv"
-        rijen = [s for s in scenarios if s["dag"] == d]
-        bulk = max(0, wereld.schaal.events_per_dag - len(rijen))
-        for _ in range(bulk):
-            r = wereld.random.random()
-            if r < 0.75 and clienten:
-                bsn = wereld.random.choice(clienten)
-            elif r < 0.93:
-                bsn = wereld.random.choice(bekend)[0]
-            else:
-                bsn = wereld.random.choice(wereld.onbekend)
-            rijen.append({"bsn": bsn, **_bulk_event(wereld, dag)})
+        eigen = [s for s in scenarios if s["dag"] == d]
+        rijen = chain(eigen, bulk(dag, max(0, wereld.schaal.events_per_dag - len(eigen))))
         with path.open("w", encoding="utf-8", newline="") as f:
             writer = _csv_writer(f)
             writer.writerow(UWV_KOLOMMEN)

@@ -109,3 +109,15 @@ def test_klein_scale_streams_quickly(tmp_path):
     lines = sum(p.read_text().count("\n") - 1 for p in (tmp_path / "verwijsindex").iterdir())
     assert lines > 18_000
     assert result.quarantaine["uwv"] == 4
+
+
+def test_generated_bsns_are_distinct_valid_and_sometimes_start_with_zero():
+    import numpy as np
+    from stdnum.nl import bsn
+
+    from lks_pipeline.generate import bsns
+
+    values = [f"{b:09d}" for b in bsns(np.random.default_rng(5), 20_000)]
+    assert len(set(values)) == 20_000
+    assert all(bsn.is_valid(v) for v in values)
+    assert 0.08 < sum(v.startswith("0") for v in values) / 20_000 < 0.12

@@ -231,10 +231,6 @@ def _ingest(
     return read, loaded, _metadata(read, loaded, leveringen)
 
 
-def _with(rows: pd.DataFrame, **columns) -> pd.DataFrame:
-    return rows.assign(**columns)
-
-
 @dg.asset(
     partitions_def=gemeente_partitions,
     group_name="feeds",
@@ -254,8 +250,7 @@ def verwijsindex(
 
     def write(conn, bestand: Bestand) -> None:
         lv = bestand.levering
-        rows = _with(
-            bestand.gelezen.tabellen["verwijsindex"],
+        rows = bestand.gelezen.tabellen["verwijsindex"].assign(
             gemeentecode=gemeentecode,
             leverdatum=lv.leverdatum,
             bestand=lv.bestand,
@@ -313,7 +308,7 @@ def dkd_reintegratie(
                     "aanmaakdatum": gelezen.aanmaakdatum,
                     "bestand": lv.bestand,
                 }
-            replace_rows(conn, table, _with(rows, **extra), where, [gemeentecode, bron])
+            replace_rows(conn, table, rows.assign(**extra), where, [gemeentecode, bron])
 
     _, loaded, metadata = _ingest(
         context,
@@ -360,8 +355,7 @@ def uwv_events(
     leverdatum = dt.date.fromisoformat(context.partition_key)
 
     def write(conn, bestand: Bestand) -> None:
-        rows = _with(
-            bestand.gelezen.tabellen["uwv_events"],
+        rows = bestand.gelezen.tabellen["uwv_events"].assign(
             leverdatum=leverdatum,
             bestand=bestand.levering.bestand,
         )
@@ -406,8 +400,7 @@ def dkd_instellingen(
 
     def write(conn, bestand: Bestand) -> None:
         lv = bestand.levering
-        rows = _with(
-            bestand.gelezen.tabellen["dkd_instellingen"],
+        rows = bestand.gelezen.tabellen["dkd_instellingen"].assign(
             leverdatum=lv.leverdatum,
             bestand=lv.bestand,
         )
