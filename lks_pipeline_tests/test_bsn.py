@@ -22,6 +22,7 @@ def test_elfproef_agrees_with_stdnum_on_nine_digits(values):
 def test_elfproef_agrees_with_stdnum_on_any_text(values):
     expected = [v is not None and reference(v) for v in values]
     assert bsn.geldig(pd.Series(values, dtype="object")).tolist() == expected
+    assert [bsn.is_geldig(v) for v in values] == expected
 
 
 def test_known_values():

@@ -7,9 +7,13 @@ stdnum we do not normalise: a BSN is exactly nine ASCII digits as delivered, so 
 `010000008` and `10000008` is invalid.
 """
 
+import re
+
 import numpy as np
 import pandas as pd
+from stdnum.nl.bsn import is_valid
 
+_NEGEN_CIJFERS = re.compile(r"[0-9]{9}")
 _WEIGHTS = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1], dtype=np.int64)
 
 
@@ -30,9 +34,11 @@ def geldig(values: pd.Series) -> np.ndarray:
     return result
 
 
-def is_geldig(value: str) -> bool:
-    """Scalar form of `geldig`, for single values (a DKD Client, a test)."""
-    return bool(geldig(pd.Series([value], dtype="object"))[0])
+def is_geldig(value: str | None) -> bool:
+    """Scalar form of `geldig` for one value (a DKD Client): stdnum behind the strict format."""
+    return (
+        isinstance(value, str) and _NEGEN_CIJFERS.fullmatch(value) is not None and is_valid(value)
+    )
 
 
 def maskeer(value: str | None) -> str:
