@@ -189,6 +189,17 @@ def test_whole_file_rejections_name_file_and_line(tmp_path, content, reden, rege
     assert str(rejected.value) == f"verwijsindex_GM0363_20261120.csv{waar}: {reden}"
 
 
+def test_a_file_without_header_is_rejected_without_echoing_its_first_row(tmp_path):
+    row = "K1;EINDE_ZW;010000008;1980-01-01;Jansen;;J.;;;;;;2021-06-01;"
+    path = write(tmp_path / "uwv_lks_20261120.csv", row + "\n")
+    with pytest.raises(BestandAfgewezen) as rejected:
+        csvfeeds.lees_uwv(levering(path, "uwv"))
+    assert rejected.value.regel == 1
+    assert "010000008" not in str(rejected.value)
+    assert "Jansen" not in str(rejected.value)
+    assert rejected.value.reden.endswith("; onbekende kolommen: 14 die geen kolomnaam lijken)")
+
+
 def test_an_enormous_line_is_quarantined_alone(tmp_path):
     path = write(
         tmp_path / "verwijsindex_GM0363_20261120.csv",

@@ -14,6 +14,7 @@ Python's csv module, which reports the physical line of every record. Both give 
 import codecs
 import csv
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import duckdb
 import pandas as pd
 
 MAX_LINE_BYTES = 2 * 1024 * 1024
+_KOLOMNAAM = re.compile(r"[a-z][a-z_]{0,39}")
 _CHUNK = 1 << 20
 
 
@@ -111,12 +113,18 @@ def _check_header(bestand: str, header: str, kolommen: tuple[str, ...]) -> list[
         raise BestandAfgewezen(bestand, "scheidingsteken is niet ';'", 1)
     missing = [k for k in kolommen if k not in found]
     extra = [k for k in found if k not in kolommen]
-    doubles = sorted({k for k in found if found.count(k) > 1})
+    doubles = [k for k in kolommen if found.count(k) > 1]
     problems = []
     if missing:
         problems.append("ontbrekende kolommen: " + ", ".join(missing))
     if extra:
-        problems.append("onbekende kolommen: " + ", ".join(extra))
+        # A file without a header has a data row here: never echo what may be a BSN or a name.
+        shown = [k for k in extra if _KOLOMNAAM.fullmatch(k)]
+        hidden = len(extra) - len(shown)
+        problems.append(
+            "onbekende kolommen: "
+            + ", ".join(shown + ([f"{hidden} die geen kolomnaam lijken"] if hidden else []))
+        )
     if doubles:
         problems.append("dubbele kolommen: " + ", ".join(doubles))
     if problems:
