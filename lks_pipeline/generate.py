@@ -267,6 +267,24 @@ class _Wereld:
         return OUDE_BERICHTVERSIE if gemeente.rol == "v0100" else HUIDIGE_BERICHTVERSIE
 
 
+def _lks_client(
+    bsn: str,
+    code: str,
+    doelgroep_begin: dt.date,
+    lks_begin: dt.date,
+    lks_einde: dt.date | None,
+    percentage: str | None,
+    werkgever: str | None = None,
+) -> Client:
+    """A scenario client: one doelgroep registration and one Loonkostensubsidie inzet."""
+    lks = (lks_begin, lks_einde, percentage, werkgever)
+    return Client(
+        bsn,
+        [(code, doelgroep_begin, None)],
+        [("Loonkostensubsidie", lks_begin, lks_einde, lks)],
+    )
+
+
 def _scenarios(wereld: _Wereld) -> list[dict]:
     """Fixed persons and events that make every spec case present, whatever the scale.
 
@@ -285,54 +303,14 @@ def _scenarios(wereld: _Wereld) -> list[dict]:
         return bsn
 
     peil = tot - dt.timedelta(days=20)
-    lks_in = Client(
-        extra[0],
-        [("01", dt.date(2020, 1, 1), None)],
-        [
-            (
-                "Loonkostensubsidie",
-                dt.date(2023, 1, 1),
-                None,
-                (dt.date(2023, 1, 1), None, "55.0", "123456789L01"),
-            )
-        ],
+    lks_in = _lks_client(
+        extra[0], "01", dt.date(2020, 1, 1), dt.date(2023, 1, 1), None, "55.0", "123456789L01"
     )
-    lks_uit = Client(
-        extra[1],
-        [("05", dt.date(2016, 1, 1), None)],
-        [
-            (
-                "Loonkostensubsidie",
-                dt.date(2017, 1, 1),
-                dt.date(2019, 12, 31),
-                (dt.date(2017, 1, 1), dt.date(2019, 12, 31), "40.0", None),
-            )
-        ],
+    lks_uit = _lks_client(  # LKS ended more than two years before the peildatum
+        extra[1], "05", dt.date(2016, 1, 1), dt.date(2017, 1, 1), dt.date(2019, 12, 31), "40.0"
     )
-    buiten = Client(
-        extra[2],
-        [("30", dt.date(2019, 1, 1), None)],
-        [
-            (
-                "Loonkostensubsidie",
-                dt.date(2022, 1, 1),
-                None,
-                (dt.date(2022, 1, 1), None, "60.0", None),
-            )
-        ],
-    )
-    zonder_pct = Client(
-        extra[3],
-        [("01", dt.date(2018, 1, 1), None)],
-        [
-            (
-                "Loonkostensubsidie",
-                dt.date(2024, 6, 1),
-                None,
-                (dt.date(2024, 6, 1), None, None, None),
-            )
-        ],
-    )
+    buiten = _lks_client(extra[2], "30", dt.date(2019, 1, 1), dt.date(2022, 1, 1), None, "60.0")
+    zonder_pct = _lks_client(extra[3], "01", dt.date(2018, 1, 1), dt.date(2024, 6, 1), None, None)
     gedeeld = extra[4]
     persoon(extra[0], normaal, lks_in)
     persoon(extra[1], normaal, lks_uit)
@@ -341,18 +319,7 @@ def _scenarios(wereld: _Wereld) -> list[dict]:
     persoon(
         gedeeld,
         normaal,
-        Client(
-            gedeeld,
-            [("01", dt.date(2019, 1, 1), None)],
-            [
-                (
-                    "Loonkostensubsidie",
-                    dt.date(2024, 1, 1),
-                    None,
-                    (dt.date(2024, 1, 1), None, "70.0", None),
-                )
-            ],
-        ),
+        _lks_client(gedeeld, "01", dt.date(2019, 1, 1), dt.date(2024, 1, 1), None, "70.0"),
     )
     persoon(gedeeld, g["geen_dkd"])  # the same BSN, only in another gemeente's verwijsindex
     leading_zero = "010000008"

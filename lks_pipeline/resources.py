@@ -48,9 +48,8 @@ class Warehouse(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        connection = super().get_connection()
-        conn = connection.__enter__()
-        try:
-            yield conn
-        finally:
-            conn.close()
+        with super().get_connection() as conn:
+            try:
+                yield conn
+            finally:
+                conn.close()
