@@ -67,7 +67,6 @@ def _read(levering: Levering, sha256: str, reader: Callable[[Levering], Gelezen]
         gelezen = reader(levering)
     except BestandAfgewezen as rejected:
         return Bestand(levering, sha256, afgewezen=rejected)
-    gelezen.sha256 = sha256
     return Bestand(levering, sha256, gelezen=gelezen)
 
 

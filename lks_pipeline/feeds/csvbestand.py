@@ -1,6 +1,6 @@
 """Reading one `;`-separated feed file (DESIGN 4): file checks, then records with line numbers.
 
-One pass over the bytes (C-speed: hash, UTF-8 decode, NUL search, newline count) rejects a file
+One pass over the bytes (C-speed: UTF-8 decode, NUL search, newline count) rejects a file
 that cannot be this CSV at all, naming the line. DuckDB's CSV reader then parses the records, with
 structural errors (too many or too few fields, an unterminated quote, a line over 2 MiB) kept as
 rejected lines rather than failing the file.
@@ -13,7 +13,6 @@ Python's csv module, which reports the physical line of every record. Both give 
 
 import codecs
 import csv
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,12 +44,10 @@ class CsvInhoud:
 
     rows: pd.DataFrame
     afgekeurd: list[tuple[int, str]]
-    sha256: str
 
 
 @dataclass
 class _Scan:
-    sha256: str
     header: str
     lines: int
 
@@ -62,11 +59,10 @@ def lees(path: Path, kolommen: tuple[str, ...]) -> CsvInhoud:
     rows, afgekeurd = _lees_duckdb(path, header)
     if scan.lines != 1 + len(rows) + len(afgekeurd):
         rows, afgekeurd = _lees_python(path, header)
-    return CsvInhoud(rows=rows, afgekeurd=sorted(afgekeurd), sha256=scan.sha256)
+    return CsvInhoud(rows=rows, afgekeurd=sorted(afgekeurd))
 
 
 def _scan_bytes(path: Path) -> _Scan:
-    digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     newlines = 0
     header = bytearray()
@@ -78,7 +74,6 @@ def _scan_bytes(path: Path) -> _Scan:
             if size == 0 and chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
                 raise BestandAfgewezen(path.name, "is UTF-16 gecodeerd, niet UTF-8", 1)
             size += len(chunk)
-            digest.update(chunk)
             if (nul := chunk.find(b"\0")) >= 0:
                 raise BestandAfgewezen(
                     path.name, "bevat NUL-tekens", newlines + 1 + chunk.count(b"\n", 0, nul)
@@ -104,7 +99,7 @@ def _scan_bytes(path: Path) -> _Scan:
         raise BestandAfgewezen(path.name, "is leeg: de kopregel ontbreekt")
     lines = newlines + (0 if last == b"\n" else 1)
     text = bytes(header).decode("utf-8").removeprefix("\ufeff").removesuffix("\r")
-    return _Scan(sha256=digest.hexdigest(), header=text, lines=lines)
+    return _Scan(header=text, lines=lines)
 
 
 def _check_header(bestand: str, header: str, kolommen: tuple[str, ...]) -> list[str]:

@@ -10,7 +10,7 @@ from lks_pipeline.feeds.resultaat import Gelezen, Quarantaine
 
 def _lees(
     levering: Levering, kolommen: tuple[str, ...], schema: pa.DataFrameSchema
-) -> tuple[pd.DataFrame, list[Quarantaine], str]:
+) -> tuple[pd.DataFrame, list[Quarantaine]]:
     inhoud = csvbestand.lees(levering.path, kolommen)
     rows = inhoud.rows[list(kolommen)]
     redenen = schemas.fouten_per_regel(rows, schema)
@@ -23,12 +23,12 @@ def _lees(
     ]
     quarantaine.sort(key=lambda q: q.regel or 0)
     goed = rows.drop(index=redenen.index).reset_index()
-    return goed, quarantaine, inhoud.sha256
+    return goed, quarantaine
 
 
 def lees_uwv(levering: Levering) -> Gelezen:
     """Events of one delivery day; `loonheffingennummer_geldig` flags the pattern warning."""
-    goed, quarantaine, sha256 = _lees(
+    goed, quarantaine = _lees(
         levering, schemas.UWV_KOLOMMEN, schemas.uwv_schema(levering.leverdatum)
     )
     lhn = goed["loonheffingennummer"]
@@ -36,7 +36,6 @@ def lees_uwv(levering: Levering) -> Gelezen:
     goed["loonheffingennummer_geldig"] = geldig.where(lhn.notna(), None)
     warnings = int((lhn.notna() & ~geldig).sum())
     return Gelezen(
-        sha256,
         {"uwv_events": goed},
         quarantaine,
         waarschuwingen={"loonheffingennummer afwijkend": warnings} if warnings else {},
@@ -45,15 +44,15 @@ def lees_uwv(levering: Levering) -> Gelezen:
 
 def lees_verwijsindex(levering: Levering) -> Gelezen:
     """A full snapshot of one gemeente's verwijsindex."""
-    goed, quarantaine, sha256 = _lees(
+    goed, quarantaine = _lees(
         levering, schemas.VERWIJSINDEX_KOLOMMEN, schemas.verwijsindex_schema()
     )
-    return Gelezen(sha256, {"verwijsindex": goed.drop(columns="regel")}, quarantaine)
+    return Gelezen({"verwijsindex": goed.drop(columns="regel")}, quarantaine)
 
 
 def lees_instellingen(levering: Levering) -> Gelezen:
     """A full national snapshot of the Reintegratie cluster settings."""
-    goed, quarantaine, sha256 = _lees(
+    goed, quarantaine = _lees(
         levering, schemas.INSTELLINGEN_KOLOMMEN, schemas.instellingen_schema()
     )
-    return Gelezen(sha256, {"dkd_instellingen": goed.drop(columns="regel")}, quarantaine)
+    return Gelezen({"dkd_instellingen": goed.drop(columns="regel")}, quarantaine)

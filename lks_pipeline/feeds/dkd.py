@@ -138,7 +138,6 @@ def lees(
         for table, values in rows.items()
     }
     return Gelezen(
-        sha256="",
         tabellen=tabellen,
         quarantaine=quarantaine,
         berichtversie=state.berichtversie,

@@ -23,7 +23,6 @@ class Gelezen:
     columns the asset adds, such as gemeentecode and leverdatum).
     """
 
-    sha256: str
     tabellen: dict[str, pd.DataFrame]
     quarantaine: list[Quarantaine] = field(default_factory=list)
     berichtversie: str | None = None
