@@ -98,23 +98,18 @@ def _taken() -> list[_Taak]:
     taken.append(
         _Taak("inbox_job", "inbox_bestandsnamen", None, inbox.vingerafdruk_onleesbaar(onleesbaar))
     )
-    per_partition: dict[tuple[str, str | None], list] = {}
-    for lv in leveringen:
-        partition = lv.gemeentecode if lv.gemeentecode else None
-        if lv.feed == "uwv":
-            partition = lv.leverdatum.isoformat()
-        per_partition.setdefault((lv.feed, partition), []).append(lv)
     jobs = {
         "dkd_instellingen": ("inbox_job", "dkd_instellingen"),
         "verwijsindex": ("verwijsindex_job", "verwijsindex"),
         "dkd_reintegratie": ("dkd_reintegratie_job", "dkd_reintegratie"),
         "uwv": ("uwv_events_job", "uwv_events"),
     }
-    for feed in jobs:
-        for (f, partition), files in sorted(per_partition.items(), key=lambda kv: str(kv[0])):
-            if f == feed:
-                job, asset = jobs[feed]
-                taken.append(_Taak(job, asset, partition, inbox.vingerafdruk(files)))
+    per_partition: dict[tuple[str, str | None], list] = {}
+    for lv in sorted(leveringen, key=lambda lv: (list(jobs).index(lv.feed), lv.partitie or "")):
+        per_partition.setdefault((lv.feed, lv.partitie), []).append(lv)
+    for (feed, partitie), files in per_partition.items():
+        job, asset = jobs[feed]
+        taken.append(_Taak(job, asset, partitie, inbox.vingerafdruk(files)))
     return taken
 
 

@@ -208,13 +208,13 @@ def _ingest(
     *,
     feed: str,
     reader: Callable[[Levering], Gelezen],
-    select: Callable[[Levering], bool],
+    partitie: str | None,
     newest_only: bool,
     write: Callable[[object, Bestand], None],
     gemeentecode: str | None = None,
 ) -> tuple[list[Bestand], Bestand | None, dict]:
     leveringen, _ = inbox.scan(lks.inbox, folders=[inbox.FEED_FOLDERS[feed]])
-    leveringen = [lv for lv in leveringen if lv.feed == feed and select(lv)]
+    leveringen = [lv for lv in leveringen if lv.feed == feed and lv.partitie == partitie]
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
         known = known_files(conn, feed)
@@ -262,7 +262,7 @@ def verwijsindex(
         duckdb,
         feed="verwijsindex",
         reader=csvfeeds.lees_verwijsindex,
-        select=lambda lv: lv.gemeentecode == gemeentecode,
+        partitie=gemeentecode,
         newest_only=True,
         write=write,
         gemeentecode=gemeentecode,
@@ -315,7 +315,7 @@ def dkd_reintegratie(
         duckdb,
         feed="dkd_reintegratie",
         reader=_read_dkd,
-        select=lambda lv: lv.gemeentecode == gemeentecode,
+        partitie=gemeentecode,
         newest_only=True,
         write=write,
         gemeentecode=gemeentecode,
@@ -366,7 +366,7 @@ def uwv_events(
         duckdb,
         feed="uwv",
         reader=csvfeeds.lees_uwv,
-        select=lambda lv: lv.leverdatum == leverdatum,
+        partitie=context.partition_key,
         newest_only=True,
         write=write,
     )
@@ -411,7 +411,7 @@ def dkd_instellingen(
         duckdb,
         feed="dkd_instellingen",
         reader=csvfeeds.lees_instellingen,
-        select=lambda lv: True,
+        partitie=None,
         newest_only=False,
         write=write,
     )

@@ -47,6 +47,13 @@ class Levering:
     def bestand(self) -> str:
         return self.path.name
 
+    @property
+    def partitie(self) -> str | None:
+        """The partition this file feeds: its day (UWV), its gemeente, or none (instellingen)."""
+        if self.feed == "uwv":
+            return self.leverdatum.isoformat()
+        return self.gemeentecode
+
     def sha256(self) -> str:
         digest = hashlib.sha256()
         with self.path.open("rb") as f:
