@@ -14,6 +14,7 @@ Bookkeeping every feed shares:
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import duckdb
 import pandas as pd
@@ -57,7 +58,8 @@ CREATE TABLE IF NOT EXISTS uwv_events (
     begindatum_zw_uitkering DATE, einddatum_zw_uitkering DATE, bestand VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS leveringen (
     feed VARCHAR NOT NULL, bestand VARCHAR NOT NULL, gemeentecode VARCHAR, leverdatum DATE,
-    sha256 VARCHAR, status VARCHAR NOT NULL, regels_geladen INTEGER NOT NULL,
+    sha256 VARCHAR, grootte BIGINT, mtime_ns BIGINT, status VARCHAR NOT NULL,
+    regels_geladen INTEGER NOT NULL,
     regels_gequarantaineerd INTEGER NOT NULL, berichtversie VARCHAR, reden VARCHAR,
     verwerkt_op TIMESTAMP NOT NULL);
 CREATE TABLE IF NOT EXISTS quarantaine (
@@ -98,9 +100,18 @@ def replace_rows(
         conn.unregister("_nieuw")
 
 
-def known_files(conn: duckdb.DuckDBPyConnection, feed: str) -> dict[str, tuple[str, str]]:
-    """Map each file of `feed` already read to its (sha256, status)."""
+class Bekend(NamedTuple):
+    """What `leveringen` remembers of a file: enough to skip it without reading it again."""
+
+    sha256: str
+    status: str
+    grootte: int | None
+    mtime_ns: int | None
+
+
+def known_files(conn: duckdb.DuckDBPyConnection, feed: str) -> dict[str, Bekend]:
+    """Map each file of `feed` already read to what was recorded of it."""
     rows = conn.execute(
-        "SELECT bestand, sha256, status FROM leveringen WHERE feed = ?", [feed]
+        "SELECT bestand, sha256, status, grootte, mtime_ns FROM leveringen WHERE feed = ?", [feed]
     ).fetchall()
-    return {bestand: (sha, status) for bestand, sha, status in rows}
+    return {bestand: Bekend(*rest) for bestand, *rest in rows}

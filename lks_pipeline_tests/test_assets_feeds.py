@@ -248,3 +248,31 @@ def test_a_failed_write_leaves_nothing_half_written(tmp_path):
         with transaction(conn):  # the connection is usable again: no transaction left open
             conn.execute("SELECT 1")
         assert conn.execute("SELECT bsn FROM verwijsindex").fetchall() == [("123456782",)]
+
+
+def test_known_untouched_files_are_not_hashed_again(run, data_root, monkeypatch):
+    from lks_pipeline.feeds.inbox import Levering
+
+    old = vi(data_root, "verwijsindex_GM0363_20261101.csv", "bsn;cluster\n123456782;Uitkeringen\n")
+    vi(data_root, "verwijsindex_GM0363_20261108.csv", "bsn;cluster\n010000008;Debiteuren\n")
+    run(feeds.verwijsindex, "GM0363")
+    hashed = []
+    original = Levering.sha256
+    monkeypatch.setattr(
+        Levering, "sha256", lambda self: hashed.append(self.bestand) or original(self)
+    )
+
+    run(feeds.verwijsindex, "GM0363")
+    assert hashed == []
+
+    stat = old.stat()
+    os.utime(old, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # same bytes, new mtime
+    result = run(feeds.verwijsindex, "GM0363")
+    assert hashed == ["verwijsindex_GM0363_20261101.csv"]
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["bestanden gelezen"].value == 1  # only the newest, for its rows
+    assert query(data_root, "SELECT bsn FROM verwijsindex") == [("010000008",)]
+    assert query(data_root, "SELECT bestand, status FROM leveringen ORDER BY bestand") == [
+        ("verwijsindex_GM0363_20261101.csv", "vervangen"),
+        ("verwijsindex_GM0363_20261108.csv", "geladen"),
+    ]

@@ -6,7 +6,8 @@ rows in `quarantaine`. A file rejected whole changes nothing but those two recor
 partition keeps its previous data.
 
 Decisions where the spec is silent:
-- Every delivery of a partition is read once (known by name and sha256 in `leveringen`), even when
+- Every delivery of a partition is read once (known by name and sha256 in `leveringen`; hashed
+  again only when its size or mtime changed), even when
   a newer one replaces it, so the quarantine and `leveringen` keep the history of each gemeente's
   deliveries that the aanleverfouten are evaluated over.
 - A snapshot partition (verwijsindex, dkd_reintegratie) holds the newest file that was not
@@ -32,7 +33,7 @@ from lks_pipeline.feeds.inbox import Levering
 from lks_pipeline.feeds.resultaat import Gelezen, Quarantaine
 from lks_pipeline.partitions import dag_partitions, gemeente_partitions
 from lks_pipeline.resources import LksSettings, Warehouse
-from lks_pipeline.warehouse import ensure_schema, known_files, replace_rows, transaction
+from lks_pipeline.warehouse import Bekend, ensure_schema, known_files, replace_rows, transaction
 
 PREVIEW_ROWS = 20
 QUARANTAINE_KOLOMMEN = [
@@ -76,7 +77,7 @@ def _read_dkd(levering: Levering) -> Gelezen:
 
 def _read_new(
     leveringen: list[Levering],
-    known: dict[str, tuple[str, str]],
+    known: dict[str, Bekend],
     reader: Callable[[Levering], Gelezen],
     *,
     newest_only: bool,
@@ -90,10 +91,14 @@ def _read_new(
     loaded: Bestand | None = None
     for levering in sorted(leveringen, key=lambda lv: lv.leverdatum, reverse=True):
         need_rows = newest_only and loaded is None
-        sha256 = levering.sha256()
-        status = known.get(levering.bestand, ("", ""))
-        unchanged = status[0] == sha256
-        if unchanged and (status[1] == "afgewezen" or not need_rows):
+        previous = known.get(levering.bestand)
+        untouched = previous is not None and (previous.grootte, previous.mtime_ns) == (
+            levering.size,
+            levering.mtime_ns,
+        )
+        sha256 = previous.sha256 if untouched else levering.sha256()
+        unchanged = previous is not None and previous.sha256 == sha256
+        if unchanged and (previous.status == "afgewezen" or not need_rows):
             continue
         bestand = _read(levering, sha256, reader)
         read.append(bestand)
@@ -129,6 +134,8 @@ def _record(
                     "gemeentecode": lv.gemeentecode,
                     "leverdatum": lv.leverdatum,
                     "sha256": bestand.sha256,
+                    "grootte": lv.size,
+                    "mtime_ns": lv.mtime_ns,
                     "status": status,
                     "regels_geladen": geladen,
                     "regels_gequarantaineerd": len(bestand.quarantaine),
