@@ -1,10 +1,13 @@
 """`lks-pipeline`: the headless commands (DESIGN 7).
 
 - `generate` writes a synthetic inbox.
-- `ingest` materializes the reference and ingest assets for every partition whose inbox files
-  changed since its last materialization, through the same Definitions and the `DAGSTER_HOME`
-  instance as the UI, so its runs show there. A partition is skipped when the files' fingerprint
-  (name, size, mtime) equals the one in its last materialization's metadata.
+- `process` (DESIGN 7) runs, through the same Definitions and the `DAGSTER_HOME` instance as
+  the UI (so its runs show there), first the reference and ingest assets of every partition
+  whose inbox files changed since its last materialization (the files' fingerprint: name, size,
+  mtime, kept in that materialization's metadata), then, in date order, the signal path
+  (`signalen_job`) of every delivery day whose signalen, signaalrapporten or
+  poortwachter_termijnen are older than its uwv_events. A second run with nothing new runs
+  nothing.
 - `dev` starts the UI (`dagster dev`) on the same instance.
 
 `DAGSTER_HOME` defaults to `.dagster_home/` in the working directory, created with the packaged
@@ -17,12 +20,23 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lks_pipeline.reference_data import package_file
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+SIGNAALPAD = ("signalen", "signaalrapporten", "poortwachter_termijnen")
+TOTALEN = (
+    "bestanden gelezen",
+    "bestanden afgewezen",
+    "regels in quarantaine",
+    "events",
+    "gemeld",
+    "niet_routeerbaar",
+    "signalen in rapporten",
+    "rapporten geschreven",
+)
 
 
 def ensure_dagster_home() -> Path:
@@ -113,68 +127,145 @@ def _taken() -> list[_Taak]:
     return taken
 
 
-def _laatste_vingerafdruk(instance, taak: _Taak) -> str | None:
+def _laatste(instance, asset: str, partition: str | None):
+    """The newest materialization record of an asset (partition), or None."""
     import dagster as dg
 
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey(taak.asset),
-            asset_partitions=[taak.partition] if taak.partition else None,
+            asset_key=dg.AssetKey(asset),
+            asset_partitions=[partition] if partition else None,
         ),
         limit=1,
     ).records
-    if not records:
+    return records[0] if records else None
+
+
+def _laatste_vingerafdruk(instance, taak: _Taak) -> str | None:
+    record = _laatste(instance, taak.asset, taak.partition)
+    if record is None:
         return None
-    value = records[0].asset_materialization.metadata.get("vingerafdruk")
+    value = record.asset_materialization.metadata.get("vingerafdruk")
     return value.value if value is not None else None
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
-    """Materialize what changed; exit 1 only when a run itself failed, not for bad data."""
+def _dagen_achter(instance, dagen: list[str]) -> list[str]:
+    """Delivery days whose signal path is older than their uwv_events (or never ran).
+
+    The signal path of a day runs after its UWV delivery was (re)loaded; a run that failed or
+    was blocked leaves the day behind, so the next `process` tries it again.
+    """
+    achter = []
+    for dag in dagen:
+        uwv = _laatste(instance, "uwv_events", dag)
+        if uwv is None:
+            continue
+        for asset in SIGNAALPAD:
+            record = _laatste(instance, asset, dag)
+            if record is None or record.storage_id < uwv.storage_id:
+                achter.append(dag)
+                break
+    return achter
+
+
+@dataclass
+class _Verloop:
+    """Counts over the runs of one `process`, for its summary."""
+
+    geslaagd: int = 0
+    mislukt: int = 0
+    totalen: dict = field(default_factory=lambda: dict.fromkeys(TOTALEN, 0))
+
+
+def _run(defs, instance, verloop: _Verloop, job: str, partition, assets, label: str):
+    """Execute one run on the instance; return metadata per materialized asset, None on failure.
+
+    A failure prints the run id and the failing steps only: an error text could quote input.
+    """
+    import dagster as dg
+
+    result = defs.resolve_job_def(job).execute_in_process(
+        instance=instance,
+        partition_key=partition,
+        asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
+        run_config=QUIET_RUN_CONFIG,
+        tags={"lks/command": "process"},
+        raise_on_error=False,
+    )
+    if not result.success:
+        verloop.mislukt += 1
+        stappen = sorted({e.step_key for e in result.get_step_failure_events()})
+        print(f"{label}: MISLUKT in {', '.join(stappen)} (run {result.run_id}; zie de UI)")
+        return None
+    verloop.geslaagd += 1
+    per_asset = {}
+    for event in result.get_asset_materialization_events():
+        metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+        per_asset[event.asset_key.to_user_string()] = metadata
+        for key in verloop.totalen:
+            value = metadata.get(key, 0)
+            verloop.totalen[key] += value if isinstance(value, int) else 0
+    return per_asset
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    """Ingest what is new, then the signal path of each delivery day that is behind.
+
+    Exit 1 only when a run itself failed (a step error, a blocking check); rejected files and
+    quarantined rows are data problems, recorded in the warehouse.
+    """
     ensure_dagster_home()
     import dagster as dg
 
     from lks_pipeline.definitions import defs
+    from lks_pipeline.feeds import inbox
 
     instance = dg.DagsterInstance.get()
+    verloop = _Verloop()
     taken = _taken()
     todo = [t for t in taken if args.alles or _laatste_vingerafdruk(instance, t) != t.vingerafdruk]
     print(f"Inbox {data_dir() / 'inbox'}: {len(taken)} partities, {len(todo)} met nieuwe bestanden")
-    mislukt = 0
-    totalen = {"bestanden gelezen": 0, "bestanden afgewezen": 0, "regels in quarantaine": 0}
     for i, taak in enumerate(todo, 1):
-        result = defs.resolve_job_def(taak.job).execute_in_process(
-            instance=instance,
-            partition_key=taak.partition,
-            asset_selection=[dg.AssetKey(taak.asset)],
-            run_config=QUIET_RUN_CONFIG,
-            tags={"lks/command": "ingest"},
-            raise_on_error=False,
-        )
-        if not result.success:
-            mislukt += 1
-            print(f"[{i}/{len(todo)}] {taak.naam}: MISLUKT (run {result.run_id})")
-            continue
-        metadata = {
-            k: v.value
-            for event in result.get_asset_materialization_events()
-            for k, v in event.materialization.metadata.items()
-        }
-        for key in totalen:
-            totalen[key] += int(metadata.get(key, 0))
-        rijen = metadata.get("dagster/partition_row_count", metadata.get("dagster/row_count", 0))
-        print(
-            f"[{i}/{len(todo)}] {taak.naam}: {rijen} rijen, "
-            f"{metadata.get('regels in quarantaine', 0)} in quarantaine, "
-            f"{metadata.get('bestanden afgewezen', 0)} bestand(en) afgewezen"
-        )
-    database = os.environ.get("LKS_DUCKDB_PATH", str(data_dir() / "warehouse" / "lks.duckdb"))
+        label = f"[{i}/{len(todo)}] {taak.naam}"
+        per_asset = _run(defs, instance, verloop, taak.job, taak.partition, [taak.asset], label)
+        if per_asset is not None:
+            metadata = per_asset[taak.asset]
+            rijen = metadata.get(
+                "dagster/partition_row_count", metadata.get("dagster/row_count", 0)
+            )
+            print(
+                f"{label}: {rijen} rijen, {metadata.get('regels in quarantaine', 0)} in "
+                f"quarantaine, {metadata.get('bestanden afgewezen', 0)} bestand(en) afgewezen"
+            )
+
+    leveringen, _ = inbox.scan(data_dir() / "inbox", folders=[inbox.FEED_FOLDERS["uwv"]])
+    dagen = sorted({lv.partitie for lv in leveringen if lv.feed == "uwv"})
+    achter = dagen if args.alles else _dagen_achter(instance, dagen)
+    print(f"Signalen: {len(dagen)} leverdagen, {len(achter)} te verwerken")
+    for i, dag in enumerate(achter, 1):
+        label = f"[{i}/{len(achter)}] signalen {dag}"
+        per_asset = _run(defs, instance, verloop, "signalen_job", dag, None, label)
+        if per_asset is not None:
+            signalen, rapporten = per_asset["signalen"], per_asset["signaalrapporten"]
+            print(
+                f"{label}: {signalen['events']} events, {signalen['gemeld']} gemeld, "
+                f"{signalen['niet_routeerbaar']} niet routeerbaar; "
+                f"{rapporten['dagster/partition_row_count']} rapporten "
+                f"({rapporten['rapporten geschreven']} geschreven)"
+            )
+
+    t = verloop.totalen
     print(
-        f"Klaar: {len(todo) - mislukt} runs geslaagd, {mislukt} mislukt; "
-        + ", ".join(f"{k}: {v}" for k, v in totalen.items())
+        f"Klaar: {verloop.geslaagd} runs geslaagd, {verloop.mislukt} mislukt. "
+        f"Bestanden gelezen: {t['bestanden gelezen']} ({t['bestanden afgewezen']} afgewezen, "
+        f"{t['regels in quarantaine']} regels in quarantaine). Signalen: {t['events']} events, "
+        f"{t['gemeld']} gemeld, {t['niet_routeerbaar']} niet routeerbaar. Rapporten: "
+        f"{t['rapporten geschreven']} geschreven, {t['signalen in rapporten']} signalen."
     )
-    print(f"Warehouse: {database} (tabellen in schema main; runs in de UI: lks-pipeline dev)")
-    return 1 if mislukt else 0
+    database = os.environ.get("LKS_DUCKDB_PATH", str(data_dir() / "warehouse" / "lks.duckdb"))
+    print(f"Rapporten: {data_dir() / 'reports'}/GMxxxx/")
+    print(f"Warehouse: {database} (schema main); runs en checks in de UI: lks-pipeline dev")
+    return 1 if verloop.mislukt else 0
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -201,9 +292,11 @@ def main(argv: list[str] | None = None) -> int:
         gen.add_argument(f"--{veld.replace('_', '-')}", dest=veld, type=int)
     gen.set_defaults(func=cmd_generate)
 
-    ing = sub.add_parser("ingest", help="lees alles wat nieuw is in de inbox in het warehouse")
-    ing.add_argument("--alles", action="store_true", help="ook ongewijzigde partities")
-    ing.set_defaults(func=cmd_ingest)
+    proc = sub.add_parser(
+        "process", help="verwerk alles wat nieuw is in de inbox: warehouse en signaalrapporten"
+    )
+    proc.add_argument("--alles", action="store_true", help="ook ongewijzigde partities en dagen")
+    proc.set_defaults(func=cmd_process)
 
     dev = sub.add_parser("dev", help="start de Dagster UI op dezelfde instance")
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER)

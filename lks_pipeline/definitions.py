@@ -4,7 +4,7 @@ import os
 
 import dagster as dg
 
-from lks_pipeline.assets import feeds, referentie
+from lks_pipeline.assets import feeds, rapporten, referentie, signalen
 from lks_pipeline.jobs import ALL_JOBS
 from lks_pipeline.resources import LksSettings, Warehouse
 
@@ -20,7 +20,7 @@ def default_warehouse() -> str:
 
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([referentie, feeds]),
+    assets=dg.load_assets_from_modules([referentie, feeds, signalen, rapporten]),
     jobs=ALL_JOBS,
     resources={
         "lks": LksSettings(data_dir=env_or("LKS_DATA_DIR", "data")),

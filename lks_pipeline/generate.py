@@ -235,7 +235,8 @@ class _Wereld:
                 if begin > laatste:
                     break
                 einde = begin + dt.timedelta(days=rnd.randrange(200, 1500))
-                einde = None if einde > laatste or rnd.random() < 0.3 else einde
+                # Most registrations are open-ended (indicatie Banenafspraak rarely ends).
+                einde = None if einde > laatste or rnd.random() < 0.7 else einde
                 codes = ANDERE_CODES if buiten and k == 0 else POPULATIE_CODES
                 client.doelgroepen.append((rnd.choice(codes), begin, einde))
                 if einde is None:
@@ -322,6 +323,7 @@ def _scenarios(wereld: _Wereld) -> list[dict]:
         _lks_client(gedeeld, "01", dt.date(2019, 1, 1), dt.date(2024, 1, 1), None, "70.0"),
     )
     persoon(gedeeld, g["geen_dkd"])  # the same BSN, only in another gemeente's verwijsindex
+    persoon(extra[9], normaal)  # its event comes again on a later day: `dubbel` then
     leading_zero = "010000008"
     persoon(
         leading_zero,

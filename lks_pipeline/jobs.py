@@ -9,7 +9,9 @@ from lks_pipeline.assets.feeds import (
     uwv_events,
     verwijsindex,
 )
+from lks_pipeline.assets.rapporten import signaalrapporten
 from lks_pipeline.assets.referentie import doelgroepregister_codes, gemeenten
+from lks_pipeline.assets.signalen import poortwachter_termijnen, signalen
 
 referentie_job = dg.define_asset_job(
     "referentie_job", selection=[gemeenten, doelgroepregister_codes]
@@ -19,4 +21,16 @@ verwijsindex_job = dg.define_asset_job("verwijsindex_job", selection=[verwijsind
 dkd_reintegratie_job = dg.define_asset_job("dkd_reintegratie_job", selection=[dkd_reintegratie])
 uwv_events_job = dg.define_asset_job("uwv_events_job", selection=[uwv_events])
 
-ALL_JOBS = [referentie_job, inbox_job, verwijsindex_job, dkd_reintegratie_job, uwv_events_job]
+# The signal path of one delivery day; the blocking checks on signalen gate the other two.
+signalen_job = dg.define_asset_job(
+    "signalen_job", selection=[signalen, signaalrapporten, poortwachter_termijnen]
+)
+
+ALL_JOBS = [
+    referentie_job,
+    inbox_job,
+    verwijsindex_job,
+    dkd_reintegratie_job,
+    uwv_events_job,
+    signalen_job,
+]

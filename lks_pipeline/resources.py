@@ -31,6 +31,10 @@ class LksSettings(dg.ConfigurableResource):
     def inbox(self) -> Path:
         return self.root / "inbox"
 
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
 
 class Warehouse(DuckDBResource):
     """DuckDBResource that creates its folder privately and always closes its connection.

@@ -10,10 +10,14 @@ Bookkeeping every feed shares:
 - `quarantaine`: one row per rejected row, Client or file, with a masked BSN only. Rows are keyed
   on (feed, bestand): re-reading a file replaces its rows, so the table never holds duplicates and
   keeps the history of older deliveries that newer ones replaced.
+
+Long queries live in `sql/` (one file per step), read with `load_sql`.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
+from importlib.resources import files
 from typing import NamedTuple
 
 import duckdb
@@ -65,6 +69,21 @@ CREATE TABLE IF NOT EXISTS leveringen (
 CREATE TABLE IF NOT EXISTS quarantaine (
     feed VARCHAR NOT NULL, bestand VARCHAR NOT NULL, gemeentecode VARCHAR, leverdatum DATE,
     regel INTEGER, bsn_gemaskeerd VARCHAR, reden VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS signalen (
+    leverdatum DATE NOT NULL, regel INTEGER NOT NULL, uwv_kenmerk VARCHAR NOT NULL,
+    berichttype VARCHAR NOT NULL, product VARCHAR NOT NULL, bsn VARCHAR NOT NULL,
+    gemeentecode VARCHAR, uitkomst VARCHAR NOT NULL, zekerheid TINYINT,
+    via_verwijsindex BOOLEAN NOT NULL, via_dkd BOOLEAN NOT NULL, peildatum DATE NOT NULL,
+    venster_begin DATE NOT NULL, einddatum DATE, einddatum_afgeleid BOOLEAN NOT NULL,
+    hervatdatum DATE);
+CREATE TABLE IF NOT EXISTS signaalrapporten (
+    leverdatum DATE NOT NULL, gemeentecode VARCHAR NOT NULL, product VARCHAR NOT NULL,
+    bestand VARCHAR NOT NULL, pad VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+    aantal INTEGER NOT NULL, geschreven_op TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS poortwachter_termijnen (
+    leverdatum DATE NOT NULL, gemeentecode VARCHAR NOT NULL, uwv_kenmerk VARCHAR NOT NULL,
+    bsn VARCHAR NOT NULL, datum_eerste_ao_dag DATE NOT NULL, week INTEGER NOT NULL,
+    mijlpaal VARCHAR NOT NULL, uiterste_datum DATE NOT NULL);
 """
 
 
@@ -115,3 +134,9 @@ def known_files(conn: duckdb.DuckDBPyConnection, feed: str) -> dict[str, Bekend]
         "SELECT bestand, sha256, status, grootte, mtime_ns FROM leveringen WHERE feed = ?", [feed]
     ).fetchall()
     return {bestand: Bekend(*rest) for bestand, *rest in rows}
+
+
+@cache
+def load_sql(name: str) -> str:
+    """The text of `sql/<name>`: a query of ours, with values bound as `$name` parameters."""
+    return (files("lks_pipeline") / "sql" / name).read_text(encoding="utf-8")

@@ -20,7 +20,23 @@ def lks_pipeline(*args, env):
     )
 
 
-def test_generate_then_ingest_demo_end_to_end(tmp_path):
+def bsns_delivered(inbox):
+    """Per gemeente, every BSN in any of its verwijsindex or DKD files, read from the files."""
+    delivered = {}
+    for path in (inbox / "verwijsindex").iterdir():
+        gemeente = path.name.split("_")[1]
+        delivered.setdefault(gemeente, set()).update(
+            re.findall(r"^(\d{9});", path.read_text(), re.M)
+        )
+    for path in (inbox / "dkd").glob("dkd_reintegratie_*.xml"):
+        gemeente = path.name.split("_")[2]
+        delivered.setdefault(gemeente, set()).update(
+            re.findall(r"<BSN>(\d{9})</BSN>", path.read_text())
+        )
+    return delivered
+
+
+def test_generate_then_process_demo_end_to_end(tmp_path):
     env = {
         **os.environ,
         "LKS_DATA_DIR": str(tmp_path / "data"),
@@ -31,39 +47,78 @@ def test_generate_then_ingest_demo_end_to_end(tmp_path):
     assert generated.returncode == 0, generated.stderr
     assert "22 bestanden" in generated.stdout
 
-    first = lks_pipeline("ingest", env=env)
-    assert first.returncode == 0, first.stderr
+    first = lks_pipeline("process", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
     assert "23 partities, 23 met nieuwe bestanden" in first.stdout
+    assert "Signalen: 5 leverdagen, 5 te verwerken" in first.stdout
     assert (
-        "Klaar: 23 runs geslaagd, 0 mislukt; bestanden gelezen: 22, bestanden afgewezen: 0, regels in quarantaine: 9"
+        "Klaar: 28 runs geslaagd, 0 mislukt. Bestanden gelezen: 22 (0 afgewezen, 9 regels in quarantaine)"
         in first.stdout
     )
 
-    database = tmp_path / "data" / "warehouse" / "lks.duckdb"
+    data = tmp_path / "data"
+    database = data / "warehouse" / "lks.duckdb"
     with duckdb.connect(str(database), read_only=True) as conn:
         per_feed = conn.execute(
             "SELECT feed, count(*) FROM quarantaine GROUP BY feed ORDER BY feed"
         ).fetchall()
         assert per_feed == [("dkd_reintegratie", 3), ("uwv", 4), ("verwijsindex", 2)]
-        assert conn.execute(
-            "SELECT count(*) FROM leveringen WHERE status = 'afgewezen'"
-        ).fetchone() == (0,)
+        # every line of every UWV file is an event with an outcome or a quarantined row
+        accounted = conn.execute(
+            "SELECT l.bestand, l.regels_geladen + l.regels_gequarantaineerd, "
+            "(SELECT count(DISTINCT regel) FROM signalen s WHERE s.leverdatum = l.leverdatum) "
+            "+ l.regels_gequarantaineerd FROM leveringen l WHERE feed = 'uwv' ORDER BY 1"
+        ).fetchall()
         bsns = {
             b
             for (b,) in conn.execute(
                 "SELECT bsn FROM uwv_events UNION SELECT bsn FROM verwijsindex"
             ).fetchall()
         }
-    assert oct(database.parent.stat().st_mode & 0o777) == "0o700"
+        achternamen = {
+            n for (n,) in conn.execute("SELECT DISTINCT achternaam FROM uwv_events").fetchall() if n
+        }
+        gemeld = conn.execute("SELECT count(*) FROM signalen WHERE uitkomst = 'gemeld'").fetchone()[
+            0
+        ]
+        dubbel = conn.execute("SELECT count(*) FROM signalen WHERE uitkomst = 'dubbel'").fetchone()
+    for bestand, regels, met_uitkomst in accounted:
+        text = (data / "inbox" / "uwv" / bestand).read_text()
+        assert regels == met_uitkomst == text.count("\n") - 1, bestand
+    assert dubbel == (1,)  # the generator's one uwv_kenmerk on two days
 
-    second = lks_pipeline("ingest", env=env)
+    # the privacy rule, checked against the inbox files themselves: every report row's BSN
+    # was delivered by that gemeente
+    delivered = bsns_delivered(data / "inbox")
+    reports = sorted((data / "reports").rglob("*.csv"))
+    rows = 0
+    for path in reports:
+        gemeente = path.parent.name
+        text = path.read_bytes().decode("utf-8")
+        assert text.startswith("\ufeffBSN;")
+        lines = text[1:].split("\r\n")[1:-1]
+        report_bsns = [line.split(";")[0] for line in lines]
+        assert report_bsns == sorted(report_bsns), path.name
+        assert set(report_bsns) <= delivered[gemeente], path.name
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        rows += len(lines)
+    assert rows == gemeld
+    assert oct(database.parent.stat().st_mode & 0o777) == "0o700"
+    assert "Rapporten: " + str(data / "reports") in first.stdout
+
+    state = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in [database, *reports]}
+    second = lks_pipeline("process", env=env)
     assert second.returncode == 0, second.stderr
     assert "23 partities, 0 met nieuwe bestanden" in second.stdout
+    assert "Signalen: 5 leverdagen, 0 te verwerken" in second.stdout
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in state} == state
 
     output = first.stdout + first.stderr + second.stdout + second.stderr
     assert not (set(re.findall(r"\d{9}", output)) & bsns), "a BSN reached the console"
+    words = set(re.findall(r"[^\s;:,()]+", output))
+    assert not (words & {n for n in achternamen if len(n) >= 4}), "a name reached the console"
 
     instance = dg.DagsterInstance.from_config(str(tmp_path / "dagster_home"))
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={"lks/command": "ingest"}))
-    assert len(runs) == 23
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={"lks/command": "process"}))
+    assert len(runs) == 28
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)

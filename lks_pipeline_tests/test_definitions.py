@@ -14,6 +14,9 @@ ASSETS = {
     "verwijsindex": ("feeds", "gemeente"),
     "dkd_reintegratie": ("feeds", "gemeente"),
     "uwv_events": ("feeds", "dag"),
+    "signalen": ("signalen", "dag"),
+    "poortwachter_termijnen": ("signalen", "dag"),
+    "signaalrapporten": ("rapporten", "dag"),
 }
 
 
@@ -43,6 +46,8 @@ def test_partitions():
     assert {"GM0363", "GM0599", "GM1992"} <= set(keys)
     dag = graph.get(dg.AssetKey("uwv_events")).partitions_def
     assert isinstance(dag, dg.DailyPartitionsDefinition)
+    for key in ("signalen", "signaalrapporten", "poortwachter_termijnen"):
+        assert graph.get(dg.AssetKey(key)).partitions_def == dag
     assert dag.get_first_partition_key() == "2017-01-01"
     assert dag.timezone == "Europe/Amsterdam"
     for key in ("gemeenten", "doelgroepregister_codes", "dkd_instellingen", "inbox_bestandsnamen"):
@@ -57,6 +62,7 @@ def test_in_process_executor_and_jobs():
         "verwijsindex_job",
         "dkd_reintegratie_job",
         "uwv_events_job",
+        "signalen_job",
     ):
         assert defs.resolve_job_def(job) is not None
 
@@ -68,3 +74,21 @@ def test_instance_config_serializes_writers():
         assert pools.default_pool_limit == 1
         assert pools.pool_granularity.value == "op"
     assert config["telemetry"] == {"enabled": False}
+
+
+def test_signal_path_lineage_and_blocking_checks():
+    graph = defs.resolve_asset_graph()
+    parents = {p.to_user_string() for p in graph.get(dg.AssetKey("signalen")).parent_keys}
+    assert parents == {"uwv_events", "verwijsindex", "dkd_reintegratie", "doelgroepregister_codes"}
+    assert {p.to_user_string() for p in graph.get(dg.AssetKey("signaalrapporten")).parent_keys} == {
+        "signalen"
+    }
+    checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
+    assert set(checks) == {
+        "signalen_alleen_eigen_bsn",
+        "signalen_uitkomsten_sluitend",
+        "signaalrapporten_rijen_gelijk_aan_gemeld",
+    }
+    assert all(spec.blocking for spec in checks.values())
+    job = defs.resolve_job_def("signalen_job")
+    assert {key.name for key in job.asset_layer.asset_graph.asset_check_keys} == set(checks)

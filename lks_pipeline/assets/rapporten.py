@@ -1,0 +1,202 @@
+"""The signaalrapporten asset (DESIGN 6.1): one CSV per gemeente, product and delivery day.
+
+Decisions where the spec is silent:
+- A file whose bytes would not change is left alone (same bytes, same mtime), so a re-run
+  rewrites nothing and a watcher of the folder sees no change.
+- A report of the day that is no longer produced (a re-run after the data changed left that
+  gemeente without signals) is deleted with its record: the folder shows what the warehouse
+  says, and "no empty reports" holds after re-runs too.
+- Temp files a crashed write left behind are removed before a gemeente's folder is written.
+- `pad` in the record is relative to the data root, so the table stays true when the root moves.
+"""
+
+import csv
+import datetime as dt
+import io
+from itertools import groupby
+from operator import itemgetter
+
+import dagster as dg
+import pandas as pd
+
+from lks_pipeline import signaalrapport
+from lks_pipeline.assets.signalen import LEKKEN_SQL, partition_day, signalen
+from lks_pipeline.partitions import dag_partitions
+from lks_pipeline.resources import LksSettings, Warehouse
+from lks_pipeline.signaalrapport import PRODUCTEN
+from lks_pipeline.warehouse import ensure_schema, replace_rows, transaction
+
+RECORD_KOLOMMEN = [
+    "leverdatum",
+    "gemeentecode",
+    "product",
+    "bestand",
+    "pad",
+    "sha256",
+    "aantal",
+    "geschreven_op",
+]
+
+
+def _rijen_in_bestand(inhoud: bytes) -> int:
+    """Records after the header, read as Excel would (a quoted line break stays in its cell)."""
+    text = inhoud.decode("utf-8-sig")
+    return sum(1 for _ in csv.reader(io.StringIO(text, newline=""), delimiter=";")) - 1
+
+
+@dg.asset(
+    partitions_def=dag_partitions,
+    group_name="rapporten",
+    kinds={"csv", "duckdb"},
+    pool="duckdb_writer",
+    deps=[signalen],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "signaalrapporten_rijen_gelijk_aan_gemeld",
+            asset="signaalrapporten",
+            blocking=True,
+            description="Per gemeente and product, the rows in the file on disk equal the "
+            "`gemeld` signals of the day, and the file's sha256 equals its record.",
+        )
+    ],
+)
+def signaalrapporten(
+    context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
+) -> dg.MaterializeResult:
+    """One row per report file of the day: gemeente, product, path, sha256 and number of signals.
+
+    Writes `reports/GMxxxx/GMxxxx_<product>_signaalrapport_YYYYMMDD.csv` for each gemeente and
+    product with at least one `gemeld` signal: UTF-8 with BOM, `;`, dates DD-MM-JJJJ, sorted by
+    BSN, formula cells prefixed with `'`, written atomically and readable by the service only.
+    Refuses to write anything while the day's signals name a gemeente with a BSN it did not
+    deliver.
+    """
+    dag = partition_day(context)
+    parameters = {"dag": dag}
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        lekken, gemeenten = conn.execute(LEKKEN_SQL, parameters).fetchone()
+        if lekken:
+            raise dg.Failure(
+                f"Geen rapporten geschreven: {lekken} signalen naar {gemeenten} gemeente(n) met "
+                "een BSN dat die gemeente niet zelf aanleverde (DESIGN 5.1)."
+            )
+        rijen = {p.naam: conn.execute(p.query(), p.parameters(dag)).fetchall() for p in PRODUCTEN}
+        bekend = {
+            bestand: (sha256, geschreven_op)
+            for bestand, sha256, geschreven_op in conn.execute(
+                "SELECT bestand, sha256, geschreven_op FROM signaalrapporten "
+                "WHERE leverdatum = $dag",
+                parameters,
+            ).fetchall()
+        }
+
+    reports = signaalrapport.private_folder(lks.reports)
+    nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    records, geschreven, opgeruimd = [], 0, 0
+    for product in PRODUCTEN:
+        for gemeentecode, groep in groupby(rijen[product.naam], key=itemgetter(0)):
+            data = [r[1:] for r in groep]
+            inhoud = signaalrapport.csv_bytes(product.header, data)
+            sha256 = signaalrapport.sha256(inhoud)
+            bestand = product.bestandsnaam(gemeentecode, dag)
+            pad = reports / gemeentecode / bestand
+            opgeruimd += signaalrapport.verwijder_restanten(pad.parent)
+            ongewijzigd = pad.is_file() and signaalrapport.sha256(pad.read_bytes()) == sha256
+            if not ongewijzigd:
+                signaalrapport.schrijf_atomisch(pad, inhoud)
+                geschreven += 1
+            vorig = bekend.get(bestand)
+            records.append(
+                {
+                    "leverdatum": dag,
+                    "gemeentecode": gemeentecode,
+                    "product": product.naam,
+                    "bestand": bestand,
+                    "pad": str(pad.relative_to(lks.root)),
+                    "sha256": sha256,
+                    "aantal": len(data),
+                    "geschreven_op": vorig[1]
+                    if ongewijzigd and vorig and vorig[0] == sha256
+                    else nu,
+                }
+            )
+    gemaakt = {r["bestand"] for r in records}
+    verwijderd = 0
+    for bestand, pad in signaalrapport.rapporten_van_dag(reports, dag).items():
+        if bestand not in gemaakt:
+            pad.unlink()
+            verwijderd += 1
+    if verwijderd:
+        context.log.info(f"{verwijderd} rapport(en) van {dag} verwijderd: geen signalen meer")
+
+    rows = pd.DataFrame(records, columns=RECORD_KOLOMMEN)
+    with duckdb.get_connection() as conn:
+        with transaction(conn):
+            replace_rows(conn, "signaalrapporten", rows, "leverdatum = ?", [dag])
+        conn.execute("CHECKPOINT")
+        gemeld = {
+            (gemeentecode, product): aantal
+            for gemeentecode, product, aantal in conn.execute(
+                "SELECT gemeentecode, product, count(*) FROM signalen "
+                "WHERE leverdatum = $dag AND uitkomst = 'gemeld' GROUP BY ALL",
+                parameters,
+            ).fetchall()
+        }
+    return dg.MaterializeResult(
+        metadata=_metadata(rows, geschreven, verwijderd, opgeruimd, reports),
+        check_results=[_check_rijen(lks, rows, gemeld)],
+    )
+
+
+def _check_rijen(lks: LksSettings, rows: pd.DataFrame, gemeld: dict) -> dg.AssetCheckResult:
+    """Read every file back from disk: its sha256 and its rows must match the warehouse."""
+    in_bestanden, afwijkend = {}, []
+    for record in rows.itertuples():
+        pad = lks.root / record.pad
+        inhoud = pad.read_bytes() if pad.is_file() else b""
+        rijen = _rijen_in_bestand(inhoud) if inhoud else 0
+        in_bestanden[(record.gemeentecode, record.product)] = rijen
+        if signaalrapport.sha256(inhoud) != record.sha256 or rijen != record.aantal:
+            afwijkend.append(record.bestand)
+    afwijkend += [
+        f"{gemeentecode} {product}"
+        for (gemeentecode, product), aantal in gemeld.items()
+        if in_bestanden.get((gemeentecode, product)) != aantal
+    ]
+    afwijkend += [
+        f"{gemeentecode} {product}" for gemeentecode, product in in_bestanden.keys() - gemeld.keys()
+    ]
+    return dg.AssetCheckResult(
+        check_name="signaalrapporten_rijen_gelijk_aan_gemeld",
+        passed=not afwijkend,
+        metadata={
+            "gemeld": sum(gemeld.values()),
+            "rijen in rapporten": sum(in_bestanden.values()),
+            "afwijkend": ", ".join(sorted(afwijkend)[:20]) or "geen",
+        },
+    )
+
+
+def _metadata(
+    rows: pd.DataFrame, geschreven: int, verwijderd: int, opgeruimd: int, reports
+) -> dict:
+    per_product = (
+        rows.groupby("product")
+        .agg(rapporten=("bestand", "size"), signalen=("aantal", "sum"))
+        .reset_index()
+    )
+    metadata = {
+        "dagster/partition_row_count": len(rows),
+        "signalen in rapporten": int(rows["aantal"].sum()),
+        "rapporten geschreven": geschreven,
+        "rapporten ongewijzigd": len(rows) - geschreven,
+        "rapporten verwijderd": verwijderd,
+        "tijdelijke bestanden opgeruimd": opgeruimd,
+        "map": dg.MetadataValue.path(str(reports)),
+    }
+    if len(rows):
+        metadata["per product"] = dg.MetadataValue.md(per_product.to_markdown(index=False))
+        overzicht = rows[["gemeentecode", "product", "bestand", "aantal"]].head(50)
+        metadata["rapporten (eerste 50)"] = dg.MetadataValue.md(overzicht.to_markdown(index=False))
+    return metadata

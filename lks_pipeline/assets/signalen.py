@@ -1,0 +1,234 @@
+"""Signal assets (DESIGN 5): routing, zekerheid and product rules in SQL inside DuckDB.
+
+Decisions where the spec is silent:
+- A day's signals use the gemeenten's data as the warehouse holds it when the day is processed
+  (their newest verwijsindex and DKD snapshots). A later delivery changes later days, not a day
+  already processed; re-running a day applies the data held then.
+- Outcomes per (event, gemeente), first that applies: `niet_routeerbaar` (no gemeente knows the
+  BSN: one row without gemeente), `dubbel` (the uwv_kenmerk was `gemeld` to any gemeente on an
+  earlier delivery day), `na_wetswijziging_2022`, `buiten_doelgroep`, `gemeld`. Every routed row
+  carries its zekerheid, also when not gemeld, so analysts see what would have been sent.
+- Zekerheid 2 needs a ReintegratieInzet of any date (DESIGN 5.2 sets no window for it); a BSN
+  the gemeente knows from DKD data without any inzet is zekerheid 3.
+- EINDE_ZW rows carry einddatum (derived when missing) and hervatdatum; ZIEK_UIT_DIENST rows
+  leave both empty, as the rule is about the end of the ZW benefit.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from lks_pipeline.partitions import dag_partitions
+from lks_pipeline.resources import Warehouse
+from lks_pipeline.warehouse import ensure_schema, load_sql, transaction
+
+# Module attributes, so a test can swap in a deliberately leaking routing and see the check block.
+ROUTERING_SQL = load_sql("routering.sql")
+SIGNALEN_SQL = load_sql("signalen.sql")
+LEKKEN_SQL = load_sql("signalen_lekken.sql")
+
+UITKOMSTEN = ("gemeld", "buiten_doelgroep", "na_wetswijziging_2022", "dubbel", "niet_routeerbaar")
+
+SLUITEND_KOLOMMEN = (
+    "events",
+    "zonder_uitkomst",
+    "zonder_event",
+    "onbekende_uitkomst",
+    "regels_geladen",
+    "in_quarantaine",
+)
+SLUITEND_SQL = """
+SELECT
+    (SELECT count(*) FROM uwv_events WHERE leverdatum = $dag) AS events,
+    (SELECT count(*) FROM uwv_events AS e WHERE e.leverdatum = $dag AND NOT EXISTS (
+        SELECT 1 FROM signalen AS s WHERE s.leverdatum = e.leverdatum AND s.regel = e.regel
+    )) AS zonder_uitkomst,
+    (SELECT count(*) FROM signalen AS s WHERE s.leverdatum = $dag AND NOT EXISTS (
+        SELECT 1 FROM uwv_events AS e WHERE e.leverdatum = s.leverdatum AND e.regel = s.regel
+    )) AS zonder_event,
+    (SELECT count(*) FROM signalen WHERE leverdatum = $dag AND uitkomst NOT IN (
+        'gemeld', 'buiten_doelgroep', 'na_wetswijziging_2022', 'dubbel', 'niet_routeerbaar'
+    )) AS onbekende_uitkomst,
+    (SELECT max(regels_geladen) FROM leveringen
+        WHERE feed = 'uwv' AND leverdatum = $dag AND status = 'geladen') AS regels_geladen,
+    (SELECT max(regels_gequarantaineerd) FROM leveringen
+        WHERE feed = 'uwv' AND leverdatum = $dag AND status = 'geladen') AS in_quarantaine
+"""
+
+
+def partition_day(context: dg.AssetExecutionContext) -> dt.date:
+    """The delivery day of a daily partition."""
+    return dt.date.fromisoformat(context.partition_key)
+
+
+def _markdown(conn, sql: str, parameters: dict) -> dg.MetadataValue:
+    return dg.MetadataValue.md(conn.execute(sql, parameters).df().to_markdown(index=False))
+
+
+@dg.asset(
+    partitions_def=dag_partitions,
+    group_name="signalen",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+    deps=[
+        dg.AssetDep("uwv_events"),
+        dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("dkd_reintegratie", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("doelgroepregister_codes"),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "signalen_alleen_eigen_bsn",
+            asset="signalen",
+            blocking=True,
+            description="DESIGN 5.1: no gemeente receives a BSN absent from both its own "
+            "verwijsindex and its own DKD data. A failure stops the reports.",
+        ),
+        dg.AssetCheckSpec(
+            "signalen_uitkomsten_sluitend",
+            asset="signalen",
+            blocking=True,
+            description="DESIGN 5.3: every UWV event of the day has an outcome, every outcome "
+            "an event, and events plus quarantined rows are the lines of the file.",
+        ),
+    ],
+)
+def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
+    """One row per (UWV event, gemeente it is routed to), with outcome and zekerheid (DESIGN 5).
+
+    An event no gemeente knows has one `niet_routeerbaar` row without gemeente, so every event
+    of the day is accounted for. The partition is replaced whole in one transaction; routing and
+    scoring run as SQL inside DuckDB over the gemeenten's current verwijsindex and DKD data.
+    """
+    dag = partition_day(context)
+    parameters = {"dag": dag}
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        (codes,) = conn.execute("SELECT count(*) FROM doelgroepregister_codes").fetchone()
+        if codes == 0:
+            raise dg.Failure(
+                "doelgroepregister_codes is leeg: materialiseer eerst de groep referentie, "
+                "anders valt iedereen met een doelgroep buiten de populatie."
+            )
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE routering AS {ROUTERING_SQL}", parameters)
+        with transaction(conn):
+            conn.execute("DELETE FROM signalen WHERE leverdatum = $dag", parameters)
+            conn.execute(f"INSERT INTO signalen BY NAME {SIGNALEN_SQL}", parameters)
+        conn.execute("DROP TABLE routering")
+        conn.execute("CHECKPOINT")
+        lekken, lekkende_gemeenten = conn.execute(LEKKEN_SQL, parameters).fetchone()
+        sluitend = dict(
+            zip(
+                SLUITEND_KOLOMMEN,
+                conn.execute(SLUITEND_SQL, parameters).fetchone(),
+                strict=True,
+            )
+        )
+        counts = dict(
+            conn.execute(
+                "SELECT uitkomst, count(*) FROM signalen WHERE leverdatum = $dag GROUP BY uitkomst",
+                parameters,
+            ).fetchall()
+        )
+        (rijen, gemeenten) = conn.execute(
+            "SELECT count(*), count(DISTINCT gemeentecode) FILTER (uitkomst = 'gemeld') "
+            "FROM signalen WHERE leverdatum = $dag",
+            parameters,
+        ).fetchone()
+        per_uitkomst = _markdown(
+            conn,
+            "SELECT uitkomst, count(*) AS rijen, count(DISTINCT regel) AS events "
+            "FROM signalen WHERE leverdatum = $dag GROUP BY uitkomst ORDER BY uitkomst",
+            parameters,
+        )
+        per_zekerheid = _markdown(
+            conn,
+            "SELECT product, zekerheid, count(*) AS gemeld FROM signalen "
+            "WHERE leverdatum = $dag AND uitkomst = 'gemeld' GROUP BY ALL ORDER BY ALL",
+            parameters,
+        )
+    if lekken:
+        context.log.error(
+            f"{lekken} signalen naar {lekkende_gemeenten} gemeente(n) met een BSN "
+            "dat die gemeente niet zelf aanleverde; rapporten worden niet geschreven"
+        )
+    events = sluitend["events"]
+    in_bestand = sluitend["regels_geladen"]
+    passed = (
+        sluitend["zonder_uitkomst"] == 0
+        and sluitend["zonder_event"] == 0
+        and sluitend["onbekende_uitkomst"] == 0
+        and events == (in_bestand or 0)
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/partition_row_count": rijen,
+            "events": events,
+            "events in quarantaine": sluitend["in_quarantaine"] or 0,
+            **{uitkomst: counts.get(uitkomst, 0) for uitkomst in UITKOMSTEN},
+            "gemeenten met signalen": gemeenten,
+            "per uitkomst": per_uitkomst,
+            "gemeld per zekerheid": per_zekerheid,
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="signalen_alleen_eigen_bsn",
+                passed=lekken == 0,
+                metadata={"rijen": lekken, "gemeenten": lekkende_gemeenten},
+            ),
+            dg.AssetCheckResult(
+                check_name="signalen_uitkomsten_sluitend",
+                passed=passed,
+                metadata={
+                    "events": events,
+                    "regels geladen volgens leveringen": in_bestand or 0,
+                    "regels in quarantaine": sluitend["in_quarantaine"] or 0,
+                    "events zonder uitkomst": sluitend["zonder_uitkomst"],
+                    "uitkomsten zonder event": sluitend["zonder_event"],
+                    "onbekende uitkomsten": sluitend["onbekende_uitkomst"],
+                },
+            ),
+        ],
+    )
+
+
+@dg.asset(
+    partitions_def=dag_partitions,
+    group_name="signalen",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+    deps=[signalen],
+)
+def poortwachter_termijnen(
+    context: dg.AssetExecutionContext, duckdb: Warehouse
+) -> dg.MaterializeResult:
+    """One row per deadline of the Wet verbetering poortwachter per gemeld ZIEK_UIT_DIENST signal.
+
+    Counted from datum_eerste_ao_dag (DESIGN 5.4): week 6 probleemanalyse, week 8 plan van
+    aanpak, weeks 26, 52 and 78 evaluatie/herijking, week 91 re-integratieverslag; the
+    `uiterste_datum` is the last day of that week. Kept per gemeente for caseworkers' tooling.
+    """
+    dag = partition_day(context)
+    parameters = {"dag": dag}
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        with transaction(conn):
+            conn.execute("DELETE FROM poortwachter_termijnen WHERE leverdatum = $dag", parameters)
+            conn.execute(
+                "INSERT INTO poortwachter_termijnen BY NAME "
+                + load_sql("poortwachter_termijnen.sql"),
+                parameters,
+            )
+        conn.execute("CHECKPOINT")
+        (rijen, signalen_, gemeenten) = conn.execute(
+            "SELECT count(*), count(DISTINCT uwv_kenmerk || gemeentecode), "
+            "count(DISTINCT gemeentecode) FROM poortwachter_termijnen WHERE leverdatum = $dag",
+            parameters,
+        ).fetchone()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/partition_row_count": rijen,
+            "signalen": signalen_,
+            "gemeenten": gemeenten,
+        }
+    )

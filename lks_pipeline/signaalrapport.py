@@ -1,0 +1,190 @@
+"""Signaalrapporten (DESIGN 6.1): rows to Excel-safe CSV bytes, and files written atomically.
+
+Pure output code, no Dagster. The rows come from one DuckDB query per product that already
+formats every cell (dates as DD-MM-JJJJ, the zekerheid omschrijving, the formula-injection
+prefix), so no Python runs per cell; Python only writes the records.
+
+Decisions where the spec is silent:
+- Records end in CRLF (RFC 4180, what Excel writes); a cell holding `;`, `"` or a line break is
+  quoted, with `"` doubled.
+- Rows are sorted by BSN, then uwv_kenmerk, so two signals of one BSN on one day have a fixed
+  order and a re-run gives the same bytes.
+- A BSN keeps its nine digits in the file. Excel shows `010000008` as a number without its zero
+  unless the column is imported as text; the README tells gemeente staff how.
+- Files are mode 0600 in folders of mode 0700: readable by the service account only, which hands
+  them on to the gemeente.
+"""
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ZEKERHEID_OMSCHRIJVING = {
+    1: "Re-integratie inzet met gegevens over Loonkostensubsidie gevonden.",
+    2: "Re-integratie inzet gevonden maar (nog) geen gegevens over Loonkostensubsidie bekend.",
+    3: "BSN bekend bij GSD.",
+}
+
+# A cell starting with one of these is a formula (or becomes one) in a spreadsheet.
+FORMULE_TEKENS = ("=", "+", "-", "@", "\t", "\r")
+TEMP_SUFFIX = ".tmp"
+
+
+def excel_veilig(expression: str) -> str:
+    """SQL for `expression` as text, prefixed with `'` when Excel would read it as a formula."""
+    tekens = ", ".join(f"chr({ord(t)})" for t in FORMULE_TEKENS)
+    return (
+        f"CASE WHEN left({expression}, 1) IN ({tekens}) "
+        f"THEN '''' || {expression} ELSE {expression} END"
+    )
+
+
+def datum(expression: str) -> str:
+    """SQL for a DATE as DD-MM-JJJJ (NULL stays an empty cell)."""
+    return f"strftime({expression}, '%d-%m-%Y')"
+
+
+def zekerheid(expression: str) -> str:
+    """SQL for the omschrijving of a zekerheid code (DESIGN 5.2), bound as parameters."""
+    whens = " ".join(f"WHEN {code} THEN $zekerheid_{code}" for code in ZEKERHEID_OMSCHRIJVING)
+    return f"CASE {expression} {whens} END"
+
+
+@dataclass(frozen=True)
+class Product:
+    """One information product: its signals, its file name and its columns.
+
+    `kolommen` pairs each header with the SQL of its cell, over `s` (signalen) and `e`
+    (uwv_events of the same row).
+    """
+
+    naam: str
+    berichttype: str
+    rapport: str
+    kolommen: tuple[tuple[str, str], ...]
+
+    def bestandsnaam(self, gemeentecode: str, dag: dt.date) -> str:
+        return f"{gemeentecode}_{self.rapport}_{dag:%Y%m%d}.csv"
+
+    @property
+    def header(self) -> list[str]:
+        return [kop for kop, _ in self.kolommen]
+
+    def query(self) -> str:
+        """The day's `gemeld` signals of this product, one formatted row each, in file order."""
+        cellen = ",\n    ".join(sql for _, sql in self.kolommen)
+        return (
+            f"SELECT s.gemeentecode,\n    {cellen}\n"
+            "FROM signalen AS s\n"
+            "JOIN uwv_events AS e ON e.leverdatum = s.leverdatum AND e.regel = s.regel\n"
+            "WHERE s.leverdatum = $dag AND s.uitkomst = 'gemeld' AND s.product = $product\n"
+            "ORDER BY s.gemeentecode, s.bsn, s.uwv_kenmerk"
+        )
+
+    def parameters(self, dag: dt.date) -> dict:
+        parameters = {"dag": dag, "product": self.naam}
+        if "$zekerheid_" in self.query():
+            parameters |= {f"zekerheid_{c}": t for c, t in ZEKERHEID_OMSCHRIJVING.items()}
+        return parameters
+
+
+REINTEGRATIE = Product(
+    naam="LKS re-integratie",
+    berichttype="ZIEK_UIT_DIENST",
+    rapport="Re-integratie_signaalrapport",
+    kolommen=(
+        ("BSN", excel_veilig("s.bsn")),
+        ("Datum einde uitkeringsverhouding", datum("e.datum_einde_uitkeringsverhouding")),
+        ("Datum einde arbeidsverhouding", datum("e.datum_einde_arbeidsverhouding")),
+        ("Datum eerste AO-dag", datum("e.datum_eerste_ao_dag")),
+    ),
+)
+EINDE_ZW = Product(
+    naam="LKS einde zw",
+    berichttype="EINDE_ZW",
+    rapport="LKS_einde_zw_signaalrapport",
+    kolommen=(
+        ("BSN", excel_veilig("s.bsn")),
+        ("Geboortedatum", datum("e.geboortedatum")),
+        ("Achternaam", excel_veilig("e.achternaam")),
+        ("Voorvoegsel", excel_veilig("e.voorvoegsel")),
+        ("Voorletter(s)", excel_veilig("e.voorletters")),
+        ("Naam administratieve eenheid", excel_veilig("e.naam_administratieve_eenheid")),
+        ("Loonheffingsnummer", excel_veilig("e.loonheffingennummer")),
+        ("Zekerheid Loonkostensubsidie", zekerheid("s.zekerheid")),
+        ("Datum ziekmelding", "NULL"),
+        ("Begindatum ZW uitkering", datum("e.begindatum_zw_uitkering")),
+        ("Datum betermelding", "NULL"),
+        ("Einddatum ZW uitkering", datum("s.einddatum")),
+    ),
+)
+PRODUCTEN = (REINTEGRATIE, EINDE_ZW)
+
+
+def csv_bytes(header: list[str], rows: list[tuple]) -> bytes:
+    """UTF-8 with BOM, `;`, CRLF; None is an empty cell."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=";", quotechar='"', lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def sha256(inhoud: bytes) -> str:
+    """Hex sha256 of a report's bytes: its identity in the records (and the mail ledger)."""
+    return hashlib.sha256(inhoud).hexdigest()
+
+
+def private_folder(folder: Path) -> Path:
+    """Create `folder` (and parents) mode 0700, and make it 0700 if it already existed."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def schrijf_atomisch(pad: Path, inhoud: bytes) -> None:
+    """Write `inhoud` to `pad` so a reader sees the old file or the new one, never a part.
+
+    A temp file (mode 0600, in the same folder) is written, synced and renamed over `pad`; the
+    folder is synced so the rename survives a crash.
+    """
+    private_folder(pad.parent)
+    fd, temp = tempfile.mkstemp(dir=pad.parent, prefix=f".{pad.name}.", suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(inhoud)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, pad)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    folder = os.open(pad.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def verwijder_restanten(folder: Path) -> int:
+    """Delete temp files that a crashed earlier write left in `folder`; return how many."""
+    if not folder.is_dir():
+        return 0
+    weg = [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(TEMP_SUFFIX)]
+    for p in weg:
+        p.unlink(missing_ok=True)
+    return len(weg)
+
+
+def rapporten_van_dag(reports: Path, dag: dt.date) -> dict[str, Path]:
+    """Every report file of `dag` under `reports/`, by file name (also ones no record knows)."""
+    gevonden = {}
+    for product in PRODUCTEN:
+        for pad in reports.glob(f"GM[0-9][0-9][0-9][0-9]/*_{product.rapport}_{dag:%Y%m%d}.csv"):
+            gevonden[pad.name] = pad
+    return gevonden
