@@ -273,7 +273,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
     home = ensure_dagster_home()
     print(f"DAGSTER_HOME={home}")
     extra = args.dagster_args[1:] if args.dagster_args[:1] == ["--"] else args.dagster_args
-    os.execvp("dagster", ["dagster", "dev", "-w", "workspace.yaml", *extra])
+    # The dagster of this environment, also when its bin/ is not on PATH.
+    naast = Path(sys.executable).parent / "dagster"
+    dagster = str(naast) if naast.exists() else "dagster"
+    os.execvp(dagster, [dagster, "dev", "-w", "workspace.yaml", *extra])
     return 0  # unreachable: execvp replaces this process
 
 

@@ -531,3 +531,19 @@ def test_signalen_refuses_without_reference_data(data_root):
     assert not result.success
     (failure,) = result.get_step_failure_events()
     assert "doelgroepregister_codes is leeg" in failure.event_specific_data.error.message
+
+
+def test_a_rejected_redelivery_keeps_the_day_and_its_reports(pipeline, data_root):
+    assert pipeline(D1).success
+    before = report(data_root, "GM0363", "LKS_einde_zw_signaalrapport")
+    write(data_root / "inbox" / "uwv" / "uwv_lks_20261120.csv", UWV_D1.replace(";", ","))
+    ingest = dg.materialize(
+        [feeds.uwv_events], resources=resources_for(data_root), partition_key=D1
+    )
+    assert ingest.success
+    again = pipeline(D1)
+    assert again.success
+    assert query(data_root, "SELECT count(*) FROM signalen WHERE leverdatum = '2026-11-20'") == [
+        (17,)
+    ]
+    assert report(data_root, "GM0363", "LKS_einde_zw_signaalrapport") == before
