@@ -1,10 +1,12 @@
 """The code location as the UI and the daemon see it (DESIGN 6.4, 7)."""
 
 import dagster as dg
+import duckdb
 import yaml
 
 from lks_pipeline.definitions import defs
 from lks_pipeline.reference_data import package_file
+from lks_pipeline.warehouse import ensure_schema
 
 ASSETS = {
     "gemeenten": ("referentie", None),
@@ -92,3 +94,17 @@ def test_signal_path_lineage_and_blocking_checks():
     assert all(spec.blocking for spec in checks.values())
     job = defs.resolve_job_def("signalen_job")
     assert {key.name for key in job.asset_layer.asset_graph.asset_check_keys} == set(checks)
+
+
+def test_column_schemas_in_the_ui_match_the_tables():
+    graph = defs.resolve_asset_graph()
+    with duckdb.connect() as conn:
+        ensure_schema(conn)
+        for table in ("signalen", "signaalrapporten", "poortwachter_termijnen"):
+            schema = graph.get(dg.AssetKey(table)).metadata["dagster/column_schema"].schema
+            columns = conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = ? ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+            assert [(c.name, c.type) for c in schema.columns] == columns, table

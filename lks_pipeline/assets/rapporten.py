@@ -20,7 +20,7 @@ import dagster as dg
 import pandas as pd
 
 from lks_pipeline import signaalrapport
-from lks_pipeline.assets.signalen import LEKKEN_SQL, partition_day, signalen
+from lks_pipeline.assets.signalen import LEKKEN_SQL, column_schema, partition_day, signalen
 from lks_pipeline.partitions import dag_partitions
 from lks_pipeline.resources import LksSettings, Warehouse
 from lks_pipeline.signaalrapport import PRODUCTEN
@@ -50,6 +50,18 @@ def _rijen_in_bestand(inhoud: bytes) -> int:
     kinds={"csv", "duckdb"},
     pool="duckdb_writer",
     deps=[signalen],
+    metadata={
+        "dagster/column_schema": column_schema(
+            ("leverdatum", "DATE", "delivery day (the partition)"),
+            ("gemeentecode", "VARCHAR", "the gemeente the file is for"),
+            ("product", "VARCHAR", "LKS re-integratie or LKS einde zw"),
+            ("bestand", "VARCHAR", "file name"),
+            ("pad", "VARCHAR", "path relative to the data root"),
+            ("sha256", "VARCHAR", "sha256 of the file's bytes"),
+            ("aantal", "INTEGER", "signals (rows) in the file"),
+            ("geschreven_op", "TIMESTAMP", "UTC time the current bytes were written"),
+        )
+    },
     check_specs=[
         dg.AssetCheckSpec(
             "signaalrapporten_rijen_gelijk_aan_gemeld",

@@ -56,6 +56,43 @@ SELECT
 """
 
 
+def column_schema(*columns: tuple[str, str, str]) -> dg.TableSchemaMetadataValue:
+    """`dagster/column_schema` metadata: what each column holds, shown in the UI."""
+    return dg.MetadataValue.table_schema(
+        dg.TableSchema(columns=[dg.TableColumn(n, t, description=d) for n, t, d in columns])
+    )
+
+
+SIGNALEN_KOLOMMEN = column_schema(
+    ("leverdatum", "DATE", "delivery day of the UWV file (the partition)"),
+    ("regel", "INTEGER", "line of the event in that file"),
+    ("uwv_kenmerk", "VARCHAR", "UWV's id of the event"),
+    ("berichttype", "VARCHAR", "ZIEK_UIT_DIENST or EINDE_ZW"),
+    ("product", "VARCHAR", "LKS re-integratie or LKS einde zw"),
+    ("bsn", "VARCHAR", "the person's BSN"),
+    ("gemeentecode", "VARCHAR", "gemeente routed to; empty for niet_routeerbaar"),
+    ("uitkomst", "VARCHAR", ", ".join(UITKOMSTEN)),
+    ("zekerheid", "TINYINT", "1, 2 or 3 (DESIGN 5.2); empty for niet_routeerbaar"),
+    ("via_verwijsindex", "BOOLEAN", "the gemeente's verwijsindex holds the BSN"),
+    ("via_dkd", "BOOLEAN", "the gemeente's DKD data holds the BSN"),
+    ("peildatum", "DATE", "einde arbeidsverhouding (ZIEK_UIT_DIENST) or begindatum ZW"),
+    ("venster_begin", "DATE", "peildatum minus two years"),
+    ("einddatum", "DATE", "EINDE_ZW: einddatum ZW uitkering, derived when missing"),
+    ("einddatum_afgeleid", "BOOLEAN", "einddatum is begindatum + 104 weeks - 1 day"),
+    ("hervatdatum", "DATE", "EINDE_ZW: the day after einddatum, when LKS resumes"),
+)
+TERMIJNEN_KOLOMMEN = column_schema(
+    ("leverdatum", "DATE", "delivery day of the signal (the partition)"),
+    ("gemeentecode", "VARCHAR", "gemeente the signal went to"),
+    ("uwv_kenmerk", "VARCHAR", "UWV's id of the event"),
+    ("bsn", "VARCHAR", "the person's BSN"),
+    ("datum_eerste_ao_dag", "DATE", "first day of incapacity: day 1 of week 1"),
+    ("week", "INTEGER", "6, 8, 26, 52, 78 or 91"),
+    ("mijlpaal", "VARCHAR", "what is due in that week"),
+    ("uiterste_datum", "DATE", "last day of that week"),
+)
+
+
 def partition_day(context: dg.AssetExecutionContext) -> dt.date:
     """The delivery day of a daily partition."""
     return dt.date.fromisoformat(context.partition_key)
@@ -70,6 +107,7 @@ def _markdown(conn, sql: str, parameters: dict) -> dg.MetadataValue:
     group_name="signalen",
     kinds={"duckdb"},
     pool="duckdb_writer",
+    metadata={"dagster/column_schema": SIGNALEN_KOLOMMEN},
     deps=[
         dg.AssetDep("uwv_events"),
         dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
@@ -202,6 +240,7 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
     kinds={"duckdb"},
     pool="duckdb_writer",
     deps=[signalen],
+    metadata={"dagster/column_schema": TERMIJNEN_KOLOMMEN},
 )
 def poortwachter_termijnen(
     context: dg.AssetExecutionContext, duckdb: Warehouse
