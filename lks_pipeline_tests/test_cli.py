@@ -8,6 +8,8 @@ import sys
 import dagster as dg
 import duckdb
 
+from lks_pipeline_tests.test_signalen import build_inbox
+
 
 def lks_pipeline(*args, env):
     return subprocess.run(
@@ -122,3 +124,35 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
     runs = instance.get_runs(filters=dg.RunsFilter(tags={"lks/command": "process"}))
     assert len(runs) == 28
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+
+
+def test_a_failed_day_exits_1_and_is_retried_by_the_next_process(tmp_path):
+    data = tmp_path / "data"
+    build_inbox(data)
+    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(tmp_path / "home")}
+    env.pop("LKS_DUCKDB_PATH", None)
+    (data / "reports").write_text("a file where the reports folder should be")
+
+    failed = lks_pipeline("process", env=env)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "Signalen: 2 leverdagen, 2 te verwerken" in failed.stdout
+    assert "[1/2] signalen 2026-11-20: MISLUKT in signaalrapporten" in failed.stdout
+    assert "mislukt" in failed.stdout
+
+    (data / "reports").unlink()
+    retried = lks_pipeline("process", env=env)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert "0 met nieuwe bestanden" in retried.stdout
+    assert "Signalen: 2 leverdagen, 2 te verwerken" in retried.stdout
+    path = data / "reports" / "GM0518" / "GM0518_Re-integratie_signaalrapport_20261121.csv"
+    assert (
+        path.read_bytes()
+        == (
+            "\ufeffBSN;Datum einde uitkeringsverhouding;Datum einde arbeidsverhouding;"
+            "Datum eerste AO-dag\r\n010000008;20-11-2026;10-11-2026;01-09-2026\r\n"
+        ).encode()
+    )
+
+    again = lks_pipeline("process", env=env)
+    assert again.returncode == 0
+    assert "Signalen: 2 leverdagen, 0 te verwerken" in again.stdout
