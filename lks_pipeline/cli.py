@@ -217,8 +217,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     import dagster as dg
 
-    from lks_pipeline.definitions import defs
-    from lks_pipeline.feeds import inbox
+    from lks_pipeline.definitions import default_warehouse, defs
 
     instance = dg.DagsterInstance.get()
     verloop = _Verloop()
@@ -238,8 +237,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                 f"quarantaine, {metadata.get('bestanden afgewezen', 0)} bestand(en) afgewezen"
             )
 
-    leveringen, _ = inbox.scan(data_dir() / "inbox", folders=[inbox.FEED_FOLDERS["uwv"]])
-    dagen = sorted({lv.partitie for lv in leveringen if lv.feed == "uwv"})
+    dagen = sorted(t.partition for t in taken if t.asset == "uwv_events")
     achter = dagen if args.alles else _dagen_achter(instance, dagen)
     print(f"Signalen: {len(dagen)} leverdagen, {len(achter)} te verwerken")
     for i, dag in enumerate(achter, 1):
@@ -262,7 +260,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         f"{t['gemeld']} gemeld, {t['niet_routeerbaar']} niet routeerbaar. Rapporten: "
         f"{t['rapporten geschreven']} geschreven, {t['signalen in rapporten']} signalen."
     )
-    database = os.environ.get("LKS_DUCKDB_PATH", str(data_dir() / "warehouse" / "lks.duckdb"))
+    database = Path(os.environ.get("LKS_DUCKDB_PATH", default_warehouse())).resolve()
     print(f"Rapporten: {data_dir() / 'reports'}/GMxxxx/")
     print(f"Warehouse: {database} (schema main); runs en checks in de UI: lks-pipeline dev")
     return 1 if verloop.mislukt else 0

@@ -4,7 +4,6 @@ Every setting has a working default, so the demo needs nothing set; `definitions
 `LKS_*` environment variables into `EnvVar`s so the UI shows where a value came from.
 """
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +12,8 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
+
+from lks_pipeline.signaalrapport import private_folder
 
 
 class LksSettings(dg.ConfigurableResource):
@@ -46,9 +47,7 @@ class Warehouse(DuckDBResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.database != ":memory:":
-            folder = Path(self.database).resolve().parent
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(folder, 0o700)
+            private_folder(Path(self.database).resolve().parent)
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -50,8 +50,11 @@ def datum(expression: str) -> str:
 
 
 def zekerheid(expression: str) -> str:
-    """SQL for the omschrijving of a zekerheid code (DESIGN 5.2), bound as parameters."""
-    whens = " ".join(f"WHEN {code} THEN $zekerheid_{code}" for code in ZEKERHEID_OMSCHRIJVING)
+    """SQL for the omschrijving of a zekerheid code (DESIGN 5.2), as quoted literals."""
+    whens = " ".join(
+        f"WHEN {code} THEN '{tekst.replace(chr(39), chr(39) * 2)}'"
+        for code, tekst in ZEKERHEID_OMSCHRIJVING.items()
+    )
     return f"CASE {expression} {whens} END"
 
 
@@ -64,7 +67,6 @@ class Product:
     """
 
     naam: str
-    berichttype: str
     rapport: str
     kolommen: tuple[tuple[str, str], ...]
 
@@ -76,7 +78,10 @@ class Product:
         return [kop for kop, _ in self.kolommen]
 
     def query(self) -> str:
-        """The day's `gemeld` signals of this product, one formatted row each, in file order."""
+        """The day's `gemeld` signals of this product, one formatted row each, in file order.
+
+        Parameters: `$dag` and `$product` (this product's `naam`).
+        """
         cellen = ",\n    ".join(sql for _, sql in self.kolommen)
         return (
             f"SELECT s.gemeentecode,\n    {cellen}\n"
@@ -86,16 +91,9 @@ class Product:
             "ORDER BY s.gemeentecode, s.bsn, s.uwv_kenmerk"
         )
 
-    def parameters(self, dag: dt.date) -> dict:
-        parameters = {"dag": dag, "product": self.naam}
-        if "$zekerheid_" in self.query():
-            parameters |= {f"zekerheid_{c}": t for c, t in ZEKERHEID_OMSCHRIJVING.items()}
-        return parameters
-
 
 REINTEGRATIE = Product(
     naam="LKS re-integratie",
-    berichttype="ZIEK_UIT_DIENST",
     rapport="Re-integratie_signaalrapport",
     kolommen=(
         ("BSN", excel_veilig("s.bsn")),
@@ -106,7 +104,6 @@ REINTEGRATIE = Product(
 )
 EINDE_ZW = Product(
     naam="LKS einde zw",
-    berichttype="EINDE_ZW",
     rapport="LKS_einde_zw_signaalrapport",
     kolommen=(
         ("BSN", excel_veilig("s.bsn")),

@@ -93,7 +93,10 @@ def signaalrapporten(
                 f"Geen rapporten geschreven: {lekken} signalen naar {gemeenten} gemeente(n) met "
                 "een BSN dat die gemeente niet zelf aanleverde (DESIGN 5.1)."
             )
-        rijen = {p.naam: conn.execute(p.query(), p.parameters(dag)).fetchall() for p in PRODUCTEN}
+        rijen = {
+            p.naam: conn.execute(p.query(), {"dag": dag, "product": p.naam}).fetchall()
+            for p in PRODUCTEN
+        }
         bekend = {
             bestand: (sha256, geschreven_op)
             for bestand, sha256, geschreven_op in conn.execute(
@@ -105,7 +108,7 @@ def signaalrapporten(
 
     reports = signaalrapport.private_folder(lks.reports)
     nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    records, geschreven, opgeruimd = [], 0, 0
+    records, geschreven, opgeruimd, schoon = [], 0, 0, set()
     for product in PRODUCTEN:
         for gemeentecode, groep in groupby(rijen[product.naam], key=itemgetter(0)):
             data = [r[1:] for r in groep]
@@ -113,7 +116,9 @@ def signaalrapporten(
             sha256 = signaalrapport.sha256(inhoud)
             bestand = product.bestandsnaam(gemeentecode, dag)
             pad = reports / gemeentecode / bestand
-            opgeruimd += signaalrapport.verwijder_restanten(pad.parent)
+            if gemeentecode not in schoon:
+                opgeruimd += signaalrapport.verwijder_restanten(pad.parent)
+                schoon.add(gemeentecode)
             ongewijzigd = pad.is_file() and signaalrapport.sha256(pad.read_bytes()) == sha256
             if not ongewijzigd:
                 signaalrapport.schrijf_atomisch(pad, inhoud)

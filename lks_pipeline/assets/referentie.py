@@ -15,7 +15,7 @@ _COMMON = {"group_name": "referentie", "kinds": {"duckdb"}, "pool": "duckdb_writ
 
 
 def vingerafdruk(bestand: str) -> str:
-    """Identity of the packaged file, so `lks-pipeline ingest` knows when to reload it."""
+    """Identity of the packaged file, so `lks-pipeline process` knows when to reload it."""
     return hashlib.sha256(package_file(bestand).read_bytes()).hexdigest()[:16]
 
 

@@ -46,9 +46,8 @@ SELECT
     (SELECT count(*) FROM signalen AS s WHERE s.leverdatum = $dag AND NOT EXISTS (
         SELECT 1 FROM uwv_events AS e WHERE e.leverdatum = s.leverdatum AND e.regel = s.regel
     )) AS zonder_event,
-    (SELECT count(*) FROM signalen WHERE leverdatum = $dag AND uitkomst NOT IN (
-        'gemeld', 'buiten_doelgroep', 'na_wetswijziging_2022', 'dubbel', 'niet_routeerbaar'
-    )) AS onbekende_uitkomst,
+    (SELECT count(*) FROM signalen
+        WHERE leverdatum = $dag AND NOT list_contains($uitkomsten, uitkomst)) AS onbekende_uitkomst,
     (SELECT max(regels_geladen) FROM leveringen
         WHERE feed = 'uwv' AND leverdatum = $dag AND status = 'geladen') AS regels_geladen,
     (SELECT max(regels_gequarantaineerd) FROM leveringen
@@ -158,27 +157,22 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
         sluitend = dict(
             zip(
                 SLUITEND_KOLOMMEN,
-                conn.execute(SLUITEND_SQL, parameters).fetchone(),
+                conn.execute(
+                    SLUITEND_SQL, parameters | {"uitkomsten": list(UITKOMSTEN)}
+                ).fetchone(),
                 strict=True,
             )
         )
-        counts = dict(
-            conn.execute(
-                "SELECT uitkomst, count(*) FROM signalen WHERE leverdatum = $dag GROUP BY uitkomst",
-                parameters,
-            ).fetchall()
-        )
-        (rijen, gemeenten) = conn.execute(
-            "SELECT count(*), count(DISTINCT gemeentecode) FILTER (uitkomst = 'gemeld') "
-            "FROM signalen WHERE leverdatum = $dag",
-            parameters,
-        ).fetchone()
-        per_uitkomst = _markdown(
-            conn,
+        per_uitkomst = conn.execute(
             "SELECT uitkomst, count(*) AS rijen, count(DISTINCT regel) AS events "
             "FROM signalen WHERE leverdatum = $dag GROUP BY uitkomst ORDER BY uitkomst",
             parameters,
-        )
+        ).df()
+        (gemeenten,) = conn.execute(
+            "SELECT count(DISTINCT gemeentecode) FROM signalen "
+            "WHERE leverdatum = $dag AND uitkomst = 'gemeld'",
+            parameters,
+        ).fetchone()
         per_zekerheid = _markdown(
             conn,
             "SELECT product, zekerheid, count(*) AS gemeld FROM signalen "
@@ -190,6 +184,7 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
             f"{lekken} signalen naar {lekkende_gemeenten} gemeente(n) met een BSN "
             "dat die gemeente niet zelf aanleverde; rapporten worden niet geschreven"
         )
+    counts = dict(zip(per_uitkomst["uitkomst"], per_uitkomst["rijen"].tolist(), strict=True))
     events = sluitend["events"]
     in_bestand = sluitend["regels_geladen"]
     # Without an accepted file for the day (none delivered, or a re-delivery rejected whole, which
@@ -202,12 +197,12 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
     )
     return dg.MaterializeResult(
         metadata={
-            "dagster/partition_row_count": rijen,
+            "dagster/partition_row_count": sum(counts.values()),
             "events": events,
             "events in quarantaine": sluitend["in_quarantaine"] or 0,
             **{uitkomst: counts.get(uitkomst, 0) for uitkomst in UITKOMSTEN},
             "gemeenten met signalen": gemeenten,
-            "per uitkomst": per_uitkomst,
+            "per uitkomst": dg.MetadataValue.md(per_uitkomst.to_markdown(index=False)),
             "gemeld per zekerheid": per_zekerheid,
         },
         check_results=[
