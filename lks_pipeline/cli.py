@@ -36,6 +36,7 @@ TOTALEN = (
     "niet_routeerbaar",
     "signalen in rapporten",
     "rapporten geschreven",
+    "notificaties verzonden",
 )
 
 
@@ -168,6 +169,15 @@ def _dagen_achter(instance, dagen: list[str]) -> list[str]:
     return achter
 
 
+def _notificaties_achter(instance) -> bool:
+    """True when a report was materialized after the last successful notificaties step."""
+    rapporten = _laatste(instance, "signaalrapporten", None)
+    if rapporten is None:
+        return False
+    notificaties = _laatste(instance, "notificaties", None)
+    return notificaties is None or notificaties.storage_id < rapporten.storage_id
+
+
 @dataclass
 class _Verloop:
     """Counts over the runs of one `process`, for its summary."""
@@ -249,8 +259,15 @@ def cmd_process(args: argparse.Namespace) -> int:
                 f"{label}: {signalen['events']} events, {signalen['gemeld']} gemeld, "
                 f"{signalen['niet_routeerbaar']} niet routeerbaar; "
                 f"{rapporten['dagster/partition_row_count']} rapporten "
-                f"({rapporten['rapporten geschreven']} geschreven)"
+                f"({rapporten['rapporten geschreven']} geschreven), "
+                f"{per_asset['notificaties']['notificaties verzonden']} notificaties verzonden"
             )
+    if not achter and _notificaties_achter(instance):
+        # Mail an earlier process could not send (SMTP down); a day's run above sends it too.
+        label = "notificaties"
+        per_asset = _run(defs, instance, verloop, "notificaties_job", None, None, label)
+        if per_asset is not None:
+            print(f"{label}: {per_asset[label]['notificaties verzonden']} verzonden")
 
     t = verloop.totalen
     print(
@@ -258,7 +275,8 @@ def cmd_process(args: argparse.Namespace) -> int:
         f"Bestanden gelezen: {t['bestanden gelezen']} ({t['bestanden afgewezen']} afgewezen, "
         f"{t['regels in quarantaine']} regels in quarantaine). Signalen: {t['events']} events, "
         f"{t['gemeld']} gemeld, {t['niet_routeerbaar']} niet routeerbaar. Rapporten: "
-        f"{t['rapporten geschreven']} geschreven, {t['signalen in rapporten']} signalen."
+        f"{t['rapporten geschreven']} geschreven, {t['signalen in rapporten']} signalen. "
+        f"Notificaties: {t['notificaties verzonden']} verzonden."
     )
     database = Path(os.environ.get("LKS_DUCKDB_PATH", default_warehouse())).resolve()
     print(f"Rapporten: {data_dir() / 'reports'}/GMxxxx/")

@@ -4,14 +4,37 @@ import os
 
 import dagster as dg
 
-from lks_pipeline.assets import feeds, rapporten, referentie, signalen
+from lks_pipeline.assets import feeds, notificaties, rapporten, referentie, signalen
 from lks_pipeline.jobs import ALL_JOBS
-from lks_pipeline.resources import LksSettings, Warehouse
+from lks_pipeline.resources import LksSettings, Mail, Warehouse
 
 
 def env_or(name: str, default: str) -> str | dg.EnvVar:
     """EnvVar when set, so the UI shows where a value came from; otherwise the demo default."""
     return dg.EnvVar(name) if name in os.environ else default
+
+
+def env_int(name: str, default: int) -> int | dg.EnvVar:
+    """An integer EnvVar when set, else the default."""
+    return dg.EnvVar.int(name) if name in os.environ else default
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """`1/true/ja/yes/on` or `0/false/nee/no/off`; anything else is a configuration error."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    flag = value.strip().lower()
+    if flag in {"1", "true", "ja", "yes", "on"}:
+        return True
+    if flag in {"0", "false", "nee", "no", "off"}:
+        return False
+    raise ValueError(f"{name}={value!r}: verwacht 1 of 0")
+
+
+def env_float(name: str, default: float) -> float:
+    """A number from the environment (Dagster's EnvVar has no float form), else the default."""
+    return float(os.environ[name]) if os.environ.get(name, "").strip() else default
 
 
 def default_warehouse() -> str:
@@ -20,11 +43,20 @@ def default_warehouse() -> str:
 
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([referentie, feeds, signalen, rapporten]),
+    assets=dg.load_assets_from_modules([referentie, feeds, signalen, rapporten, notificaties]),
     jobs=ALL_JOBS,
     resources={
         "lks": LksSettings(data_dir=env_or("LKS_DATA_DIR", "data")),
         "duckdb": Warehouse(database=env_or("LKS_DUCKDB_PATH", default_warehouse())),
+        "mail": Mail(
+            smtp_host=env_or("LKS_SMTP_HOST", ""),
+            smtp_port=env_int("LKS_SMTP_PORT", 587),
+            smtp_starttls=env_flag("LKS_SMTP_STARTTLS", True),
+            smtp_user=env_or("LKS_SMTP_USER", ""),
+            smtp_password=env_or("LKS_SMTP_PASSWORD", ""),
+            smtp_timeout_seconds=env_float("LKS_SMTP_TIMEOUT", 30.0),
+            mail_from=env_or("LKS_MAIL_FROM", "lks-signalen@localhost"),
+        ),
     },
     executor=dg.in_process_executor,
 )

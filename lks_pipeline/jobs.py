@@ -1,4 +1,4 @@
-"""Asset jobs shared by the CLI (and later the sensors and schedule): one per partition scheme."""
+"""Asset jobs shared by the CLI, the sensors and the schedule: one per partition scheme."""
 
 import dagster as dg
 
@@ -9,6 +9,7 @@ from lks_pipeline.assets.feeds import (
     uwv_events,
     verwijsindex,
 )
+from lks_pipeline.assets.notificaties import notificaties
 from lks_pipeline.assets.rapporten import signaalrapporten
 from lks_pipeline.assets.referentie import doelgroepregister_codes, gemeenten
 from lks_pipeline.assets.signalen import poortwachter_termijnen, signalen
@@ -21,10 +22,14 @@ verwijsindex_job = dg.define_asset_job("verwijsindex_job", selection=[verwijsind
 dkd_reintegratie_job = dg.define_asset_job("dkd_reintegratie_job", selection=[dkd_reintegratie])
 uwv_events_job = dg.define_asset_job("uwv_events_job", selection=[uwv_events])
 
-# The signal path of one delivery day; the blocking checks on signalen gate the other two.
-signalen_job = dg.define_asset_job(
-    "signalen_job", selection=[signalen, signaalrapporten, poortwachter_termijnen]
-)
+# The signal path of one delivery day. The blocking checks on signalen gate the reports and
+# deadlines; the blocking check on signaalrapporten gates the mail.
+SIGNAALPAD = [signalen, signaalrapporten, poortwachter_termijnen, notificaties]
+signalen_job = dg.define_asset_job("signalen_job", selection=SIGNAALPAD)
+# A whole delivery day: its UWV file, then its signal path (the UWV sensor and the schedule).
+dag_job = dg.define_asset_job("dag_job", selection=[uwv_events, *SIGNAALPAD])
+# Mail that an outage held back, without touching any day (the retry sensor).
+notificaties_job = dg.define_asset_job("notificaties_job", selection=[notificaties])
 
 ALL_JOBS = [
     referentie_job,
@@ -33,4 +38,6 @@ ALL_JOBS = [
     dkd_reintegratie_job,
     uwv_events_job,
     signalen_job,
+    dag_job,
+    notificaties_job,
 ]

@@ -1,4 +1,4 @@
-"""Resources: where the data root is, and the warehouse connection.
+"""Resources: where the data root is, the warehouse connection, and how mail goes out.
 
 Every setting has a working default, so the demo needs nothing set; `definitions.py` turns the
 `LKS_*` environment variables into `EnvVar`s so the UI shows where a value came from.
@@ -13,6 +13,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from lks_pipeline.notificatie import OutboxVerzending, smtp_sessie
 from lks_pipeline.signaalrapport import private_folder
 
 
@@ -36,6 +37,10 @@ class LksSettings(dg.ConfigurableResource):
     def reports(self) -> Path:
         return self.root / "reports"
 
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
 
 class Warehouse(DuckDBResource):
     """DuckDBResource that creates its folder privately and always closes its connection.
@@ -56,3 +61,41 @@ class Warehouse(DuckDBResource):
                 yield conn
             finally:
                 conn.close()
+
+
+class Mail(dg.ConfigurableResource):
+    """How notifications leave (DESIGN 6.2): SMTP when `smtp_host` is set, else `.eml` files."""
+
+    smtp_host: str = Field(default="", description="LKS_SMTP_HOST; empty: write to outbox/.")
+    smtp_port: int = Field(default=587, description="LKS_SMTP_PORT.")
+    smtp_starttls: bool = Field(
+        default=True, description="LKS_SMTP_STARTTLS (0/1): upgrade to TLS before anything else."
+    )
+    smtp_user: str = Field(default="", description="LKS_SMTP_USER; empty: no login.")
+    smtp_password: str = Field(default="", description="LKS_SMTP_PASSWORD.")
+    smtp_timeout_seconds: float = Field(
+        default=30.0, description="LKS_SMTP_TIMEOUT: seconds per SMTP operation."
+    )
+    mail_from: str = Field(
+        default="lks-signalen@localhost", description="LKS_MAIL_FROM: the sender address."
+    )
+
+    @property
+    def kanaal(self) -> str:
+        return f"smtp://{self.smtp_host}:{self.smtp_port}" if self.smtp_host else "outbox"
+
+    @contextmanager
+    def verzending(self, outbox: Path) -> Iterator[OutboxVerzending]:
+        """A transport for this run's mails: one SMTP session, or the outbox folder."""
+        if not self.smtp_host:
+            yield OutboxVerzending(outbox)
+            return
+        with smtp_sessie(
+            self.smtp_host,
+            self.smtp_port,
+            starttls=self.smtp_starttls,
+            user=self.smtp_user or None,
+            password=self.smtp_password or None,
+            timeout=self.smtp_timeout_seconds,
+        ) as sessie:
+            yield sessie

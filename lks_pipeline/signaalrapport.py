@@ -60,7 +60,7 @@ def zekerheid(expression: str) -> str:
 
 @dataclass(frozen=True)
 class Product:
-    """One information product: its signals, its file name and its columns.
+    """One information product: its signals, its file name, its columns and its mail subject.
 
     `kolommen` pairs each header with the SQL of its cell, over `s` (signalen) and `e`
     (uwv_events of the same row).
@@ -68,6 +68,7 @@ class Product:
 
     naam: str
     rapport: str
+    onderwerp: str
     kolommen: tuple[tuple[str, str], ...]
 
     def bestandsnaam(self, gemeentecode: str, dag: dt.date) -> str:
@@ -95,6 +96,7 @@ class Product:
 REINTEGRATIE = Product(
     naam="LKS re-integratie",
     rapport="Re-integratie_signaalrapport",
+    onderwerp="Er staat een 'Re-integratie_signaalrapport' voor u klaar",
     kolommen=(
         ("BSN", excel_veilig("s.bsn")),
         ("Datum einde uitkeringsverhouding", datum("e.datum_einde_uitkeringsverhouding")),
@@ -105,6 +107,7 @@ REINTEGRATIE = Product(
 EINDE_ZW = Product(
     naam="LKS einde zw",
     rapport="LKS_einde_zw_signaalrapport",
+    onderwerp="Er staat een rapport 'LKS einde zw' voor u klaar",
     kolommen=(
         ("BSN", excel_veilig("s.bsn")),
         ("Geboortedatum", datum("e.geboortedatum")),

@@ -80,6 +80,12 @@ CREATE TABLE IF NOT EXISTS signaalrapporten (
     leverdatum DATE NOT NULL, gemeentecode VARCHAR NOT NULL, product VARCHAR NOT NULL,
     bestand VARCHAR NOT NULL, pad VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
     aantal INTEGER NOT NULL, geschreven_op TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS notificaties (
+    bestand VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, leverdatum DATE NOT NULL,
+    gemeentecode VARCHAR NOT NULL, product VARCHAR NOT NULL, aantal INTEGER NOT NULL,
+    status VARCHAR NOT NULL, ontvanger VARCHAR, kanaal VARCHAR, message_id VARCHAR,
+    pogingen INTEGER NOT NULL, laatste_fout VARCHAR, aangemaakt_op TIMESTAMP NOT NULL,
+    verzonden_op TIMESTAMP);
 CREATE TABLE IF NOT EXISTS poortwachter_termijnen (
     leverdatum DATE NOT NULL, gemeentecode VARCHAR NOT NULL, uwv_kenmerk VARCHAR NOT NULL,
     bsn VARCHAR NOT NULL, datum_eerste_ao_dag DATE NOT NULL, week INTEGER NOT NULL,
@@ -140,3 +146,8 @@ def known_files(conn: duckdb.DuckDBPyConnection, feed: str) -> dict[str, Bekend]
 def load_sql(name: str) -> str:
     """The text of `sql/<name>`: a query of ours, with values bound as `$name` parameters."""
     return (files("lks_pipeline") / "sql" / name).read_text(encoding="utf-8")
+
+
+def statements(sql: str) -> list[str]:
+    """The statements of a script of ours, split on `;` at a line end (none sits in a literal)."""
+    return [part.strip() for part in sql.split(";\n") if part.strip().strip(";")]

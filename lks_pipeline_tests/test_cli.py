@@ -8,6 +8,8 @@ import sys
 import dagster as dg
 import duckdb
 
+from lks_pipeline_tests.conftest import write
+from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
 
 
@@ -57,6 +59,9 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
         "Klaar: 28 runs geslaagd, 0 mislukt. Bestanden gelezen: 22 (0 afgewezen, 9 regels in quarantaine)"
         in first.stdout
     )
+    # No LKS_SMTP_HOST: every report with an address is announced by an .eml in outbox/. The
+    # generator gives GM0153 DKD data but no instellingen row, so its reports have no address.
+    assert "Notificaties: 28 verzonden." in first.stdout
 
     data = tmp_path / "data"
     database = data / "warehouse" / "lks.duckdb"
@@ -106,16 +111,22 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
         rows += len(lines)
     assert rows == gemeld
     assert oct(database.parent.stat().st_mode & 0o777) == "0o700"
+    outbox = sorted((data / "outbox").iterdir())
+    announced = sorted(p.name for p in reports if p.parent.name != "GM0153")
+    assert [re.sub(r"\.[0-9a-f]{16}\.eml$", ".csv", p.name) for p in outbox] == announced
+    assert len(outbox) == 28
+    mails = "".join(p.read_text() for p in outbox)
     assert "Rapporten: " + str(data / "reports") in first.stdout
 
-    state = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in [database, *reports]}
+    state = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in [database, *reports, *outbox]}
     second = lks_pipeline("process", env=env)
     assert second.returncode == 0, second.stderr
     assert "23 partities, 0 met nieuwe bestanden" in second.stdout
     assert "Signalen: 5 leverdagen, 0 te verwerken" in second.stdout
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in state} == state
+    assert len(list((data / "outbox").iterdir())) == 28
 
-    output = first.stdout + first.stderr + second.stdout + second.stderr
+    output = first.stdout + first.stderr + second.stdout + second.stderr + mails
     assert not (set(re.findall(r"\d{9}", output)) & bsns), "a BSN reached the console"
     words = set(re.findall(r"[^\s;:,()]+", output))
     assert not (words & {n for n in achternamen if len(n) >= 4}), "a name reached the console"
@@ -156,3 +167,47 @@ def test_a_failed_day_exits_1_and_is_retried_by_the_next_process(tmp_path):
     again = lks_pipeline("process", env=env)
     assert again.returncode == 0
     assert "Signalen: 2 leverdagen, 0 te verwerken" in again.stdout
+
+
+def test_process_sends_mail_and_after_an_smtp_outage_sends_each_once(data_root, tmp_path):
+    build_inbox(data_root)
+    write(data_root / "inbox" / "dkd" / "dkd_instellingen_20261119.csv", INSTELLINGEN)
+    server = SmtpServer()
+    env = {
+        **os.environ,
+        "LKS_DATA_DIR": str(data_root),
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "LKS_SMTP_HOST": "127.0.0.1",
+        "LKS_SMTP_PORT": str(server.port),
+        "LKS_SMTP_STARTTLS": "0",
+        "LKS_SMTP_TIMEOUT": "2",
+        "LKS_MAIL_FROM": "signalen@ib.example.nl",
+    }
+    env.pop("LKS_DUCKDB_PATH", None)
+
+    down = lks_pipeline("process", env=env)
+    assert down.returncode == 1, down.stdout + down.stderr
+    assert "[1/2] signalen 2026-11-20: MISLUKT in notificaties" in down.stdout
+    assert "[2/2] signalen 2026-11-21: MISLUKT in notificaties" in down.stdout
+    assert (data_root / "reports" / "GM0599").is_dir()  # the reports are there regardless
+
+    server.start()
+    try:
+        up = lks_pipeline("process", env=env)
+        again = lks_pipeline("process", env=env)
+    finally:
+        server.stop()
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "Signalen: 2 leverdagen, 0 te verwerken" in up.stdout
+    assert "notificaties: 6 verzonden" in up.stdout
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Klaar: 0 runs geslaagd, 0 mislukt." in again.stdout
+    assert sorted(b["aan"][0] for b in server.postvak.berichten) == [
+        "lks@gm0363.example.nl",
+        "lks@gm0363.example.nl",
+        "lks@gm0599.example.nl",
+        "signalen@gm0518.example.nl",
+        "signalen@gm0518.example.nl",
+        "signalen@gm0518.example.nl",
+    ]
+    assert {b["van"] for b in server.postvak.berichten} == {"signalen@ib.example.nl"}

@@ -19,6 +19,7 @@ ASSETS = {
     "signalen": ("signalen", "dag"),
     "poortwachter_termijnen": ("signalen", "dag"),
     "signaalrapporten": ("rapporten", "dag"),
+    "notificaties": ("rapporten", None),
 }
 
 
@@ -52,7 +53,13 @@ def test_partitions():
         assert graph.get(dg.AssetKey(key)).partitions_def == dag
     assert dag.get_first_partition_key() == "2017-01-01"
     assert dag.timezone == "Europe/Amsterdam"
-    for key in ("gemeenten", "doelgroepregister_codes", "dkd_instellingen", "inbox_bestandsnamen"):
+    for key in (
+        "gemeenten",
+        "doelgroepregister_codes",
+        "dkd_instellingen",
+        "inbox_bestandsnamen",
+        "notificaties",
+    ):
         assert graph.get(dg.AssetKey(key)).partitions_def is None
 
 
@@ -65,8 +72,18 @@ def test_in_process_executor_and_jobs():
         "dkd_reintegratie_job",
         "uwv_events_job",
         "signalen_job",
+        "dag_job",
+        "notificaties_job",
     ):
         assert defs.resolve_job_def(job) is not None
+    dag_job = defs.resolve_job_def("dag_job")
+    assert {k.to_user_string() for k in dag_job.asset_layer.executable_asset_keys} == {
+        "uwv_events",
+        "signalen",
+        "signaalrapporten",
+        "poortwachter_termijnen",
+        "notificaties",
+    }
 
 
 def test_instance_config_serializes_writers():
@@ -85,6 +102,9 @@ def test_signal_path_lineage_and_blocking_checks():
     assert {p.to_user_string() for p in graph.get(dg.AssetKey("signaalrapporten")).parent_keys} == {
         "signalen"
     }
+    assert {p.to_user_string() for p in graph.get(dg.AssetKey("notificaties")).parent_keys} == {
+        "signaalrapporten"
+    }
     checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
     assert set(checks) == {
         "signalen_alleen_eigen_bsn",
@@ -100,7 +120,7 @@ def test_column_schemas_in_the_ui_match_the_tables():
     graph = defs.resolve_asset_graph()
     with duckdb.connect() as conn:
         ensure_schema(conn)
-        for table in ("signalen", "signaalrapporten", "poortwachter_termijnen"):
+        for table in ("signalen", "signaalrapporten", "poortwachter_termijnen", "notificaties"):
             schema = graph.get(dg.AssetKey(table)).metadata["dagster/column_schema"].schema
             columns = conn.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
