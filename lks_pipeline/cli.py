@@ -26,7 +26,6 @@ from pathlib import Path
 from lks_pipeline.reference_data import package_file
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-SIGNAALPAD = ("signalen", "signaalrapporten", "poortwachter_termijnen")
 TOTALEN = (
     "bestanden gelezen",
     "bestanden afgewezen",
@@ -86,99 +85,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 @dataclass
-class _Taak:
-    job: str
-    asset: str
-    partition: str | None
-    vingerafdruk: str
-
-    @property
-    def naam(self) -> str:
-        return self.asset + (f" {self.partition}" if self.partition else "")
-
-
-def _taken() -> list[_Taak]:
-    """Every (asset, partition) the inbox and the package touch, in dependency order."""
-    from lks_pipeline.assets.referentie import vingerafdruk
-    from lks_pipeline.feeds import inbox
-
-    leveringen, onleesbaar = inbox.scan(data_dir() / "inbox")
-    taken = [
-        _Taak("referentie_job", asset, None, vingerafdruk(bestand))
-        for asset, bestand in (
-            ("gemeenten", "gemeenten.csv"),
-            ("doelgroepregister_codes", "doelgroepregister_codes.csv"),
-        )
-    ]
-    taken.append(
-        _Taak("inbox_job", "inbox_bestandsnamen", None, inbox.vingerafdruk_onleesbaar(onleesbaar))
-    )
-    jobs = {
-        "dkd_instellingen": ("inbox_job", "dkd_instellingen"),
-        "verwijsindex": ("verwijsindex_job", "verwijsindex"),
-        "dkd_reintegratie": ("dkd_reintegratie_job", "dkd_reintegratie"),
-        "uwv": ("uwv_events_job", "uwv_events"),
-    }
-    per_partition: dict[tuple[str, str | None], list] = {}
-    for lv in sorted(leveringen, key=lambda lv: (list(jobs).index(lv.feed), lv.partitie or "")):
-        per_partition.setdefault((lv.feed, lv.partitie), []).append(lv)
-    for (feed, partitie), files in per_partition.items():
-        job, asset = jobs[feed]
-        taken.append(_Taak(job, asset, partitie, inbox.vingerafdruk(files)))
-    return taken
-
-
-def _laatste(instance, asset: str, partition: str | None):
-    """The newest materialization record of an asset (partition), or None."""
-    import dagster as dg
-
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey(asset),
-            asset_partitions=[partition] if partition else None,
-        ),
-        limit=1,
-    ).records
-    return records[0] if records else None
-
-
-def _laatste_vingerafdruk(instance, taak: _Taak) -> str | None:
-    record = _laatste(instance, taak.asset, taak.partition)
-    if record is None:
-        return None
-    value = record.asset_materialization.metadata.get("vingerafdruk")
-    return value.value if value is not None else None
-
-
-def _dagen_achter(instance, dagen: list[str]) -> list[str]:
-    """Delivery days whose signal path is older than their uwv_events (or never ran).
-
-    The signal path of a day runs after its UWV delivery was (re)loaded; a run that failed or
-    was blocked leaves the day behind, so the next `process` tries it again.
-    """
-    achter = []
-    for dag in dagen:
-        uwv = _laatste(instance, "uwv_events", dag)
-        if uwv is None:
-            continue
-        for asset in SIGNAALPAD:
-            record = _laatste(instance, asset, dag)
-            if record is None or record.storage_id < uwv.storage_id:
-                achter.append(dag)
-                break
-    return achter
-
-
-def _notificaties_achter(instance) -> bool:
-    """True when a report was materialized after the last successful notificaties step."""
-    rapporten = _laatste(instance, "signaalrapporten", None)
-    if rapporten is None:
-        return False
-    notificaties = _laatste(instance, "notificaties", None)
-    return notificaties is None or notificaties.storage_id < rapporten.storage_id
-
-
-@dataclass
 class _Verloop:
     """Counts over the runs of one `process`, for its summary."""
 
@@ -227,12 +133,13 @@ def cmd_process(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     import dagster as dg
 
+    from lks_pipeline import plan
     from lks_pipeline.definitions import default_warehouse, defs
 
     instance = dg.DagsterInstance.get()
     verloop = _Verloop()
-    taken = _taken()
-    todo = [t for t in taken if args.alles or _laatste_vingerafdruk(instance, t) != t.vingerafdruk]
+    taken = plan.alle_taken(data_dir() / "inbox")
+    todo = taken if args.alles else plan.achter(instance, taken)
     print(f"Inbox {data_dir() / 'inbox'}: {len(taken)} partities, {len(todo)} met nieuwe bestanden")
     for i, taak in enumerate(todo, 1):
         label = f"[{i}/{len(todo)}] {taak.naam}"
@@ -248,7 +155,7 @@ def cmd_process(args: argparse.Namespace) -> int:
             )
 
     dagen = sorted(t.partition for t in taken if t.asset == "uwv_events")
-    achter = dagen if args.alles else _dagen_achter(instance, dagen)
+    achter = dagen if args.alles else plan.dagen_achter(instance, dagen)
     print(f"Signalen: {len(dagen)} leverdagen, {len(achter)} te verwerken")
     for i, dag in enumerate(achter, 1):
         label = f"[{i}/{len(achter)}] signalen {dag}"
@@ -262,7 +169,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                 f"({rapporten['rapporten geschreven']} geschreven), "
                 f"{per_asset['notificaties']['notificaties verzonden']} notificaties verzonden"
             )
-    if not achter and _notificaties_achter(instance):
+    if not achter and plan.notificaties_achter(instance):
         # Mail an earlier process could not send (SMTP down); a day's run above sends it too.
         label = "notificaties"
         per_asset = _run(defs, instance, verloop, "notificaties_job", None, None, label)

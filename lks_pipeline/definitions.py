@@ -7,6 +7,8 @@ import dagster as dg
 from lks_pipeline.assets import feeds, notificaties, rapporten, referentie, signalen
 from lks_pipeline.jobs import ALL_JOBS
 from lks_pipeline.resources import LksSettings, Mail, Warehouse
+from lks_pipeline.schedules import dagelijks_0700
+from lks_pipeline.sensors import ALL_SENSORS
 
 
 def env_or(name: str, default: str) -> str | dg.EnvVar:
@@ -42,10 +44,9 @@ def default_warehouse() -> str:
     return os.path.join(os.environ.get("LKS_DATA_DIR", "data"), "warehouse", "lks.duckdb")
 
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([referentie, feeds, signalen, rapporten, notificaties]),
-    jobs=ALL_JOBS,
-    resources={
+def resources_from_env() -> dict:
+    """The resources of DESIGN 3, each from its LKS_* variable or the demo default."""
+    return {
         "lks": LksSettings(data_dir=env_or("LKS_DATA_DIR", "data")),
         "duckdb": Warehouse(database=env_or("LKS_DUCKDB_PATH", default_warehouse())),
         "mail": Mail(
@@ -57,6 +58,19 @@ defs = dg.Definitions(
             smtp_timeout_seconds=env_float("LKS_SMTP_TIMEOUT", 30.0),
             mail_from=env_or("LKS_MAIL_FROM", "lks-signalen@localhost"),
         ),
-    },
-    executor=dg.in_process_executor,
-)
+    }
+
+
+def build_defs(resources: dict) -> dg.Definitions:
+    """Every asset, job, sensor and schedule, bound to `resources` (tests pass their own)."""
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules([referentie, feeds, signalen, rapporten, notificaties]),
+        jobs=ALL_JOBS,
+        sensors=ALL_SENSORS,
+        schedules=[dagelijks_0700],
+        resources=resources,
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs(resources_from_env())

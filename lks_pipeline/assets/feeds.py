@@ -189,6 +189,7 @@ def _metadata(read: list[Bestand], loaded: Bestand | None, leveringen: list[Leve
     ]
     metadata = {
         "vingerafdruk": inbox.vingerafdruk(leveringen),
+        "bestanden in inbox": len(leveringen),
         "bestanden gelezen": len(read),
         "bestanden afgewezen": sum(b.afgewezen is not None for b in read),
         "regels in quarantaine": len(quarantaine),
@@ -348,6 +349,14 @@ def dkd_reintegratie(
     kinds={"duckdb", "csv"},
     pool="duckdb_writer",
     metadata={"dagster/column_schema": _column_schema(schemas.uwv_schema(dt.date(2017, 1, 1)))},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "uwv_levering_ontvangen",
+            asset="uwv_events",
+            description="The inbox holds a UWV file for this delivery day. Warns (does not "
+            "block) when the 07:00 schedule finds none, so a missing feed is seen in the UI.",
+        )
+    ],
 )
 def uwv_events(
     context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
@@ -386,7 +395,15 @@ def uwv_events(
         metadata["per berichttype"] = dg.MetadataValue.md(per_type.to_markdown(index=False))
         for warning, count in loaded.gelezen.waarschuwingen.items():
             metadata[f"waarschuwing: {warning}"] = count
-    return dg.MaterializeResult(metadata=metadata)
+    aantal = metadata["bestanden in inbox"]
+    ontvangen = dg.AssetCheckResult(
+        check_name="uwv_levering_ontvangen",
+        passed=aantal > 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"bestanden in inbox": aantal},
+        description=None if aantal else f"Geen uwv_lks_{leverdatum:%Y%m%d}.csv in de inbox",
+    )
+    return dg.MaterializeResult(metadata=metadata, check_results=[ontvangen])
 
 
 @dg.asset(

@@ -42,6 +42,7 @@ class Levering:
     gemeentecode: str | None
     size: int
     mtime_ns: int
+    ctime_ns: int = 0  # changes on create, write, rename into the folder: the sensors' clock
 
     @property
     def bestand(self) -> str:
@@ -128,7 +129,13 @@ def _levering(entry: os.DirEntry, feeds: list[str], root: Path) -> Levering | On
         stat = entry.stat(follow_symlinks=False)
         leverdatum, gemeentecode = parsed
         return Levering(
-            feed, Path(entry.path), leverdatum, gemeentecode, stat.st_size, stat.st_mtime_ns
+            feed,
+            Path(entry.path),
+            leverdatum,
+            gemeentecode,
+            stat.st_size,
+            stat.st_mtime_ns,
+            stat.st_ctime_ns,
         )
     return Onleesbaar(feed_label, entry.name, reden)
 

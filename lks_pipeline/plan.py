@@ -1,0 +1,153 @@
+"""What is behind: the decisions `lks-pipeline process` and the sensors share (DESIGN 7).
+
+Everything here reads the inbox listing and the Dagster instance, never the warehouse, so a
+sensor tick can call it while a run holds the DuckDB file.
+
+- An ingest partition is up to date when its latest materialization recorded the inbox
+  fingerprint (name, size, mtime of its files) that the inbox shows now.
+- A delivery day is behind when its signal path is older than its `uwv_events`.
+- `notificaties` is behind when a report was materialized after its last success.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.events import DagsterEventType
+
+from lks_pipeline.assets.referentie import vingerafdruk as pakket_vingerafdruk
+from lks_pipeline.feeds import inbox
+
+SIGNAALPAD = ("signalen", "signaalrapporten", "poortwachter_termijnen")
+INGEST = {  # feed -> (job, asset)
+    "dkd_instellingen": ("inbox_job", "dkd_instellingen"),
+    "verwijsindex": ("verwijsindex_job", "verwijsindex"),
+    "dkd_reintegratie": ("dkd_reintegratie_job", "dkd_reintegratie"),
+    "uwv": ("uwv_events_job", "uwv_events"),
+}
+REFERENTIE = {
+    "gemeenten": "gemeenten.csv",
+    "doelgroepregister_codes": "doelgroepregister_codes.csv",
+}
+INGEST_JOBS = ("referentie_job", "inbox_job", "verwijsindex_job", "dkd_reintegratie_job")
+
+
+@dataclass
+class Taak:
+    """One (asset, partition) and the fingerprint of the files it reads."""
+
+    job: str
+    asset: str
+    partition: str | None
+    vingerafdruk: str
+
+    @property
+    def naam(self) -> str:
+        return self.asset + (f" {self.partition}" if self.partition else "")
+
+
+def ingest_taken(inbox_dir: Path, feeds: tuple[str, ...] = tuple(INGEST)) -> list[Taak]:
+    """Every ingest (asset, partition) the inbox touches, in dependency order."""
+    leveringen, _ = inbox.scan(inbox_dir)
+    per_partition: dict[tuple[str, str | None], list] = {}
+    for lv in sorted(leveringen, key=lambda lv: (list(INGEST).index(lv.feed), lv.partitie or "")):
+        if lv.feed in feeds:
+            per_partition.setdefault((lv.feed, lv.partitie), []).append(lv)
+    return [
+        Taak(*INGEST[feed], partitie, inbox.vingerafdruk(files))
+        for (feed, partitie), files in per_partition.items()
+    ]
+
+
+def referentie_taken() -> list[Taak]:
+    """The packaged reference tables; their fingerprint changes only with a new release."""
+    return [
+        Taak("referentie_job", asset, None, pakket_vingerafdruk(bestand))
+        for asset, bestand in REFERENTIE.items()
+    ]
+
+
+def alle_taken(inbox_dir: Path) -> list[Taak]:
+    """Reference data, unreadable inbox entries, then every ingest partition."""
+    _, onleesbaar = inbox.scan(inbox_dir)
+    return [
+        *referentie_taken(),
+        Taak("inbox_job", "inbox_bestandsnamen", None, inbox.vingerafdruk_onleesbaar(onleesbaar)),
+        *ingest_taken(inbox_dir),
+    ]
+
+
+def laatste(instance: dg.DagsterInstance, asset: str, partition: str | None = None):
+    """The newest materialization record of an asset (or of one partition), or None."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey(asset),
+            asset_partitions=[partition] if partition else None,
+        ),
+        limit=1,
+    ).records
+    return records[0] if records else None
+
+
+def laatste_per_partitie(instance: dg.DagsterInstance, asset: str) -> dict:
+    """The newest materialization record of every partition, in two queries."""
+    key = dg.AssetKey(asset)
+    storage_ids = instance.get_latest_storage_id_by_partition(
+        key, DagsterEventType.ASSET_MATERIALIZATION
+    )
+    if not storage_ids:
+        return {}
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, storage_ids=list(storage_ids.values())),
+        limit=len(storage_ids),
+    ).records
+    return {r.partition_key: r for r in records}
+
+
+def _vingerafdruk(record) -> str | None:
+    if record is None:
+        return None
+    value = record.asset_materialization.metadata.get("vingerafdruk")
+    return value.value if value is not None else None
+
+
+def achter(instance: dg.DagsterInstance, taken: list[Taak]) -> list[Taak]:
+    """The tasks whose latest materialization did not see the files the inbox holds now."""
+    per_asset: dict[str, dict] = {}
+    result = []
+    for taak in taken:
+        if taak.partition is None:
+            gezien = _vingerafdruk(laatste(instance, taak.asset))
+        else:
+            if taak.asset not in per_asset:
+                per_asset[taak.asset] = laatste_per_partitie(instance, taak.asset)
+            gezien = _vingerafdruk(per_asset[taak.asset].get(taak.partition))
+        if gezien != taak.vingerafdruk:
+            result.append(taak)
+    return result
+
+
+def dagen_achter(instance: dg.DagsterInstance, dagen: list[str]) -> list[str]:
+    """Delivery days whose signal path is older than their uwv_events (or never ran).
+
+    A run that failed or was blocked leaves the day behind, so the next `process` tries again.
+    """
+    uwv = laatste_per_partitie(instance, "uwv_events")
+    pad = {asset: laatste_per_partitie(instance, asset) for asset in SIGNAALPAD}
+    result = []
+    for dag in dagen:
+        if dag not in uwv:
+            continue
+        stand = [pad[asset].get(dag) for asset in SIGNAALPAD]
+        if any(r is None or r.storage_id < uwv[dag].storage_id for r in stand):
+            result.append(dag)
+    return result
+
+
+def notificaties_achter(instance: dg.DagsterInstance) -> bool:
+    """True when a report was materialized after the last successful notificaties step."""
+    rapporten = laatste(instance, "signaalrapporten")
+    if rapporten is None:
+        return False
+    notificaties = laatste(instance, "notificaties")
+    return notificaties is None or notificaties.storage_id < rapporten.storage_id
