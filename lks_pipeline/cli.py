@@ -5,9 +5,10 @@
   the UI (so its runs show there), first the reference and ingest assets of every partition
   whose inbox files changed since its last materialization (the files' fingerprint: name, size,
   mtime, kept in that materialization's metadata), then, in date order, the signal path
-  (`signalen_job`) of every delivery day whose signalen, signaalrapporten or
-  poortwachter_termijnen are older than its uwv_events. A second run with nothing new runs
-  nothing.
+  (`signalen_job`, which ends with the `notificaties` mail step) of every delivery day whose
+  signalen, signaalrapporten or poortwachter_termijnen are older than its uwv_events, and
+  finally `notificaties_job` when an earlier run left mail unsent. The decisions are
+  `plan.py`'s, the same the sensors make. A second run with nothing new runs nothing.
 - `dev` starts the UI (`dagster dev`) on the same instance.
 
 `DAGSTER_HOME` defaults to `.dagster_home/` in the working directory, created with the packaged
