@@ -12,7 +12,8 @@
 - `dev` starts the UI (`dagster dev`) on the same instance.
 
 `DAGSTER_HOME` defaults to `.dagster_home/` in the working directory, created with the packaged
-`dagster.yaml` (the writers' pool limit, telemetry off) when it has none.
+`dagster.yaml` (the writers' pool limit, one run at a time, telemetry off) when it has none, and
+brought up to date when its `dagster.yaml` is an older copy of ours.
 """
 
 import argparse
@@ -45,7 +46,11 @@ def ensure_dagster_home() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     config = home / "dagster.yaml"
-    if not config.exists():
+    ours = package_file("dagster.yaml").read_text()
+    # A dagster.yaml this command wrote follows the package; one an operator wrote is kept.
+    if not config.exists() or (
+        config.read_text().startswith(ours.splitlines()[0]) and config.read_text() != ours
+    ):
         shutil.copyfile(package_file("dagster.yaml"), config)
     return home
 

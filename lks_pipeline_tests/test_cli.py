@@ -211,3 +211,19 @@ def test_process_sends_mail_and_after_an_smtp_outage_sends_each_once(data_root, 
         "signalen@gm0518.example.nl",
     ]
     assert {b["van"] for b in server.postvak.berichten} == {"signalen@ib.example.nl"}
+
+
+def test_dagster_home_config_follows_the_package_but_keeps_an_operators_own(tmp_path, monkeypatch):
+    from lks_pipeline.cli import ensure_dagster_home
+    from lks_pipeline.reference_data import package_file
+
+    ours = package_file("dagster.yaml").read_text()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    config = ensure_dagster_home() / "dagster.yaml"
+    assert config.read_text() == ours
+    config.write_text(ours.replace("max_concurrent_runs: 1\n", ""))  # an older copy of ours
+    ensure_dagster_home()
+    assert config.read_text() == ours
+    config.write_text("storage:\n  postgres: {}\n")  # the operator's own
+    ensure_dagster_home()
+    assert config.read_text() == "storage:\n  postgres: {}\n"
