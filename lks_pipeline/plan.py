@@ -46,9 +46,17 @@ class Taak:
         return self.asset + (f" {self.partition}" if self.partition else "")
 
 
-def ingest_taken(inbox_dir: Path, feeds: tuple[str, ...] = tuple(INGEST)) -> list[Taak]:
-    """Every ingest (asset, partition) the inbox touches, in dependency order."""
-    leveringen, _ = inbox.scan(inbox_dir)
+def ingest_taken(
+    inbox_dir: Path,
+    feeds: tuple[str, ...] = tuple(INGEST),
+    leveringen: list[inbox.Levering] | None = None,
+) -> list[Taak]:
+    """Every ingest (asset, partition) the inbox touches, in dependency order.
+
+    `leveringen`: a listing the caller already made (a sensor tick lists its folder once).
+    """
+    if leveringen is None:
+        leveringen, _ = inbox.scan(inbox_dir)
     per_partition: dict[tuple[str, str | None], list] = {}
     for lv in sorted(leveringen, key=lambda lv: (list(INGEST).index(lv.feed), lv.partitie or "")):
         if lv.feed in feeds:

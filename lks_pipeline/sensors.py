@@ -160,8 +160,11 @@ def _evaluate(
         per_partitie[lv.partitie].append(lv)
     taken = {
         t.partition: t
-        for t in plan.ingest_taken(lks.inbox, feeds=(feed,))
-        if t.partition in per_partitie
+        for t in plan.ingest_taken(
+            lks.inbox,
+            feeds=(feed,),
+            leveringen=[lv for lv in leveringen if lv.partitie in per_partitie],
+        )
     }
     achter = {t.partition for t in plan.achter(context.instance, list(taken.values()))}
     dag_requests = []

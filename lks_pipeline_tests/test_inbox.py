@@ -67,3 +67,14 @@ def test_fingerprint_changes_with_content_size_or_mtime(data_root):
     assert inbox.vingerafdruk(inbox.scan(data_root / "inbox")[0]) == first
     path.write_text("ab")
     assert inbox.vingerafdruk(inbox.scan(data_root / "inbox")[0]) != first
+
+
+def test_a_feed_folder_that_leads_outside_the_inbox_is_not_read(data_root, tmp_path_factory):
+    elders = tmp_path_factory.mktemp("elders")
+    write(elders / "uwv_lks_20261120.csv", "x")
+    os.symlink(elders, data_root / "inbox" / "uwv")
+    leveringen, onleesbaar = inbox.scan(data_root / "inbox")
+    assert leveringen == []
+    assert [(e.feed, e.bestand, e.reden) for e in onleesbaar] == [
+        ("uwv", "uwv_lks_20261120.csv", "verwijst naar een plek buiten de inbox")
+    ]

@@ -101,8 +101,11 @@ def scan(inbox: Path, folders: list[str] | None = None) -> tuple[list[Levering],
         if not directory.is_dir():
             continue
         feeds = [f for f, d in FEED_FOLDERS.items() if d == folder]
+        # An entry that is not a symlink sits in its folder, so it is inside the inbox exactly
+        # when the folder is: one resolve per folder, not per file.
+        binnen = directory.resolve().is_relative_to(root)
         for entry in sorted(os.scandir(directory), key=lambda e: e.name):
-            levering = _levering(entry, feeds, root)
+            levering = _levering(entry, feeds, binnen)
             if isinstance(levering, Levering):
                 leveringen.append(levering)
             else:
@@ -111,13 +114,13 @@ def scan(inbox: Path, folders: list[str] | None = None) -> tuple[list[Levering],
     return leveringen, onleesbaar
 
 
-def _levering(entry: os.DirEntry, feeds: list[str], root: Path) -> Levering | Onleesbaar:
+def _levering(entry: os.DirEntry, feeds: list[str], binnen: bool) -> Levering | Onleesbaar:
     feed_label = feeds[0] if len(feeds) == 1 else "dkd"
     if entry.is_symlink():
         return Onleesbaar(feed_label, entry.name, "symbolische link: wordt niet gelezen")
     if not entry.is_file(follow_symlinks=False):
         return Onleesbaar(feed_label, entry.name, "geen gewoon bestand")
-    if not Path(entry.path).resolve().is_relative_to(root):
+    if not binnen:
         return Onleesbaar(feed_label, entry.name, "verwijst naar een plek buiten de inbox")
     reden = "bestandsnaam past niet in het patroon van deze feed"
     for feed in feeds:
