@@ -4,9 +4,9 @@ import os
 
 import dagster as dg
 
-from lks_pipeline.assets import feeds, notificaties, rapporten, referentie, signalen
+from lks_pipeline.assets import feeds, notificaties, rapporten, referentie, signalen, webservice
 from lks_pipeline.jobs import ALL_JOBS
-from lks_pipeline.resources import LksSettings, Mail, Warehouse
+from lks_pipeline.resources import AanleverDrempels, DkdWebservice, LksSettings, Mail, Warehouse
 from lks_pipeline.schedules import dagelijks_0700
 from lks_pipeline.sensors import ALL_SENSORS
 
@@ -58,13 +58,25 @@ def resources_from_env() -> dict:
             smtp_timeout_seconds=env_float("LKS_SMTP_TIMEOUT", 30.0),
             mail_from=env_or("LKS_MAIL_FROM", "lks-signalen@localhost"),
         ),
+        "webservice": DkdWebservice(
+            timeout_seconds=env_float("LKS_WEBSERVICE_TIMEOUT", 10.0),
+            pogingen=env_int("LKS_WEBSERVICE_POGINGEN", 3),
+            wachttijd_seconds=env_float("LKS_WEBSERVICE_WACHTTIJD", 0.5),
+            batch_grootte=env_int("LKS_WEBSERVICE_BATCH", 500),
+        ),
+        "drempels": AanleverDrempels(
+            marge_dagen=env_int("LKS_AANLEVER_MARGE_DAGEN", 7),
+            verwijsindex_max_dagen=env_int("LKS_VERWIJSINDEX_MAX_DAGEN", 35),
+        ),
     }
 
 
 def build_defs(resources: dict) -> dg.Definitions:
     """Every asset, job, sensor and schedule, bound to `resources` (tests pass their own)."""
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([referentie, feeds, signalen, rapporten, notificaties]),
+        assets=dg.load_assets_from_modules(
+            [referentie, feeds, webservice, signalen, rapporten, notificaties]
+        ),
         jobs=ALL_JOBS,
         sensors=ALL_SENSORS,
         schedules=[dagelijks_0700],

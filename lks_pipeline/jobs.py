@@ -13,6 +13,7 @@ from lks_pipeline.assets.notificaties import notificaties
 from lks_pipeline.assets.rapporten import signaalrapporten
 from lks_pipeline.assets.referentie import doelgroepregister_codes, gemeenten
 from lks_pipeline.assets.signalen import poortwachter_termijnen, signalen
+from lks_pipeline.assets.webservice import dkd_webservice
 
 referentie_job = dg.define_asset_job(
     "referentie_job", selection=[gemeenten, doelgroepregister_codes]
@@ -22,9 +23,9 @@ verwijsindex_job = dg.define_asset_job("verwijsindex_job", selection=[verwijsind
 dkd_reintegratie_job = dg.define_asset_job("dkd_reintegratie_job", selection=[dkd_reintegratie])
 uwv_events_job = dg.define_asset_job("uwv_events_job", selection=[uwv_events])
 
-# The signal path of one delivery day. The blocking checks on signalen gate the reports and
-# deadlines; the blocking check on signaalrapporten gates the mail.
-SIGNAALPAD = [signalen, signaalrapporten, poortwachter_termijnen, notificaties]
+# The signal path of one delivery day: ask the webservice gemeenten, then route. The blocking
+# checks on signalen gate the reports and deadlines; the one on signaalrapporten gates the mail.
+SIGNAALPAD = [dkd_webservice, signalen, signaalrapporten, poortwachter_termijnen, notificaties]
 signalen_job = dg.define_asset_job("signalen_job", selection=SIGNAALPAD)
 # A whole delivery day: its UWV file, then its signal path (the UWV sensor and the schedule).
 dag_job = dg.define_asset_job("dag_job", selection=[uwv_events, *SIGNAALPAD])

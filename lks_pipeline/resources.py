@@ -99,3 +99,27 @@ class Mail(dg.ConfigurableResource):
             timeout=self.smtp_timeout_seconds,
         ) as sessie:
             yield sessie
+
+
+class DkdWebservice(dg.ConfigurableResource):
+    """How the DKD webservice of a gemeente is asked (DESIGN 4.6)."""
+
+    timeout_seconds: float = Field(default=10.0, description="LKS_WEBSERVICE_TIMEOUT per request.")
+    pogingen: int = Field(default=3, description="LKS_WEBSERVICE_POGINGEN: attempts per batch.")
+    wachttijd_seconds: float = Field(
+        default=0.5,
+        description="LKS_WEBSERVICE_WACHTTIJD: wait before the 2nd attempt, doubled after.",
+    )
+    batch_grootte: int = Field(default=500, description="LKS_WEBSERVICE_BATCH: BSNs per request.")
+
+
+class AanleverDrempels(dg.ConfigurableResource):
+    """Thresholds of the DKD-aanleverfouten (DESIGN 6.3)."""
+
+    marge_dagen: int = Field(
+        default=7,
+        description="LKS_AANLEVER_MARGE_DAGEN: grace after the leverfrequentie (7 or 31 days).",
+    )
+    verwijsindex_max_dagen: int = Field(
+        default=35, description="LKS_VERWIJSINDEX_MAX_DAGEN: older is VERWIJSINDEX_VEROUDERD."
+    )

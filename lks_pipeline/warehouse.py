@@ -80,6 +80,11 @@ CREATE TABLE IF NOT EXISTS signaalrapporten (
     leverdatum DATE NOT NULL, gemeentecode VARCHAR NOT NULL, product VARCHAR NOT NULL,
     bestand VARCHAR NOT NULL, pad VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
     aantal INTEGER NOT NULL, geschreven_op TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS dkd_webservice_bevragingen (
+    dag DATE NOT NULL, gemeentecode VARCHAR NOT NULL, batch INTEGER NOT NULL, url VARCHAR NOT NULL,
+    bsns INTEGER NOT NULL, status VARCHAR NOT NULL, pogingen INTEGER NOT NULL,
+    http_status INTEGER, fout VARCHAR, clients INTEGER NOT NULL, in_quarantaine INTEGER NOT NULL,
+    berichtversie VARCHAR, gevraagd_op TIMESTAMP NOT NULL);
 CREATE TABLE IF NOT EXISTS notificaties (
     bestand VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, leverdatum DATE NOT NULL,
     gemeentecode VARCHAR NOT NULL, product VARCHAR NOT NULL, aantal INTEGER NOT NULL,

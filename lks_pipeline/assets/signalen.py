@@ -109,6 +109,7 @@ def _markdown(conn, sql: str, parameters: dict) -> dg.MetadataValue:
     metadata={"dagster/column_schema": SIGNALEN_KOLOMMEN},
     deps=[
         dg.AssetDep("uwv_events"),
+        dg.AssetDep("dkd_webservice"),
         dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
         dg.AssetDep("dkd_reintegratie", partition_mapping=dg.AllPartitionMapping()),
         dg.AssetDep("doelgroepregister_codes"),

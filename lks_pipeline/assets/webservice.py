@@ -1,0 +1,195 @@
+"""The DKD webservice asset (DESIGN 4.6): each day, ask webservice gemeenten about that day's BSNs.
+
+For every gemeente whose instellingen say `webservice`, the day's UWV BSNs in its verwijsindex
+are asked in batches. Answers are parsed like a verzamelbestand and stored in the same DKD
+tables with `bron = 'webservice'`, replacing what that gemeente answered before for those BSNs,
+so `signalen` uses them for zekerheid and population that day. A batch that stays unanswered is
+recorded as `onbereikbaar` (an aanleverfout, WEBSERVICE_ONBEREIKBAAR) and the signals still go
+out on the verwijsindex alone (zekerheid 3). `dkd_webservice_bevragingen` holds one row per
+batch: never a BSN. Network calls happen with the warehouse closed, so a slow gemeente never
+holds the DuckDB lock.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import httpx
+import pandas as pd
+
+from lks_pipeline.assets.signalen import column_schema, partition_day
+from lks_pipeline.feeds.resultaat import Quarantaine
+from lks_pipeline.feeds.webservice import Antwoord, vraag
+from lks_pipeline.partitions import dag_partitions
+from lks_pipeline.resources import DkdWebservice, Warehouse
+from lks_pipeline.warehouse import ensure_schema, replace_rows, transaction
+
+FEED = "dkd_webservice"
+VRAGEN_SQL = """
+SELECT i.gemeentecode, i.url, list_sort(list(DISTINCT v.bsn)) AS bsns
+FROM dkd_instellingen_actueel AS i
+JOIN verwijsindex AS v ON v.gemeentecode = i.gemeentecode
+WHERE i.aanlevermethode = 'webservice' AND i.url IS NOT NULL
+  AND v.bsn IN (SELECT e.bsn FROM uwv_events AS e WHERE e.leverdatum = $dag)
+GROUP BY ALL
+ORDER BY i.gemeentecode
+"""
+BEVRAGINGEN_KOLOMMEN = [
+    "dag",
+    "gemeentecode",
+    "batch",
+    "url",
+    "bsns",
+    "status",
+    "pogingen",
+    "http_status",
+    "fout",
+    "clients",
+    "in_quarantaine",
+    "berichtversie",
+    "gevraagd_op",
+]
+
+
+@dg.asset(
+    partitions_def=dag_partitions,
+    group_name="feeds",
+    kinds={"duckdb", "xml"},
+    pool="duckdb_writer",
+    deps=[
+        dg.AssetDep("uwv_events"),
+        dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("dkd_instellingen"),
+    ],
+    metadata={
+        "dagster/column_schema": column_schema(
+            ("dag", "DATE", "delivery day (the partition)"),
+            ("gemeentecode", "VARCHAR", "the webservice gemeente asked"),
+            ("batch", "INTEGER", "batch number within the day"),
+            ("url", "VARCHAR", "the url from its instellingen"),
+            ("bsns", "INTEGER", "BSNs asked in the batch"),
+            ("status", "VARCHAR", "ok, onbereikbaar or ongeldig (reply rejected)"),
+            ("pogingen", "INTEGER", "attempts made"),
+            ("http_status", "INTEGER", "last HTTP status, if any"),
+            ("fout", "VARCHAR", "why the batch failed"),
+            ("clients", "INTEGER", "Clients stored from the reply"),
+            ("in_quarantaine", "INTEGER", "Clients of the reply quarantined"),
+            ("berichtversie", "VARCHAR", "berichtversie of the reply"),
+            ("gevraagd_op", "TIMESTAMP", "UTC time of the last attempt"),
+        )
+    },
+)
+def dkd_webservice(
+    context: dg.AssetExecutionContext, duckdb: Warehouse, webservice: DkdWebservice
+) -> dg.MaterializeResult:
+    """One row per webservice batch of the day: which gemeente, how it went. No BSNs.
+
+    The answers themselves are stored in dkd_reintegratie, dkd_doelgroepen, dkd_inzetten and
+    dkd_loonkostensubsidies with bron `webservice`; rejected replies and Clients go to
+    `quarantaine` (feed dkd_webservice).
+    """
+    dag = partition_day(context)
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        vragen = conn.execute(VRAGEN_SQL, {"dag": dag}).fetchall()
+
+    batches: list[tuple[str, str, int, list[str], str, Antwoord, dt.datetime]] = []
+    with httpx.Client(timeout=webservice.timeout_seconds, follow_redirects=False) as client:
+        for gemeentecode, url, bsns in vragen:
+            for n, start in enumerate(range(0, len(bsns), webservice.batch_grootte), 1):
+                deel = bsns[start : start + webservice.batch_grootte]
+                naam = f"webservice_{gemeentecode}_{dag:%Y%m%d}_{n}"
+                antwoord = vraag(
+                    client,
+                    url,
+                    gemeentecode,
+                    deel,
+                    pogingen=webservice.pogingen,
+                    wachttijd=webservice.wachttijd_seconds,
+                    naam=naam,
+                )
+                if antwoord.status != "ok":
+                    context.log.warning(f"{naam}: {antwoord.status}: {antwoord.fout}")
+                nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+                batches.append((gemeentecode, url, n, deel, naam, antwoord, nu))
+
+    rijen = []
+    with duckdb.get_connection() as conn:
+        with transaction(conn):
+            conn.execute("DELETE FROM quarantaine WHERE feed = ? AND leverdatum = ?", [FEED, dag])
+            for gemeentecode, url, n, deel, naam, antwoord, nu in batches:
+                gelezen = antwoord.gelezen
+                if gelezen is not None:
+                    _bewaar(conn, gemeentecode, dag, naam, deel, gelezen)
+                if gelezen is not None:
+                    quarantaine = gelezen.quarantaine
+                elif antwoord.status == "ongeldig":
+                    quarantaine = [Quarantaine(None, None, antwoord.fout)]
+                else:
+                    quarantaine = []
+                if quarantaine:
+                    rows = pd.DataFrame(
+                        [
+                            {
+                                "feed": FEED,
+                                "bestand": naam,
+                                "gemeentecode": gemeentecode,
+                                "leverdatum": dag,
+                                "regel": q.regel,
+                                "bsn_gemaskeerd": q.bsn_gemaskeerd,
+                                "reden": q.reden,
+                            }
+                            for q in quarantaine
+                        ]
+                    )
+                    replace_rows(conn, "quarantaine", rows, "false", [])
+                rijen.append(
+                    {
+                        "dag": dag,
+                        "gemeentecode": gemeentecode,
+                        "batch": n,
+                        "url": url,
+                        "bsns": len(deel),
+                        "status": antwoord.status,
+                        "pogingen": antwoord.pogingen,
+                        "http_status": antwoord.http_status,
+                        "fout": antwoord.fout,
+                        "clients": len(gelezen.tabellen["dkd_reintegratie"]) if gelezen else 0,
+                        "in_quarantaine": len(quarantaine),
+                        "berichtversie": gelezen.berichtversie if gelezen else None,
+                        "gevraagd_op": nu,
+                    }
+                )
+            overzicht = pd.DataFrame(rijen, columns=BEVRAGINGEN_KOLOMMEN)
+            replace_rows(conn, "dkd_webservice_bevragingen", overzicht, "dag = ?", [dag])
+        conn.execute("CHECKPOINT")
+
+    metadata = {
+        "dagster/partition_row_count": len(overzicht),
+        "gemeenten gevraagd": len(vragen),
+        "batches ok": int((overzicht["status"] == "ok").sum()),
+        "batches onbereikbaar": int((overzicht["status"] == "onbereikbaar").sum()),
+        "batches ongeldig": int((overzicht["status"] == "ongeldig").sum()),
+    }
+    if len(overzicht):
+        tabel = overzicht[["gemeentecode", "batch", "bsns", "status", "pogingen", "fout"]]
+        metadata["bevragingen"] = dg.MetadataValue.md(tabel.to_markdown(index=False))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _bewaar(conn, gemeentecode: str, dag: dt.date, naam: str, deel: list[str], gelezen) -> None:
+    """Replace what this gemeente answered before for the BSNs of this batch."""
+    for table, rows in gelezen.tabellen.items():
+        conn.execute(
+            f"DELETE FROM {table} WHERE gemeentecode = $g AND bron = 'webservice' "  # noqa: S608
+            "AND list_contains($bsns, bsn)",
+            {"g": gemeentecode, "bsns": deel},
+        )
+        extra = {"gemeentecode": gemeentecode, "bron": "webservice"}
+        if table == "dkd_reintegratie":
+            extra |= {
+                "leverdatum": dag,
+                "berichtversie": gelezen.berichtversie,
+                "aanmaakdatum": gelezen.aanmaakdatum,
+                "bestand": naam,
+            }
+        replace_rows(conn, table, rows.assign(**extra), "false", [])
