@@ -28,6 +28,14 @@ from pathlib import Path
 from lks_pipeline.reference_data import package_file
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+SIGNAALPAD = [
+    "dkd_webservice",
+    "dkd_aanleverfouten",
+    "signalen",
+    "signaalrapporten",
+    "poortwachter_termijnen",
+    "notificaties",
+]
 TOTALEN = (
     "bestanden gelezen",
     "bestanden afgewezen",
@@ -97,6 +105,7 @@ class _Verloop:
     geslaagd: int = 0
     mislukt: int = 0
     totalen: dict = field(default_factory=lambda: dict.fromkeys(TOTALEN, 0))
+    aanleverfouten: tuple[str, int] | None = None  # (newest day processed, its rows)
 
 
 def _run(defs, instance, verloop: _Verloop, job: str, partition, assets, label: str):
@@ -165,22 +174,29 @@ def cmd_process(args: argparse.Namespace) -> int:
     print(f"Signalen: {len(dagen)} leverdagen, {len(achter)} te verwerken")
     for i, dag in enumerate(achter, 1):
         label = f"[{i}/{len(achter)}] signalen {dag}"
-        per_asset = _run(defs, instance, verloop, "signalen_job", dag, None, label)
+        per_asset = _run(defs, instance, verloop, "signalen_job", dag, SIGNAALPAD, label)
         if per_asset is not None:
             signalen, rapporten = per_asset["signalen"], per_asset["signaalrapporten"]
+            fouten = per_asset["dkd_aanleverfouten"]
+            verloop.aanleverfouten = (dag, fouten["dagster/partition_row_count"])
             print(
                 f"{label}: {signalen['events']} events, {signalen['gemeld']} gemeld, "
                 f"{signalen['niet_routeerbaar']} niet routeerbaar; "
                 f"{rapporten['dagster/partition_row_count']} rapporten "
                 f"({rapporten['rapporten geschreven']} geschreven), "
-                f"{per_asset['notificaties']['notificaties verzonden']} notificaties verzonden"
+                f"{per_asset['notificaties']['notificaties verzonden']} notificaties verzonden; "
+                f"{fouten['dagster/partition_row_count']} aanleverfouten bij "
+                f"{fouten['gemeenten met fouten']} gemeenten"
             )
     if not achter and plan.notificaties_achter(instance):
         # Mail an earlier process could not send (SMTP down); a day's run above sends it too.
         label = "notificaties"
-        per_asset = _run(defs, instance, verloop, "notificaties_job", None, None, label)
+        per_asset = _run(defs, instance, verloop, "notificaties_job", None, [label], label)
         if per_asset is not None:
             print(f"{label}: {per_asset[label]['notificaties verzonden']} verzonden")
+    if verloop.geslaagd + verloop.mislukt:
+        # One refresh of the analysts' copy for everything this process changed.
+        _run(defs, instance, verloop, "analyse_job", None, None, "analysekopie")
 
     t = verloop.totalen
     print(
@@ -190,10 +206,16 @@ def cmd_process(args: argparse.Namespace) -> int:
         f"{t['gemeld']} gemeld, {t['niet_routeerbaar']} niet routeerbaar. Rapporten: "
         f"{t['rapporten geschreven']} geschreven, {t['signalen in rapporten']} signalen. "
         f"Notificaties: {t['notificaties verzonden']} verzonden."
+        + (
+            f" Aanleverfouten op {verloop.aanleverfouten[0]}: {verloop.aanleverfouten[1]}."
+            if verloop.aanleverfouten
+            else ""
+        )
     )
     database = Path(os.environ.get("LKS_DUCKDB_PATH", default_warehouse())).resolve()
     print(f"Rapporten: {data_dir() / 'reports'}/GMxxxx/")
     print(f"Warehouse: {database} (schema main); runs en checks in de UI: lks-pipeline dev")
+    print(f"Voor analisten: {database.with_name('lks_analyse.duckdb')} (alleen-lezen kopie)")
     return 1 if verloop.mislukt else 0
 
 

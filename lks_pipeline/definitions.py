@@ -4,7 +4,16 @@ import os
 
 import dagster as dg
 
-from lks_pipeline.assets import feeds, notificaties, rapporten, referentie, signalen, webservice
+from lks_pipeline.assets import (
+    aanleverfouten,
+    analyse,
+    feeds,
+    notificaties,
+    rapporten,
+    referentie,
+    signalen,
+    webservice,
+)
 from lks_pipeline.jobs import ALL_JOBS
 from lks_pipeline.resources import AanleverDrempels, DkdWebservice, LksSettings, Mail, Warehouse
 from lks_pipeline.schedules import dagelijks_0700
@@ -75,7 +84,16 @@ def build_defs(resources: dict) -> dg.Definitions:
     """Every asset, job, sensor and schedule, bound to `resources` (tests pass their own)."""
     return dg.Definitions(
         assets=dg.load_assets_from_modules(
-            [referentie, feeds, webservice, signalen, rapporten, notificaties]
+            [
+                referentie,
+                feeds,
+                webservice,
+                aanleverfouten,
+                signalen,
+                rapporten,
+                notificaties,
+                analyse,
+            ]
         ),
         jobs=ALL_JOBS,
         sensors=ALL_SENSORS,

@@ -1,7 +1,14 @@
-"""Asset jobs shared by the CLI, the sensors and the schedule: one per partition scheme."""
+"""Asset jobs shared by the CLI, the sensors and the schedule: one per partition scheme.
+
+Every job ends with `lks_analyse`, so each run that changed the warehouse refreshes the
+analysts' copy (DESIGN 6.4). `lks-pipeline process` selects the assets without it and
+publishes once at the end instead.
+"""
 
 import dagster as dg
 
+from lks_pipeline.assets.aanleverfouten import dkd_aanleverfouten
+from lks_pipeline.assets.analyse import lks_analyse
 from lks_pipeline.assets.feeds import (
     dkd_instellingen,
     dkd_reintegratie,
@@ -15,22 +22,35 @@ from lks_pipeline.assets.referentie import doelgroepregister_codes, gemeenten
 from lks_pipeline.assets.signalen import poortwachter_termijnen, signalen
 from lks_pipeline.assets.webservice import dkd_webservice
 
-referentie_job = dg.define_asset_job(
-    "referentie_job", selection=[gemeenten, doelgroepregister_codes]
-)
-inbox_job = dg.define_asset_job("inbox_job", selection=[inbox_bestandsnamen, dkd_instellingen])
-verwijsindex_job = dg.define_asset_job("verwijsindex_job", selection=[verwijsindex])
-dkd_reintegratie_job = dg.define_asset_job("dkd_reintegratie_job", selection=[dkd_reintegratie])
-uwv_events_job = dg.define_asset_job("uwv_events_job", selection=[uwv_events])
 
-# The signal path of one delivery day: ask the webservice gemeenten, then route. The blocking
-# checks on signalen gate the reports and deadlines; the one on signaalrapporten gates the mail.
-SIGNAALPAD = [dkd_webservice, signalen, signaalrapporten, poortwachter_termijnen, notificaties]
-signalen_job = dg.define_asset_job("signalen_job", selection=SIGNAALPAD)
+def _job(name: str, assets: list):
+    return dg.define_asset_job(name, selection=[*assets, lks_analyse])
+
+
+referentie_job = _job("referentie_job", [gemeenten, doelgroepregister_codes])
+inbox_job = _job("inbox_job", [inbox_bestandsnamen, dkd_instellingen])
+verwijsindex_job = _job("verwijsindex_job", [verwijsindex])
+dkd_reintegratie_job = _job("dkd_reintegratie_job", [dkd_reintegratie])
+uwv_events_job = _job("uwv_events_job", [uwv_events])
+
+# The work of one delivery day after its UWV file: ask the webservice gemeenten, judge every
+# gemeente's deliveries, then route. The blocking checks on signalen gate the reports and
+# deadlines; the one on signaalrapporten gates the mail.
+SIGNAALPAD = [
+    dkd_webservice,
+    dkd_aanleverfouten,
+    signalen,
+    signaalrapporten,
+    poortwachter_termijnen,
+    notificaties,
+]
+signalen_job = _job("signalen_job", SIGNAALPAD)
 # A whole delivery day: its UWV file, then its signal path (the UWV sensor and the schedule).
-dag_job = dg.define_asset_job("dag_job", selection=[uwv_events, *SIGNAALPAD])
+dag_job = _job("dag_job", [uwv_events, *SIGNAALPAD])
 # Mail that an outage held back, without touching any day (the retry sensor).
-notificaties_job = dg.define_asset_job("notificaties_job", selection=[notificaties])
+notificaties_job = _job("notificaties_job", [notificaties])
+# Only the analysts' copy (the end of `lks-pipeline process`).
+analyse_job = dg.define_asset_job("analyse_job", selection=[lks_analyse])
 
 ALL_JOBS = [
     referentie_job,
@@ -41,4 +61,5 @@ ALL_JOBS = [
     signalen_job,
     dag_job,
     notificaties_job,
+    analyse_job,
 ]

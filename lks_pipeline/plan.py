@@ -18,7 +18,7 @@ from dagster._core.events import DagsterEventType
 from lks_pipeline.assets.referentie import vingerafdruk as pakket_vingerafdruk
 from lks_pipeline.feeds import inbox
 
-SIGNAALPAD = ("signalen", "signaalrapporten", "poortwachter_termijnen")
+SIGNAALPAD = ("dkd_aanleverfouten", "signalen", "signaalrapporten", "poortwachter_termijnen")
 INGEST = {  # feed -> (job, asset)
     "dkd_instellingen": ("inbox_job", "dkd_instellingen"),
     "verwijsindex": ("verwijsindex_job", "verwijsindex"),

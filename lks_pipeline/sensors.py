@@ -52,6 +52,7 @@ NIET_KLAAR = [
 ]
 MAIL_JOBS = ("dag_job", "signalen_job", "notificaties_job")
 MAIL_TERUGVAL = (5 * 60, 60 * 60)  # first retry, longest wait
+ANALYSE = dg.AssetKey("lks_analyse")  # every run refreshes the analysts' copy
 
 
 def _nu() -> float:
@@ -147,7 +148,7 @@ def _evaluate(
                 dg.RunRequest(
                     run_key=f"onleesbaar:{folder}:{vingerafdruk}",
                     job_name="inbox_job",
-                    asset_selection=[dg.AssetKey("inbox_bestandsnamen")],
+                    asset_selection=[dg.AssetKey("inbox_bestandsnamen"), ANALYSE],
                 )
             )
         cursor.onleesbaar = vingerafdruk
@@ -232,7 +233,7 @@ def _feed_sensor(feed: str, job, *, eigenaar: bool, asset: str | None = None):
             feed,
             eigenaar=eigenaar,
             job=job.name,
-            asset_selection=[dg.AssetKey(asset)] if asset else None,
+            asset_selection=[dg.AssetKey(asset), ANALYSE] if asset else None,
         )
 
     return _sensor
@@ -261,7 +262,7 @@ def referentie_sensor(context: dg.SensorEvaluationContext):
     return dg.RunRequest(
         run_key=f"referentie:{sleutel}",
         job_name="referentie_job",
-        asset_selection=[dg.AssetKey(t.asset) for t in taken],
+        asset_selection=[*(dg.AssetKey(t.asset) for t in taken), ANALYSE],
     )
 
 

@@ -91,10 +91,52 @@ CREATE TABLE IF NOT EXISTS notificaties (
     status VARCHAR NOT NULL, ontvanger VARCHAR, kanaal VARCHAR, message_id VARCHAR,
     pogingen INTEGER NOT NULL, laatste_fout VARCHAR, aangemaakt_op TIMESTAMP NOT NULL,
     verzonden_op TIMESTAMP);
+CREATE TABLE IF NOT EXISTS dkd_aanleverfouten (
+    dag DATE NOT NULL, gemeentecode VARCHAR NOT NULL, fouttype VARCHAR NOT NULL,
+    aantal INTEGER NOT NULL, toelichting VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS poortwachter_termijnen (
     leverdatum DATE NOT NULL, gemeentecode VARCHAR NOT NULL, uwv_kenmerk VARCHAR NOT NULL,
     bsn VARCHAR NOT NULL, datum_eerste_ao_dag DATE NOT NULL, week INTEGER NOT NULL,
     mijlpaal VARCHAR NOT NULL, uiterste_datum DATE NOT NULL);
+-- Views for analysts (README, "For analysts").
+CREATE OR REPLACE VIEW dkd_aanleverfouten_actueel AS
+    SELECT a.dag, a.gemeentecode, g.gemeentenaam, a.fouttype, a.aantal, a.toelichting,
+        (SELECT count(*) FROM dkd_aanleverfouten AS b
+            WHERE b.gemeentecode = a.gemeentecode AND b.fouttype = a.fouttype
+              AND b.dag > a.dag - 30 AND b.dag <= a.dag) AS dagen_in_laatste_30
+    FROM dkd_aanleverfouten AS a
+    LEFT JOIN gemeenten AS g ON g.gemeentecode = a.gemeentecode
+    WHERE a.dag = (SELECT max(dag) FROM dkd_aanleverfouten);
+CREATE OR REPLACE VIEW verwijsindex_actualiteit AS
+    SELECT v.gemeentecode, any_value(g.gemeentenaam) AS gemeentenaam,
+        any_value(v.bestand) AS bestand, max(v.leverdatum) AS leverdatum,
+        count(*) AS rijen, count(DISTINCT v.bsn) AS bsns,
+        current_date - max(v.leverdatum) AS dagen_oud
+    FROM verwijsindex AS v
+    LEFT JOIN gemeenten AS g ON g.gemeentecode = v.gemeentecode
+    GROUP BY v.gemeentecode;
+CREATE OR REPLACE VIEW niet_routeerbaar_per_dag AS
+    SELECT leverdatum, count(DISTINCT regel) AS events,
+        count(DISTINCT regel) FILTER (WHERE uitkomst = 'niet_routeerbaar') AS niet_routeerbaar,
+        round(100.0 * count(DISTINCT regel) FILTER (WHERE uitkomst = 'niet_routeerbaar')
+            / count(DISTINCT regel), 1) AS percentage
+    FROM signalen
+    GROUP BY leverdatum;
+CREATE OR REPLACE VIEW zekerheid_per_gemeente AS
+    SELECT s.gemeentecode, any_value(g.gemeentenaam) AS gemeentenaam, count(*) AS gemeld,
+        count(*) FILTER (WHERE s.zekerheid = 1) AS zekerheid_1,
+        count(*) FILTER (WHERE s.zekerheid = 2) AS zekerheid_2,
+        count(*) FILTER (WHERE s.zekerheid = 3) AS zekerheid_3,
+        round(100.0 * count(*) FILTER (WHERE s.zekerheid = 1) / count(*), 1)
+            AS percentage_zekerheid_1
+    FROM signalen AS s
+    LEFT JOIN gemeenten AS g ON g.gemeentecode = s.gemeentecode
+    WHERE s.uitkomst = 'gemeld'
+    GROUP BY s.gemeentecode;
+CREATE OR REPLACE VIEW notificaties_open AS
+    SELECT gemeentecode, bestand, leverdatum, status, pogingen, laatste_fout
+    FROM notificaties
+    WHERE status IN ('te_verzenden', 'geen_adres');
 """
 
 

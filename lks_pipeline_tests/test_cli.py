@@ -8,7 +8,7 @@ import sys
 import dagster as dg
 import duckdb
 
-from lks_pipeline_tests.conftest import write
+from lks_pipeline_tests.conftest import REPO, write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
 
@@ -40,6 +40,13 @@ def bsns_delivered(inbox):
     return delivered
 
 
+def readme_analyst_queries() -> list[str]:
+    """The ```sql blocks of the README's "For analysts" section."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## For analysts", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sql\n(.*?)```", section, re.S)
+
+
 def test_generate_then_process_demo_end_to_end(tmp_path):
     env = {
         **os.environ,
@@ -56,7 +63,7 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
     assert "23 partities, 23 met nieuwe bestanden" in first.stdout
     assert "Signalen: 5 leverdagen, 5 te verwerken" in first.stdout
     assert (
-        "Klaar: 28 runs geslaagd, 0 mislukt. Bestanden gelezen: 22 (0 afgewezen, 9 regels in quarantaine)"
+        "Klaar: 29 runs geslaagd, 0 mislukt. Bestanden gelezen: 22 (0 afgewezen, 9 regels in quarantaine)"
         in first.stdout
     )
     # No LKS_SMTP_HOST: every report with an address is announced by an .eml in outbox/. The
@@ -118,6 +125,28 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
     mails = "".join(p.read_text() for p in outbox)
     assert "Rapporten: " + str(data / "reports") in first.stdout
 
+    # The analysts' copy exists and every example query of the README runs on it.
+    copy = data / "warehouse" / "lks_analyse.duckdb"
+    assert oct(copy.stat().st_mode & 0o777) == "0o640"
+    queries = readme_analyst_queries()
+    assert len(queries) >= 5
+    with duckdb.connect(str(copy), read_only=True) as conn:
+        for sql in queries:
+            assert conn.execute(sql).fetchall(), sql
+        actueel = conn.execute(
+            "SELECT gemeentecode, fouttype FROM dkd_aanleverfouten_actueel "
+            "WHERE fouttype IN ('GEEN_AANLEVERING', 'INSTELLINGEN_ONTBREKEN', "
+            "'WEBSERVICE_ONBEREIKBAAR') ORDER BY ALL"
+        ).fetchall()
+    # The generator's edge cases: a gemeente that never delivered DKD, one without
+    # instellingen, one without e-mail, and the webservice gemeente nobody answers for.
+    assert actueel == [
+        ("GM0034", "INSTELLINGEN_ONTBREKEN"),
+        ("GM0153", "INSTELLINGEN_ONTBREKEN"),
+        ("GM0518", "WEBSERVICE_ONBEREIKBAAR"),
+        ("GM0772", "GEEN_AANLEVERING"),
+    ]
+
     state = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in [database, *reports, *outbox]}
     second = lks_pipeline("process", env=env)
     assert second.returncode == 0, second.stderr
@@ -133,7 +162,7 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
 
     instance = dg.DagsterInstance.from_config(str(tmp_path / "dagster_home"))
     runs = instance.get_runs(filters=dg.RunsFilter(tags={"lks/command": "process"}))
-    assert len(runs) == 28
+    assert len(runs) == 29  # 23 partitions, 5 days, 1 refresh of the analysts' copy
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
 
 
@@ -227,3 +256,45 @@ def test_dagster_home_config_follows_the_package_but_keeps_an_operators_own(tmp_
     config.write_text("storage:\n  postgres: {}\n")  # the operator's own
     ensure_dagster_home()
     assert config.read_text() == "storage:\n  postgres: {}\n"
+
+
+READER = """
+import sys, duckdb
+conn = duckdb.connect(sys.argv[1], read_only=True)
+def count():
+    return conn.execute("SELECT count(*), count(DISTINCT leverdatum) FROM signalen").fetchone()
+print(*count(), flush=True)
+sys.stdin.readline()
+print(*count(), flush=True)
+conn.close()
+conn = duckdb.connect(sys.argv[1], read_only=True)
+print(*count(), flush=True)
+"""
+
+
+def test_an_analyst_holding_the_copy_open_neither_breaks_a_run_nor_sees_half_of_it(tmp_path):
+    data = tmp_path / "data"
+    build_inbox(data)
+    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(tmp_path / "home")}
+    env.pop("LKS_DUCKDB_PATH", None)
+    (uwv_d2 := data / "inbox" / "uwv" / "uwv_lks_20261121.csv").rename(tmp_path / uwv_d2.name)
+    assert lks_pipeline("process", env=env).returncode == 0
+
+    copy = data / "warehouse" / "lks_analyse.duckdb"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(copy)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    before = reader.stdout.readline().split()
+    (tmp_path / uwv_d2.name).rename(uwv_d2)  # the next day arrives while the analyst reads
+    run = lks_pipeline("process", env=env)
+    out, _ = reader.communicate("verder\n", timeout=60)
+    during, after = out.split("\n")[:2]
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "[1/1] signalen 2026-11-21" in run.stdout
+    assert before[1] == "1"
+    assert during.split() == before  # the old state, whole
+    assert after.split()[1] == "2"  # reconnected: both days
+    assert int(after.split()[0]) > int(before[0])

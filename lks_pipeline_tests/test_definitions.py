@@ -20,6 +20,9 @@ ASSETS = {
     "poortwachter_termijnen": ("signalen", "dag"),
     "signaalrapporten": ("rapporten", "dag"),
     "notificaties": ("rapporten", None),
+    "dkd_webservice": ("feeds", "dag"),
+    "dkd_aanleverfouten": ("aanleverfouten", "dag"),
+    "lks_analyse": ("analyse", None),
 }
 
 
@@ -49,7 +52,13 @@ def test_partitions():
     assert {"GM0363", "GM0599", "GM1992"} <= set(keys)
     dag = graph.get(dg.AssetKey("uwv_events")).partitions_def
     assert isinstance(dag, dg.DailyPartitionsDefinition)
-    for key in ("signalen", "signaalrapporten", "poortwachter_termijnen"):
+    for key in (
+        "signalen",
+        "signaalrapporten",
+        "poortwachter_termijnen",
+        "dkd_webservice",
+        "dkd_aanleverfouten",
+    ):
         assert graph.get(dg.AssetKey(key)).partitions_def == dag
     assert dag.get_first_partition_key() == "2017-01-01"
     assert dag.timezone == "Europe/Amsterdam"
@@ -59,6 +68,7 @@ def test_partitions():
         "dkd_instellingen",
         "inbox_bestandsnamen",
         "notificaties",
+        "lks_analyse",
     ):
         assert graph.get(dg.AssetKey(key)).partitions_def is None
 
@@ -74,11 +84,18 @@ def test_in_process_executor_and_jobs():
         "signalen_job",
         "dag_job",
         "notificaties_job",
+        "analyse_job",
     ):
         assert defs.resolve_job_def(job) is not None
+        if job != "analyse_job":  # every job refreshes the analysts' copy at its end
+            keys = defs.resolve_job_def(job).asset_layer.executable_asset_keys
+            assert dg.AssetKey("lks_analyse") in keys, job
     dag_job = defs.resolve_job_def("dag_job")
     assert {k.to_user_string() for k in dag_job.asset_layer.executable_asset_keys} == {
         "uwv_events",
+        "dkd_webservice",
+        "dkd_aanleverfouten",
+        "lks_analyse",
         "signalen",
         "signaalrapporten",
         "poortwachter_termijnen",
@@ -98,7 +115,13 @@ def test_instance_config_serializes_writers():
 def test_signal_path_lineage_and_blocking_checks():
     graph = defs.resolve_asset_graph()
     parents = {p.to_user_string() for p in graph.get(dg.AssetKey("signalen")).parent_keys}
-    assert parents == {"uwv_events", "verwijsindex", "dkd_reintegratie", "doelgroepregister_codes"}
+    assert parents == {
+        "uwv_events",
+        "dkd_webservice",
+        "verwijsindex",
+        "dkd_reintegratie",
+        "doelgroepregister_codes",
+    }
     assert {p.to_user_string() for p in graph.get(dg.AssetKey("signaalrapporten")).parent_keys} == {
         "signalen"
     }
@@ -121,8 +144,15 @@ def test_column_schemas_in_the_ui_match_the_tables():
     graph = defs.resolve_asset_graph()
     with duckdb.connect() as conn:
         ensure_schema(conn)
-        for table in ("signalen", "signaalrapporten", "poortwachter_termijnen", "notificaties"):
-            schema = graph.get(dg.AssetKey(table)).metadata["dagster/column_schema"].schema
+        for asset, table in (
+            ("signalen", "signalen"),
+            ("signaalrapporten", "signaalrapporten"),
+            ("poortwachter_termijnen", "poortwachter_termijnen"),
+            ("notificaties", "notificaties"),
+            ("dkd_webservice", "dkd_webservice_bevragingen"),
+            ("dkd_aanleverfouten", "dkd_aanleverfouten"),
+        ):
+            schema = graph.get(dg.AssetKey(asset)).metadata["dagster/column_schema"].schema
             columns = conn.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_name = ? ORDER BY ordinal_position",

@@ -108,7 +108,10 @@ def dkd_webservice(
                     naam=naam,
                 )
                 if antwoord.status != "ok":
-                    context.log.warning(f"{naam}: {antwoord.status}: {antwoord.fout}")
+                    context.log.warning(
+                        f"{naam}: {antwoord.status} na {antwoord.pogingen} poging(en): "
+                        f"{antwoord.fout}"
+                    )
                 nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
                 batches.append((gemeentecode, url, n, deel, naam, antwoord, nu))
 

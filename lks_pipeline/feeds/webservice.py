@@ -81,7 +81,7 @@ def vraag(
         fout = f"HTTP {response.status_code}"
         if not _herhaalbaar(response):
             return Antwoord("onbereikbaar", poging, status, f"{fout} (niet herhaald)")
-    return Antwoord("onbereikbaar", pogingen, status, f"{fout} na {pogingen} poging(en)")
+    return Antwoord("onbereikbaar", pogingen, status, fout)
 
 
 def _lees_antwoord(
