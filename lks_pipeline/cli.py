@@ -28,14 +28,7 @@ from pathlib import Path
 from lks_pipeline.reference_data import package_file
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-SIGNAALPAD = [
-    "dkd_webservice",
-    "dkd_aanleverfouten",
-    "signalen",
-    "signaalrapporten",
-    "poortwachter_termijnen",
-    "notificaties",
-]
+
 TOTALEN = (
     "bestanden gelezen",
     "bestanden afgewezen",
@@ -150,6 +143,9 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     from lks_pipeline import plan
     from lks_pipeline.definitions import default_warehouse, defs
+    from lks_pipeline.jobs import SIGNAALPAD
+
+    signaalpad = [asset.key.to_user_string() for asset in SIGNAALPAD]
 
     instance = dg.DagsterInstance.get()
     verloop = _Verloop()
@@ -174,7 +170,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     print(f"Signalen: {len(dagen)} leverdagen, {len(achter)} te verwerken")
     for i, dag in enumerate(achter, 1):
         label = f"[{i}/{len(achter)}] signalen {dag}"
-        per_asset = _run(defs, instance, verloop, "signalen_job", dag, SIGNAALPAD, label)
+        per_asset = _run(defs, instance, verloop, "signalen_job", dag, signaalpad, label)
         if per_asset is not None:
             signalen, rapporten = per_asset["signalen"], per_asset["signaalrapporten"]
             fouten = per_asset["dkd_aanleverfouten"]

@@ -15,7 +15,7 @@ import pytest
 
 from lks_pipeline import sensors
 from lks_pipeline.definitions import build_defs
-from lks_pipeline.resources import LksSettings, Mail, Warehouse
+from lks_pipeline.resources import AanleverDrempels, DkdWebservice, LksSettings, Mail, Warehouse
 from lks_pipeline.schedules import dagelijks_0700
 from lks_pipeline_tests.conftest import write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN
@@ -29,6 +29,8 @@ def resources(root, mail=None):
         "lks": LksSettings(data_dir=str(root)),
         "duckdb": Warehouse(database=str(root / "warehouse" / "lks.duckdb")),
         "mail": mail or Mail(),
+        "webservice": DkdWebservice(timeout_seconds=0.5, pogingen=1),
+        "drempels": AanleverDrempels(),
     }
 
 
@@ -134,7 +136,10 @@ def test_a_bad_file_name_is_logged_and_quarantined_once_without_crashing(daemon)
     requests = daemon.tick(sensors.uwv_sensor)
     onleesbaar = [r for r in requests if r.job_name == "inbox_job"]
     assert len(onleesbaar) == 1
-    assert onleesbaar[0].asset_selection == [dg.AssetKey("inbox_bestandsnamen")]
+    assert onleesbaar[0].asset_selection == [
+        dg.AssetKey("inbox_bestandsnamen"),
+        dg.AssetKey("lks_analyse"),
+    ]
     daemon.run_all(onleesbaar)
     assert daemon.query("SELECT feed, bestand, reden FROM quarantaine") == [
         ("uwv", "uwv_lks_20261131.csv", "datum 20261131 in de bestandsnaam bestaat niet")
@@ -164,6 +169,9 @@ def test_the_uwv_sensor_waits_for_the_other_feeds_then_runs_each_day_once(daemon
     }
     assert materialized == {
         "uwv_events",
+        "dkd_webservice",
+        "dkd_aanleverfouten",
+        "lks_analyse",
         "signalen",
         "signaalrapporten",
         "poortwachter_termijnen",
