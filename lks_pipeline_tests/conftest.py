@@ -47,3 +47,30 @@ def dkd_xml(gemeentecode: str, clients: str, ns: str = NS_V0200) -> str:
 def data_root(tmp_path: Path) -> Path:
     (tmp_path / "inbox").mkdir()
     return tmp_path
+
+
+def materializer(resources: dict, instance):
+    """`materialize(assets, partition)` on one instance and resources, asserting success."""
+    import dagster as dg
+
+    def materialize(assets, partition=None):
+        result = dg.materialize(
+            assets, resources=resources, partition_key=partition, instance=instance
+        )
+        assert result.success
+        return result
+
+    return materialize
+
+
+def ingest(materialize, gemeenten, dagen) -> None:
+    """Load reference data, instellingen, each gemeente's feeds and each day's UWV file."""
+    from lks_pipeline.assets import feeds, referentie
+
+    materialize([referentie.gemeenten, referentie.doelgroepregister_codes])
+    materialize([feeds.dkd_instellingen])
+    for gemeente in gemeenten:
+        materialize([feeds.verwijsindex], gemeente)
+        materialize([feeds.dkd_reintegratie], gemeente)
+    for dag in dagen:
+        materialize([feeds.uwv_events], dag)

@@ -29,13 +29,15 @@ import dagster as dg
 import duckdb
 from stdnum.nl import bsn as stdnum_bsn
 
-from lks_pipeline.assets import aanleverfouten, feeds, referentie, webservice
+from lks_pipeline.assets import aanleverfouten, webservice
 from lks_pipeline.resources import AanleverDrempels, DkdWebservice, LksSettings, Warehouse
 from lks_pipeline_tests.conftest import (
     INSTELLINGEN_HEADER,
     NS_V0100,
     UWV_HEADER,
     dkd_xml,
+    ingest,
+    materializer,
     write,
 )
 from lks_pipeline_tests.test_signalen import client
@@ -187,20 +189,8 @@ def evaluate(root):
     }
     gemeenten = sorted({p.name.split("_")[-2] for p in (root / "inbox").rglob("*_GM*_*")})
     with dg.instance_for_test() as instance:
-
-        def materialize(assets, partition=None):
-            result = dg.materialize(
-                assets, resources=resources, partition_key=partition, instance=instance
-            )
-            assert result.success
-            return result
-
-        materialize([referentie.gemeenten, referentie.doelgroepregister_codes])
-        materialize([feeds.dkd_instellingen])
-        for gemeente in gemeenten:
-            materialize([feeds.verwijsindex], gemeente)
-            materialize([feeds.dkd_reintegratie], gemeente)
-        materialize([feeds.uwv_events], DAG)
+        materialize = materializer(resources, instance)
+        ingest(materialize, gemeenten, [DAG])
         result = materialize([webservice.dkd_webservice, aanleverfouten.dkd_aanleverfouten], DAG)
     with duckdb.connect(str(root / "warehouse" / "lks.duckdb"), read_only=True) as conn:
         rows = conn.execute(

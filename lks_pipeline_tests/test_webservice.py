@@ -17,9 +17,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from lks_pipeline.assets import feeds, referentie, signalen, webservice
+from lks_pipeline.assets import signalen, webservice
 from lks_pipeline.resources import DkdWebservice, LksSettings, Warehouse
-from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, dkd_xml, write
+from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, dkd_xml, ingest, materializer, write
 from lks_pipeline_tests.test_signalen import D1, build_inbox, client
 
 GM0518_BSNS = ["010000008", "111111109", "232323203", "343434301", "454545411"]
@@ -102,20 +102,8 @@ def dag_met_webservice(root, url):
         "webservice": DkdWebservice(timeout_seconds=0.5, pogingen=3, wachttijd_seconds=0.01),
     }
     with dg.instance_for_test() as instance:
-
-        def materialize(assets, partition=None):
-            result = dg.materialize(
-                assets, resources=resources, partition_key=partition, instance=instance
-            )
-            assert result.success
-            return result
-
-        materialize([referentie.gemeenten, referentie.doelgroepregister_codes])
-        materialize([feeds.dkd_instellingen])
-        for gemeente in ("GM0363", "GM0518", "GM0014"):
-            materialize([feeds.verwijsindex], gemeente)
-            materialize([feeds.dkd_reintegratie], gemeente)
-        materialize([feeds.uwv_events], D1)
+        materialize = materializer(resources, instance)
+        ingest(materialize, ("GM0363", "GM0518", "GM0014"), [D1])
         start = time.monotonic()
         materialize([webservice.dkd_webservice, signalen.signalen], D1)
         duur = time.monotonic() - start
