@@ -17,8 +17,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from lks_pipeline.assets import signalen, webservice
-from lks_pipeline.resources import DkdWebservice, LksSettings, Warehouse
+from lks_pipeline.assets import aanleverfouten, signalen, webservice
+from lks_pipeline.resources import AanleverDrempels, DkdWebservice, LksSettings, Warehouse
 from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, dkd_xml, ingest, materializer, write
 from lks_pipeline_tests.test_signalen import D1, build_inbox, client
 
@@ -100,12 +100,15 @@ def dag_met_webservice(root, url):
         "lks": LksSettings(data_dir=str(root)),
         "duckdb": Warehouse(database=str(root / "warehouse" / "lks.duckdb")),
         "webservice": DkdWebservice(timeout_seconds=0.5, pogingen=3, wachttijd_seconds=0.01),
+        "drempels": AanleverDrempels(),
     }
     with dg.instance_for_test() as instance:
         materialize = materializer(resources, instance)
         ingest(materialize, ("GM0363", "GM0518", "GM0014"), [D1])
         start = time.monotonic()
-        materialize([webservice.dkd_webservice, signalen.signalen], D1)
+        materialize(
+            [webservice.dkd_webservice, aanleverfouten.dkd_aanleverfouten, signalen.signalen], D1
+        )
         duur = time.monotonic() - start
     with duckdb.connect(str(root / "warehouse" / "lks.duckdb"), read_only=True) as conn:
         yield conn, duur
@@ -115,6 +118,13 @@ def zekerheid(conn, bsn):
     return conn.execute(
         "SELECT uitkomst, zekerheid FROM signalen WHERE gemeentecode = 'GM0518' AND bsn = ?",
         [bsn],
+    ).fetchall()
+
+
+def fouten(conn):
+    return conn.execute(
+        "SELECT fouttype, aantal FROM dkd_aanleverfouten WHERE gemeentecode = 'GM0518' "
+        "ORDER BY fouttype"
     ).fetchall()
 
 
@@ -133,6 +143,7 @@ def test_a_good_reply_gives_zekerheid_1_from_webservice_data(data_root, server):
     ):
         assert zekerheid(conn, "010000008") == [("gemeld", 1)]
         assert bevraging(conn) == [("GM0518", 1, 5, "ok", 1, 200, 1, 0)]
+        assert fouten(conn) == []
         assert conn.execute(
             "SELECT gemeentecode, bsn, bron, berichtversie FROM dkd_reintegratie "
             "WHERE bron = 'webservice'"
@@ -146,7 +157,9 @@ def test_a_good_reply_gives_zekerheid_1_from_webservice_data(data_root, server):
 
 def test_http_500_is_retried_then_used(data_root, server):
     Gemeente.verzoeken.clear()
-    with dag_met_webservice(data_root, f"{server}/eerst500/GM0518/x") as (conn, _):
+    with dag_met_webservice(
+        data_root, f"{server}/eerst500/GM0518/GSDDossierReintegratie-v0200"
+    ) as (conn, _):
         assert bevraging(conn) == [("GM0518", 1, 5, "ok", 2, 200, 1, 0)]
         assert zekerheid(conn, "010000008") == [("gemeld", 1)]
     assert len(Gemeente.verzoeken) == 2
@@ -157,15 +170,16 @@ def test_unreachable_is_recorded_and_the_signal_still_goes_out_with_zekerheid_3(
     data_root, server, soort
 ):
     url = (
-        f"{server}/traag/GM0518/x"
+        f"{server}/traag/GM0518/GSDDossierReintegratie-v0200"
         if soort == "traag"
-        else f"http://127.0.0.1:{gesloten_poort()}/GM0518/x"
+        else f"http://127.0.0.1:{gesloten_poort()}/GM0518/GSDDossierReintegratie-v0200"
     )
     with dag_met_webservice(data_root, url) as (conn, _):
         assert bevraging(conn) == [("GM0518", 1, 5, "onbereikbaar", 3, None, 0, 0)]
         [(fout,)] = conn.execute("SELECT fout FROM dkd_webservice_bevragingen").fetchall()
         assert fout.startswith("time-out" if soort == "traag" else "geen verbinding"), fout
         assert zekerheid(conn, "010000008") == [("gemeld", 3)]
+        assert fouten(conn) == [("WEBSERVICE_ONBEREIKBAAR", 1)]
 
 
 @pytest.mark.parametrize(
@@ -176,7 +190,10 @@ def test_unreachable_is_recorded_and_the_signal_still_goes_out_with_zekerheid_3(
     ],
 )
 def test_a_hostile_or_foreign_reply_is_rejected_quickly(data_root, server, soort, reden):
-    with dag_met_webservice(data_root, f"{server}/{soort}/GM0518/x") as (conn, duur):
+    with dag_met_webservice(data_root, f"{server}/{soort}/GM0518/GSDDossierReintegratie-v0200") as (
+        conn,
+        duur,
+    ):
         assert bevraging(conn) == [("GM0518", 1, 5, "ongeldig", 1, 200, 0, 1)]
         [(bestand, tekst)] = conn.execute(
             "SELECT bestand, reden FROM quarantaine WHERE feed = 'dkd_webservice'"
@@ -184,6 +201,7 @@ def test_a_hostile_or_foreign_reply_is_rejected_quickly(data_root, server, soort
         assert bestand == "webservice_GM0518_20261120_1"
         assert reden in tekst
         assert zekerheid(conn, "010000008") == [("gemeld", 3)]
+        assert fouten(conn) == [("BERICHT_ONGELDIG", 1)]
         assert conn.execute(
             "SELECT count(*) FROM dkd_reintegratie WHERE bron = 'webservice'"
         ).fetchone() == (0,)
@@ -191,7 +209,9 @@ def test_a_hostile_or_foreign_reply_is_rejected_quickly(data_root, server, soort
 
 
 def test_clients_not_asked_for_are_quarantined_not_stored(data_root, server):
-    with dag_met_webservice(data_root, f"{server}/ongevraagd/GM0518/x") as (conn, _):
+    with dag_met_webservice(
+        data_root, f"{server}/ongevraagd/GM0518/GSDDossierReintegratie-v0200"
+    ) as (conn, _):
         assert bevraging(conn) == [("GM0518", 1, 5, "ok", 1, 200, 1, 1)]
         assert conn.execute(
             "SELECT bsn_gemaskeerd, reden FROM quarantaine WHERE feed = 'dkd_webservice'"
