@@ -5,9 +5,10 @@
   the UI (so its runs show there), first the reference and ingest assets of every partition
   whose inbox files changed since its last materialization (the files' fingerprint: name, size,
   mtime, kept in that materialization's metadata), then, in date order, the signal path
-  (`signalen_job`, which ends with the `notificaties` mail step) of every delivery day whose
-  signalen, signaalrapporten or poortwachter_termijnen are older than its uwv_events, and
-  finally `notificaties_job` when an earlier run left mail unsent. The decisions are
+  (`signalen_job`: webservice queries, aanleverfouten, signals, reports, deadlines, and the
+  `notificaties` mail step) of every delivery day whose signal path is older than its
+  uwv_events, then `notificaties_job` when an earlier run left mail unsent, and finally one
+  refresh of the analysts' copy (`analyse_job`) when anything ran. The decisions are
   `plan.py`'s, the same the sensors make. A second run with nothing new runs nothing.
 - `dev` starts the UI (`dagster dev`) on the same instance.
 
