@@ -30,6 +30,7 @@ REFERENTIE = {
     "doelgroepregister_codes": "doelgroepregister_codes.csv",
 }
 INGEST_JOBS = ("referentie_job", "inbox_job", "verwijsindex_job", "dkd_reintegratie_job")
+VOOR_DAG_FEEDS = ("dkd_instellingen", "verwijsindex", "dkd_reintegratie")  # a day waits for these
 
 
 @dataclass
@@ -76,12 +77,12 @@ def referentie_taken() -> list[Taak]:
 
 
 def alle_taken(inbox_dir: Path) -> list[Taak]:
-    """Reference data, unreadable inbox entries, then every ingest partition."""
-    _, onleesbaar = inbox.scan(inbox_dir)
+    """Reference data, unreadable inbox entries, then every ingest partition (one listing)."""
+    leveringen, onleesbaar = inbox.scan(inbox_dir)
     return [
         *referentie_taken(),
         Taak("inbox_job", "inbox_bestandsnamen", None, inbox.vingerafdruk_onleesbaar(onleesbaar)),
-        *ingest_taken(inbox_dir),
+        *ingest_taken(inbox_dir, leveringen=leveringen),
     ]
 
 

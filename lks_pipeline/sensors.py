@@ -116,8 +116,8 @@ def _wacht_op_inlezen(instance: dg.DagsterInstance, lks: LksSettings) -> list[st
     lopend = _lopend(instance, plan.INGEST_JOBS)
     if lopend:
         redenen.append(f"{lopend} inleesrun(s) wachten of lopen")
-    taken = [t for t in plan.alle_taken(lks.inbox) if t.asset != "inbox_bestandsnamen"]
-    achter = [t for t in plan.achter(instance, taken) if t.asset != "uwv_events"]
+    taken = [*plan.referentie_taken(), *plan.ingest_taken(lks.inbox, feeds=plan.VOOR_DAG_FEEDS)]
+    achter = plan.achter(instance, taken)
     if achter:
         namen = ", ".join(t.naam for t in achter[:10]) + (" ..." if len(achter) > 10 else "")
         redenen.append(f"nog niet ingelezen: {namen}")
@@ -222,8 +222,7 @@ def _feed_sensor(feed: str, job, *, eigenaar: bool, asset: str | None = None):
         default_status=dg.DefaultSensorStatus.RUNNING,
         jobs=targets,
         description=f"Watches inbox/{folder}/ for {feed} files: requests `{job.name}` for exactly "
-        "the "
-        "partitions whose files are new or changed."
+        "the partitions whose files are new or changed."
         + (" Records badly named entries in the quarantine." if eigenaar else ""),
     )
     def _sensor(context: dg.SensorEvaluationContext, lks: LksSettings):
