@@ -147,22 +147,35 @@ def _record(
         )
         where, params = "feed = ? AND bestand = ?", [feed, lv.bestand]
         replace_rows(conn, "leveringen", levering, where, params)
-        quarantaine = pd.DataFrame(
-            [
-                {
-                    "feed": feed,
-                    "bestand": lv.bestand,
-                    "gemeentecode": lv.gemeentecode,
-                    "leverdatum": lv.leverdatum,
-                    "regel": q.regel,
-                    "bsn_gemaskeerd": q.bsn_gemaskeerd,
-                    "reden": q.reden,
-                }
-                for q in bestand.quarantaine
-            ],
-            columns=QUARANTAINE_KOLOMMEN,
+        quarantaine = quarantaine_rijen(
+            feed, lv.bestand, lv.gemeentecode, lv.leverdatum, bestand.quarantaine
         )
         replace_rows(conn, "quarantaine", quarantaine, where, params)
+
+
+def quarantaine_rijen(
+    feed: str,
+    bestand: str,
+    gemeentecode: str | None,
+    leverdatum: dt.date | None,
+    quarantaine: list[Quarantaine],
+) -> pd.DataFrame:
+    """The `quarantaine` rows of one file (or webservice reply): masked BSNs only."""
+    return pd.DataFrame(
+        [
+            {
+                "feed": feed,
+                "bestand": bestand,
+                "gemeentecode": gemeentecode,
+                "leverdatum": leverdatum,
+                "regel": q.regel,
+                "bsn_gemaskeerd": q.bsn_gemaskeerd,
+                "reden": q.reden,
+            }
+            for q in quarantaine
+        ],
+        columns=QUARANTAINE_KOLOMMEN,
+    )
 
 
 def _log_rejections(context: dg.AssetExecutionContext, read: list[Bestand]) -> None:

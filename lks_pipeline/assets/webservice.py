@@ -16,6 +16,7 @@ import dagster as dg
 import httpx
 import pandas as pd
 
+from lks_pipeline.assets.feeds import quarantaine_rijen
 from lks_pipeline.assets.signalen import column_schema, partition_day
 from lks_pipeline.feeds.resultaat import Quarantaine
 from lks_pipeline.feeds.webservice import Antwoord, vraag
@@ -115,36 +116,21 @@ def dkd_webservice(
                 nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
                 batches.append((gemeentecode, url, n, deel, naam, antwoord, nu))
 
-    rijen = []
+    rijen, quarantaine_per_batch = [], []
     with duckdb.get_connection() as conn:
         with transaction(conn):
-            conn.execute("DELETE FROM quarantaine WHERE feed = ? AND leverdatum = ?", [FEED, dag])
             for gemeentecode, url, n, deel, naam, antwoord, nu in batches:
                 gelezen = antwoord.gelezen
                 if gelezen is not None:
                     _bewaar(conn, gemeentecode, dag, naam, deel, gelezen)
-                if gelezen is not None:
                     quarantaine = gelezen.quarantaine
                 elif antwoord.status == "ongeldig":
                     quarantaine = [Quarantaine(None, None, antwoord.fout)]
                 else:
                     quarantaine = []
-                if quarantaine:
-                    rows = pd.DataFrame(
-                        [
-                            {
-                                "feed": FEED,
-                                "bestand": naam,
-                                "gemeentecode": gemeentecode,
-                                "leverdatum": dag,
-                                "regel": q.regel,
-                                "bsn_gemaskeerd": q.bsn_gemaskeerd,
-                                "reden": q.reden,
-                            }
-                            for q in quarantaine
-                        ]
-                    )
-                    replace_rows(conn, "quarantaine", rows, "false", [])
+                quarantaine_per_batch.append(
+                    quarantaine_rijen(FEED, naam, gemeentecode, dag, quarantaine)
+                )
                 rijen.append(
                     {
                         "dag": dag,
@@ -162,6 +148,15 @@ def dkd_webservice(
                         "gevraagd_op": nu,
                     }
                 )
+            gevuld = [rows for rows in quarantaine_per_batch if len(rows)]
+            quarantaine = (
+                pd.concat(gevuld, ignore_index=True)
+                if gevuld
+                else quarantaine_rijen(FEED, "", None, dag, [])
+            )
+            replace_rows(
+                conn, "quarantaine", quarantaine, "feed = ? AND leverdatum = ?", [FEED, dag]
+            )
             overzicht = pd.DataFrame(rijen, columns=BEVRAGINGEN_KOLOMMEN)
             replace_rows(conn, "dkd_webservice_bevragingen", overzicht, "dag = ?", [dag])
         conn.execute("CHECKPOINT")
@@ -181,12 +176,8 @@ def dkd_webservice(
 
 def _bewaar(conn, gemeentecode: str, dag: dt.date, naam: str, deel: list[str], gelezen) -> None:
     """Replace what this gemeente answered before for the BSNs of this batch."""
+    where = "gemeentecode = ? AND bron = 'webservice' AND list_contains(?, bsn)"
     for table, rows in gelezen.tabellen.items():
-        conn.execute(
-            f"DELETE FROM {table} WHERE gemeentecode = $g AND bron = 'webservice' "  # noqa: S608
-            "AND list_contains($bsns, bsn)",
-            {"g": gemeentecode, "bsns": deel},
-        )
         extra = {"gemeentecode": gemeentecode, "bron": "webservice"}
         if table == "dkd_reintegratie":
             extra |= {
@@ -195,4 +186,4 @@ def _bewaar(conn, gemeentecode: str, dag: dt.date, naam: str, deel: list[str], g
                 "aanmaakdatum": gelezen.aanmaakdatum,
                 "bestand": naam,
             }
-        replace_rows(conn, table, rows.assign(**extra), "false", [])
+        replace_rows(conn, table, rows.assign(**extra), where, [gemeentecode, deel])
