@@ -87,7 +87,7 @@ def gesloten_poort() -> int:
 
 
 @contextmanager
-def dag_met_webservice(root, url):
+def dag_met_webservice(root, url, batch_grootte=500):
     """Ingest the inbox with GM0518 as a webservice gemeente at `url`; run D1's webservice step
     and signalen; yield the warehouse connection."""
     build_inbox(root)
@@ -99,7 +99,9 @@ def dag_met_webservice(root, url):
     resources = {
         "lks": LksSettings(data_dir=str(root)),
         "duckdb": Warehouse(database=str(root / "warehouse" / "lks.duckdb")),
-        "webservice": DkdWebservice(timeout_seconds=0.5, pogingen=3, wachttijd_seconds=0.01),
+        "webservice": DkdWebservice(
+            timeout_seconds=0.5, pogingen=3, wachttijd_seconds=0.01, batch_grootte=batch_grootte
+        ),
         "drempels": AanleverDrempels(),
     }
     with dg.instance_for_test() as instance:
@@ -219,3 +221,14 @@ def test_clients_not_asked_for_are_quarantined_not_stored(data_root, server):
         assert conn.execute(
             "SELECT bsn FROM dkd_reintegratie WHERE bron = 'webservice'"
         ).fetchall() == [("010000008",)]
+
+
+def test_every_rejected_batch_counts_once(data_root, server):
+    url = f"{server}/vijandig/GM0518/GSDDossierReintegratie-v0200"
+    with dag_met_webservice(data_root, url, batch_grootte=2) as (conn, _):
+        assert bevraging(conn) == [
+            ("GM0518", 1, 2, "ongeldig", 1, 200, 0, 1),
+            ("GM0518", 2, 2, "ongeldig", 1, 200, 0, 1),
+            ("GM0518", 3, 1, "ongeldig", 1, 200, 0, 1),
+        ]
+        assert fouten(conn) == [("BERICHT_ONGELDIG", 3)]

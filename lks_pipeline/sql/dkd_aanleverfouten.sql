@@ -6,7 +6,8 @@
 -- Parameters: $dag, $marge (grace days), $vi_max_dagen, $versie (current berichtversie).
 WITH
 inst AS (
-    SELECT * FROM dkd_instellingen
+    SELECT *, CASE leverfrequentie WHEN 'wekelijks' THEN 7 ELSE 31 END AS termijn_dagen
+    FROM dkd_instellingen
     WHERE leverdatum = (SELECT max(leverdatum) FROM dkd_instellingen WHERE leverdatum <= $dag)
 ),
 lev AS (
@@ -34,19 +35,17 @@ fouten AS (
     SELECT i.gemeentecode, 'GEEN_AANLEVERING' AS fouttype, 1 AS aantal,
         CASE WHEN l.leverdatum IS NULL
             THEN format('Nog nooit een DKD-verzamelbestand ontvangen; bij leverfrequentie {} '
-                || 'hoort elke {} dagen een levering.', i.leverfrequentie,
-                CASE i.leverfrequentie WHEN 'wekelijks' THEN 7 ELSE 31 END)
+                || 'hoort elke {} dagen een levering.', i.leverfrequentie, i.termijn_dagen)
             ELSE format('Laatste DKD-verzamelbestand van {} ({} dagen geleden); bij '
                 || 'leverfrequentie {} hoort elke {} dagen een levering ({} dagen marge).',
                 strftime(l.leverdatum, '%d-%m-%Y'), $dag - l.leverdatum, i.leverfrequentie,
-                CASE i.leverfrequentie WHEN 'wekelijks' THEN 7 ELSE 31 END, $marge)
+                i.termijn_dagen, $marge)
         END AS toelichting
     FROM inst AS i
     LEFT JOIN laatste_geldig AS l
         ON l.gemeentecode = i.gemeentecode AND l.feed = 'dkd_reintegratie'
-    WHERE i.aanlevermethode = 'verzamelbestand' AND (l.leverdatum IS NULL
-        OR $dag - l.leverdatum
-            > CASE i.leverfrequentie WHEN 'wekelijks' THEN 7 ELSE 31 END + $marge)
+    WHERE i.aanlevermethode = 'verzamelbestand'
+      AND (l.leverdatum IS NULL OR $dag - l.leverdatum > i.termijn_dagen + $marge)
 
     UNION ALL
     SELECT gemeentecode, 'WEBSERVICE_ONBEREIKBAAR', count(*)::INTEGER,
@@ -110,9 +109,10 @@ fouten AS (
         format('Antwoord(en) van de DKD-webservice afgewezen of deels in quarantaine; eerste '
             || 'reden: {}.', any_value(q.reden))
     FROM webservice AS w
-    LEFT JOIN (
+    LEFT JOIN (  -- the day's first reason per gemeente: one row, so no batch counts twice
         SELECT * FROM quarantaine WHERE feed = 'dkd_webservice' AND leverdatum = $dag
-        QUALIFY row_number() OVER (PARTITION BY bestand ORDER BY regel NULLS FIRST) = 1
+        QUALIFY row_number() OVER (
+            PARTITION BY gemeentecode ORDER BY bestand, regel NULLS FIRST) = 1
     ) AS q ON q.gemeentecode = w.gemeentecode
     WHERE w.status = 'ongeldig' OR w.in_quarantaine > 0
     GROUP BY w.gemeentecode
