@@ -13,7 +13,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from lks_pipeline.notificatie import OutboxVerzending, smtp_sessie
+from lks_pipeline.notificatie import OutboxVerzending, SmtpVerzending, smtp_sessie
 from lks_pipeline.signaalrapport import private_folder
 
 
@@ -85,7 +85,7 @@ class Mail(dg.ConfigurableResource):
         return f"smtp://{self.smtp_host}:{self.smtp_port}" if self.smtp_host else "outbox"
 
     @contextmanager
-    def verzending(self, outbox: Path) -> Iterator[OutboxVerzending]:
+    def verzending(self, outbox: Path) -> Iterator[OutboxVerzending | SmtpVerzending]:
         """A transport for this run's mails: one SMTP session, or the outbox folder."""
         if not self.smtp_host:
             yield OutboxVerzending(outbox)

@@ -164,11 +164,16 @@ def schrijf_atomisch(pad: Path, inhoud: bytes) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    folder = os.open(pad.parent, os.O_RDONLY)
+    sync_map(pad.parent)
+
+
+def sync_map(folder: Path) -> None:
+    """Sync a folder to disk, so a rename into it survives a crash."""
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(folder)
+        os.fsync(fd)
     finally:
-        os.close(folder)
+        os.close(fd)
 
 
 def verwijder_restanten(folder: Path) -> int:

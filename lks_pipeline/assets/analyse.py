@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from lks_pipeline.resources import Warehouse
+from lks_pipeline.signaalrapport import sync_map
 from lks_pipeline.warehouse import ensure_schema
 
 ANALYSE_BESTAND = "lks_analyse.duckdb"
@@ -35,11 +36,7 @@ def publiceer(conn, doel: Path) -> int:
     with open(temp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(temp, doel)
-    folder = os.open(doel.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    sync_map(doel.parent)
     return doel.stat().st_size
 
 
