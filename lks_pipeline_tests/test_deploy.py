@@ -29,6 +29,7 @@ import yaml
 
 from lks_pipeline_tests.conftest import REPO
 from lks_pipeline_tests.test_cli import lks_pipeline
+from lks_pipeline_tests.test_signalen import build_inbox
 
 DEPLOY = REPO / "deploy"
 
@@ -104,8 +105,11 @@ def postgres():
         shutil.chown(root / "pw", "postgres")
     data = root / "data"
     subprocess.run(
-        [*as_owner, bindir / "initdb", "-D", data, "-U", server.user, "--pwfile", root / "pw"]
-        + ["--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"],
+        [
+            *as_owner,
+            *(bindir / "initdb", "-D", data, "-U", server.user, "--pwfile", root / "pw"),
+            *("--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"),
+        ],
         check=True,
         capture_output=True,
     )
@@ -213,3 +217,244 @@ def test_process_records_its_runs_in_postgres_and_writes_the_same_reports(
     again = lks_pipeline("process", env=env)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "Klaar: 0 runs geslaagd, 0 mislukt." in again.stdout
+
+
+def unit_command(unit: str, ports: dict[str, int]) -> list[str]:
+    """The ExecStart of deploy/process/lks-pipeline-<unit>.service, on this venv and free ports."""
+    text = (DEPLOY / "process" / f"lks-pipeline-{unit}.service").read_text()
+    argv = shlex.split(re.search(r"^ExecStart=(.*)$", text, re.M)[1])
+    assert argv[0].startswith("/srv/lks-pipeline/.venv/bin/")
+    argv[0] = str(Path(sys.executable).parent / Path(argv[0]).name)
+    return [str(ports.get(arg, arg)) for arg in argv]
+
+
+def unit_environment(overrides: dict) -> dict:
+    """deploy/process/lks-pipeline.env.example with the test's own values where it has them."""
+    lines = (DEPLOY / "process" / "lks-pipeline.env.example").read_text().splitlines()
+    example = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert set(overrides) <= set(example)
+    return {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", **example, **overrides}
+
+
+def graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["data"]
+
+
+LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries {
+  name loadStatus locationOrLoadError { __typename
+    ... on RepositoryLocation { repositories { sensors { name sensorState { status } } } } } } } } }"""
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(1)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+
+
+def test_code_server_webserver_and_daemon_as_separate_processes_run_the_pipeline(
+    postgres, tmp_path
+):
+    """The three systemd units' own commands and environment, on PostgreSQL; the daemon's
+    sensors find the inbox, queue the runs and launch each as a process of its own."""
+    srv = tmp_path / "srv"  # stands in for the units' WorkingDirectory, /srv/lks-pipeline
+    (srv / "deploy" / "process").mkdir(parents=True)
+    ports = {"4000": free_port(), "3000": free_port()}
+    workspace = (DEPLOY / "process" / "workspace.yaml").read_text()
+    assert "port: 4000\n" in workspace
+    (srv / "deploy" / "process" / "workspace.yaml").write_text(
+        workspace.replace("port: 4000\n", f"port: {ports['4000']}\n")
+    )
+    data = tmp_path / "data"
+    build_inbox(data)
+    env = unit_environment(
+        {
+            **postgres.new_database("dagster_units"),
+            "DAGSTER_HOME": str(production_home(tmp_path / "home")),
+            "LKS_DATA_DIR": str(data),
+        }
+    )
+    processes = []
+    try:
+        for unit in ("code", "webserver", "daemon"):
+            processes.append(
+                subprocess.Popen(
+                    unit_command(unit, ports),
+                    cwd=srv,
+                    env=env,
+                    stdout=(tmp_path / f"{unit}.log").open("wb"),
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its runs are in its process group
+                )
+            )
+
+        def location_loaded():
+            try:
+                entries = graphql(ports["3000"], LOCATIONS)["workspaceOrError"]["locationEntries"]
+            except OSError:
+                return None
+            loaded = [
+                e
+                for e in entries
+                if e["locationOrLoadError"]
+                and e["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+            ]
+            return loaded[0] if loaded else None
+
+        location = wait_for(location_loaded, 90, "the webserver loads the code location")
+        assert location["name"] == "lks_pipeline"
+        (repository,) = location["locationOrLoadError"]["repositories"]
+        assert {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]} == {
+            "uwv_sensor": "RUNNING",
+            "verwijsindex_sensor": "RUNNING",
+            "dkd_reintegratie_sensor": "RUNNING",
+            "dkd_instellingen_sensor": "RUNNING",
+            "referentie_sensor": "RUNNING",
+            "notificaties_sensor": "RUNNING",
+        }
+
+        def days_done():
+            runs = postgres.query(
+                "dagster_units", "SELECT pipeline_name, status FROM runs ORDER BY create_timestamp"
+            )
+            assert ("dag_job", "FAILURE") not in runs, runs
+            finished = [r for r in runs if r[1] in ("SUCCESS", "FAILURE", "CANCELED")]
+            days = [r for r in finished if r[0] == "dag_job"]
+            return runs if len(days) == 2 and len(finished) == len(runs) else None
+
+        runs = wait_for(days_done, 240, "the daemon runs both delivery days")
+    finally:
+        for process in reversed(processes):
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    logs = {
+        unit: (tmp_path / f"{unit}.log").read_text() for unit in ("code", "webserver", "daemon")
+    }
+    assert {status for _, status in runs} == {"SUCCESS"}, (runs, logs["daemon"][-3000:])
+    # Each feed partition once, then each day once, launched by the daemon from the sensors.
+    per_job = {}
+    for job, _ in runs:
+        per_job[job] = per_job.get(job, 0) + 1
+    assert per_job == {
+        "referentie_job": 1,
+        "verwijsindex_job": 4,
+        "dkd_reintegratie_job": 3,
+        "dag_job": 2,
+    }
+    heartbeats = {
+        row[0]
+        for row in postgres.query("dagster_units", "SELECT daemon_type FROM daemon_heartbeats")
+    }
+    assert {"SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR", "MONITORING"} <= heartbeats
+    reports = data / "reports"
+    assert sorted(str(p.relative_to(reports)) for p in reports.rglob("*.csv")) == [
+        "GM0014/GM0014_Re-integratie_signaalrapport_20261120.csv",
+        "GM0363/GM0363_LKS_einde_zw_signaalrapport_20261120.csv",
+        "GM0363/GM0363_Re-integratie_signaalrapport_20261120.csv",
+        "GM0518/GM0518_LKS_einde_zw_signaalrapport_20261120.csv",
+        "GM0518/GM0518_Re-integratie_signaalrapport_20261120.csv",
+        "GM0518/GM0518_Re-integratie_signaalrapport_20261121.csv",
+        "GM0599/GM0599_LKS_einde_zw_signaalrapport_20261120.csv",
+    ]
+    header = "\ufeffBSN;Datum einde uitkeringsverhouding;Datum einde arbeidsverhouding;Datum eerste AO-dag\r\n"
+    assert (
+        reports / "GM0518" / "GM0518_Re-integratie_signaalrapport_20261120.csv"
+    ).read_bytes() == (header + "010000008;;10-11-2026;01-09-2026\r\n").encode()
+    assert (
+        reports / "GM0518" / "GM0518_Re-integratie_signaalrapport_20261121.csv"
+    ).read_bytes() == (header + "010000008;20-11-2026;10-11-2026;01-09-2026\r\n").encode()
+
+
+def load_yaml(*parts: str) -> dict:
+    return yaml.safe_load((DEPLOY.joinpath(*parts)).read_text())
+
+
+def env_file(*parts: str) -> dict[str, str]:
+    lines = DEPLOY.joinpath(*parts).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_the_container_instance_is_the_process_instance_plus_a_docker_run_launcher():
+    docker, process = load_yaml("docker", "dagster.yaml"), load_yaml("process", "dagster.yaml")
+    launcher = docker.pop("run_launcher")
+    assert docker == process
+    assert process["concurrency"] == {
+        "pools": {"default_limit": 1, "granularity": "op"},
+        "runs": {"max_concurrent_runs": 1},
+    }
+    assert process["run_retries"] == {
+        "enabled": True,
+        "max_retries": 2,
+        "retry_on_asset_or_op_failure": False,
+    }
+    # No credential is written in the file; each comes from the environment.
+    db = process["storage"]["postgres"]["postgres_db"]
+    assert {k: v for k, v in db.items() if k != "scheme"} == {
+        "hostname": {"env": "DAGSTER_PG_HOST"},
+        "port": {"env": "DAGSTER_PG_PORT"},
+        "username": {"env": "DAGSTER_PG_USERNAME"},
+        "password": {"env": "DAGSTER_PG_PASSWORD"},
+        "db_name": {"env": "DAGSTER_PG_DB"},
+    }
+    assert launcher["class"] == "DockerRunLauncher"
+
+
+def test_the_container_instance_loads_against_postgres(postgres, tmp_path, monkeypatch):
+    for name, value in postgres.new_database("dagster_docker").items():
+        monkeypatch.setenv(name, value)
+    instance = dg.DagsterInstance.from_config(str(production_home(tmp_path / "home", "docker")))
+    try:
+        assert type(instance.run_launcher).__name__ == "DockerRunLauncher"
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
+        assert instance.get_runs_count() == 0
+    finally:
+        instance.dispose()
+
+
+def test_compose_gives_every_run_container_what_it_needs():
+    compose = load_yaml("docker", "compose.yaml")
+    launcher = load_yaml("docker", "dagster.yaml")["run_launcher"]["config"]
+    settings = env_file("docker", "lks-pipeline.env.example")
+    services = compose["services"]
+    # The daemon passes each of these on to the run, so each must be set in its environment.
+    daemon_env = {**settings, **services["daemon"]["environment"]}
+    assert set(launcher["env_vars"]) <= set(daemon_env)
+    assert all(daemon_env[name] for name in launcher["env_vars"] if "SMTP_" not in name)
+    # The same volumes and network by the fixed names that the launcher uses.
+    for mount in launcher["container_kwargs"]["volumes"]:
+        volume = mount.split(":")[0]
+        assert compose["volumes"][volume] == {"name": volume}
+        assert any(m == mount for s in services.values() for m in s.get("volumes", []))
+    assert compose["networks"][launcher["network"]] == {"name": launcher["network"]}
+    # The webserver and the daemon find the code location where the code service serves it.
+    workspace = load_yaml("docker", "workspace.yaml")["load_from"][0]["grpc_server"]
+    command = services["code"]["command"]
+    assert workspace["host"] == "code"
+    assert command[command.index("-p") + 1] == str(workspace["port"])
+    assert command[command.index("-m") + 1] == "lks_pipeline.definitions"
+    assert services["code"]["environment"]["DAGSTER_CURRENT_IMAGE"] == services["code"]["image"]
+    # The image copies only what exists, and installs from the lock.
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
+        for source in line.split()[:-1]:
+            assert (REPO / source).exists(), source
+    assert "uv sync --locked --no-dev --extra docker --no-editable" in dockerfile
+    # What the process variant's environment file must hold for its instance.
+    process = env_file("process", "lks-pipeline.env.example")
+    assert {"DAGSTER_HOME", *launcher["env_vars"]} <= set(process)
