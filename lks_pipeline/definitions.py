@@ -57,7 +57,10 @@ def resources_from_env() -> dict:
     """The resources of DESIGN 3, each from its LKS_* variable or the demo default."""
     return {
         "lks": LksSettings(data_dir=env_or("LKS_DATA_DIR", "data")),
-        "duckdb": Warehouse(database=env_or("LKS_DUCKDB_PATH", default_warehouse())),
+        "duckdb": Warehouse(
+            database=env_or("LKS_DUCKDB_PATH", default_warehouse()),
+            wacht_seconden=env_float("LKS_WAREHOUSE_WACHT", 600.0),
+        ),
         "mail": Mail(
             smtp_host=env_or("LKS_SMTP_HOST", ""),
             smtp_port=env_int("LKS_SMTP_PORT", 587),

@@ -4,6 +4,9 @@ Every setting has a working default, so the demo needs nothing set; `definitions
 `LKS_*` environment variables into `EnvVar`s so the UI shows where a value came from.
 """
 
+import os
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,13 +45,34 @@ class LksSettings(dg.ConfigurableResource):
         return self.root / "outbox"
 
 
-class Warehouse(DuckDBResource):
-    """DuckDBResource that creates its folder privately and always closes its connection.
+LOCK_HOLDER = re.compile(
+    r"Could not set lock on file .*?Conflicting lock is held in (.*?\(PID \d+\))"
+)
 
-    The folder is made mode 0700 so that neither the database nor its WAL is readable by other
-    users. Upstream's `get_connection` closes only when the block succeeds; a failed step would
-    keep the file open in a long-lived process (the CLI, a code server).
+
+class WarehouseBezet(RuntimeError):
+    """Another process kept the warehouse file locked for longer than the step would wait."""
+
+
+class Warehouse(DuckDBResource):
+    """DuckDBResource that keeps its files private, waits out a foreign lock, and always closes.
+
+    - The folder is made mode 0700, and the database and its WAL are created with umask 077
+      (0600), so neither is readable by other users.
+    - DuckDB allows one process on a file. A process that holds the live file (an analyst who
+      opened `lks.duckdb` instead of `lks_analyse.duckdb`, a stray CLI) makes the step wait: it
+      logs once who holds the file and what to do, tries again with backoff up to
+      `wacht_seconden`, and only then fails with that message. Upstream's `get_connection`
+      retried silently and then failed with DuckDB's bare error.
+    - Upstream closes only when the block succeeds; a failed step would keep the file open in a
+      long-lived process (the CLI, a code server).
     """
+
+    wacht_seconden: float = Field(
+        default=600.0,
+        description="LKS_WAREHOUSE_WACHT: seconds a step waits for another process to let go "
+        "of the warehouse file before it fails.",
+    )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.database != ":memory:":
@@ -56,11 +80,45 @@ class Warehouse(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with super().get_connection() as conn:
+        # umask is per process; the run worker executes one step at a time (in-process executor).
+        previous = os.umask(0o077)
+        try:
+            conn = self._connect()
             try:
                 yield conn
             finally:
                 conn.close()
+        finally:
+            os.umask(previous)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        config = {"custom_user_agent": "dagster", **self.connection_config}
+        deadline = time.monotonic() + self.wacht_seconden
+        delay = 0.5
+        while True:
+            try:
+                return duckdb.connect(self.database, read_only=False, config=config)
+            except duckdb.IOException as exc:
+                holder = LOCK_HOLDER.search(str(exc))
+                if holder is None:
+                    raise
+                message = (
+                    f"Het warehouse {self.database} is in gebruik door een ander proces "
+                    f"({holder[1]}). Analisten openen lks_analyse.duckdb, niet het live bestand; "
+                    "sluit dat proces."
+                )
+                if time.monotonic() + delay > deadline:
+                    raise WarehouseBezet(
+                        f"{message} Na {self.wacht_seconden:g} s wachten gestopt; "
+                        "de volgende run probeert het opnieuw."
+                    ) from None
+                if delay == 0.5:
+                    dg.get_dagster_logger().warning(
+                        f"{message} Deze stap wacht en probeert het opnieuw, "
+                        f"tot {self.wacht_seconden:g} s."
+                    )
+                time.sleep(delay)
+                delay = min(delay * 2, 15.0)
 
 
 class Mail(dg.ConfigurableResource):
