@@ -109,12 +109,14 @@ def _run(defs, instance, verloop: _Verloop, job: str, partition, assets, label: 
     """
     import dagster as dg
 
+    from lks_pipeline import herstel
+
     result = defs.resolve_job_def(job).execute_in_process(
         instance=instance,
         partition_key=partition,
         asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
         run_config=QUIET_RUN_CONFIG,
-        tags={"lks/command": "process"},
+        tags={"lks/command": "process", **herstel.run_tags()},
         raise_on_error=False,
     )
     if not result.success:
@@ -142,13 +144,16 @@ def cmd_process(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     import dagster as dg
 
-    from lks_pipeline import plan
+    from lks_pipeline import herstel, plan
     from lks_pipeline.definitions import default_warehouse, defs
     from lks_pipeline.jobs import SIGNAALPAD
 
     signaalpad = [asset.key.to_user_string() for asset in SIGNAALPAD]
 
     instance = dg.DagsterInstance.get()
+    hersteld = herstel.herstel(instance)
+    for run in hersteld:
+        print(f"Hersteld: {run}")
     verloop = _Verloop()
     taken = plan.alle_taken(data_dir() / "inbox")
     todo = taken if args.alles else plan.achter(instance, taken)
@@ -191,8 +196,8 @@ def cmd_process(args: argparse.Namespace) -> int:
         per_asset = _run(defs, instance, verloop, "notificaties_job", None, [label], label)
         if per_asset is not None:
             print(f"{label}: {per_asset[label]['notificaties verzonden']} verzonden")
-    if verloop.geslaagd + verloop.mislukt:
-        # One refresh of the analysts' copy for everything this process changed.
+    if verloop.geslaagd + verloop.mislukt or hersteld:
+        # One refresh of the analysts' copy for everything this process (or a killed one) changed.
         _run(defs, instance, verloop, "analyse_job", None, None, "analysekopie")
 
     t = verloop.totalen

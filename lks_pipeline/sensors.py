@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 
 import dagster as dg
 
-from lks_pipeline import jobs, plan
+from lks_pipeline import herstel, jobs, plan
 from lks_pipeline.feeds import inbox
 from lks_pipeline.feeds.inbox import Levering
 from lks_pipeline.resources import LksSettings
@@ -312,7 +312,29 @@ def notificaties_sensor(context: dg.SensorEvaluationContext):
     )
 
 
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[jobs.analyse_job],
+)
+def herstel_sensor(context: dg.SensorEvaluationContext):
+    """Fails runs whose process died (kill -9, out of memory, a restart) and frees their writer
+    slot, so one crash never holds up every later run (`herstel.py`); then refreshes the
+    analysts' copy, which the dead run may have changed the warehouse under."""  # noqa: D205, D209
+    hersteld = herstel.herstel(context.instance)
+    for run in hersteld:
+        context.log.warning(f"Hersteld: {run}")
+    if not hersteld:
+        return dg.SkipReason("Geen runs van een afgebroken proces")
+    return dg.RunRequest(
+        run_key=f"herstel:{hersteld[0].run_id}",
+        job_name="analyse_job",
+        tags={"lks/trigger": "herstel"},
+    )
+
+
 ALL_SENSORS = [
+    herstel_sensor,
     uwv_sensor,
     verwijsindex_sensor,
     dkd_reintegratie_sensor,

@@ -24,6 +24,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lks_pipeline.crashpunt import crashpunt
+
 ZEKERHEID_OMSCHRIJVING = {
     1: "Re-integratie inzet met gegevens over Loonkostensubsidie gevonden.",
     2: "Re-integratie inzet gevonden maar (nog) geen gegevens over Loonkostensubsidie bekend.",
@@ -160,11 +162,13 @@ def schrijf_atomisch(pad: Path, inhoud: bytes) -> None:
             f.write(inhoud)
             f.flush()
             os.fsync(f.fileno())
+        crashpunt("rapport:voor_rename")
         os.replace(temp, pad)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
     sync_map(pad.parent)
+    crashpunt("rapport:na_rename")
 
 
 def sync_map(folder: Path) -> None:

@@ -23,6 +23,8 @@ from typing import NamedTuple
 import duckdb
 import pandas as pd
 
+from lks_pipeline.crashpunt import crashpunt
+
 DDL = """
 CREATE TABLE IF NOT EXISTS gemeenten (
     gemeentecode VARCHAR NOT NULL, gemeentenaam VARCHAR NOT NULL, provincie VARCHAR NOT NULL);
@@ -146,15 +148,22 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 @contextmanager
-def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All or nothing: we roll back ourselves, because DuckDBResource's connection does not."""
+def transaction(
+    conn: duckdb.DuckDBPyConnection, naam: str = "transactie"
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: we roll back ourselves, because DuckDBResource's connection does not.
+
+    `naam` names the crash points just before and just after the commit (`crashpunt.py`).
+    """
     conn.begin()
     try:
         yield conn
+        crashpunt(f"{naam}:voor_commit")
     except BaseException:
         conn.rollback()
         raise
     conn.commit()
+    crashpunt(f"{naam}:na_commit")
 
 
 def replace_rows(

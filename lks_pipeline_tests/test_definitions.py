@@ -169,5 +169,6 @@ def test_sensors_and_schedule_in_the_code_location():
         "dkd_instellingen_sensor",
         "referentie_sensor",
         "notificaties_sensor",
+        "herstel_sensor",
     }
     assert [s.name for s in defs.schedules] == ["dagelijks_0700"]

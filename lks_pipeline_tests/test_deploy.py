@@ -319,6 +319,7 @@ def test_code_server_webserver_and_daemon_as_separate_processes_run_the_pipeline
             "dkd_instellingen_sensor": "RUNNING",
             "referentie_sensor": "RUNNING",
             "notificaties_sensor": "RUNNING",
+            "herstel_sensor": "RUNNING",
         }
 
         def days_done():

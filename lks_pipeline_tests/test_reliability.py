@@ -1,13 +1,25 @@
 """Reliability and security (issue 8): another process on the live warehouse, file modes."""
 
+import csv
+import io
 import os
+import re
+import shutil
+import signal
+import socket
 import stat
 import subprocess
 import sys
+import time
+from collections import Counter
 
-from lks_pipeline_tests.conftest import write
+import dagster as dg
+import duckdb
+import pytest
+
+from lks_pipeline_tests.conftest import REPO, write
 from lks_pipeline_tests.test_cli import lks_pipeline
-from lks_pipeline_tests.test_notificaties import INSTELLINGEN
+from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
 
 # An analyst who opened the live file instead of the copy, read-only as the README tells them.
@@ -120,3 +132,242 @@ def test_reports_and_the_warehouse_are_not_readable_by_others(tmp_path):
     for path in (data / "outbox").iterdir():
         assert mode(path) == 0o600, path
     assert sorted(p.name for p in warehouse.iterdir()) == ["lks.duckdb", "lks_analyse.duckdb"]
+
+
+def mail_env(data, home, server):
+    env = {
+        **os.environ,
+        "LKS_DATA_DIR": str(data),
+        "DAGSTER_HOME": str(home),
+        "LKS_SMTP_HOST": "127.0.0.1",
+        "LKS_SMTP_PORT": str(server.port),
+        "LKS_SMTP_STARTTLS": "0",
+        "LKS_MAIL_FROM": "signalen@ib.example.nl",
+    }
+    env.pop("LKS_DUCKDB_PATH", None)
+    env.pop("LKS_CRASHPUNT", None)
+    return env
+
+
+def inbox_with_addresses(data):
+    build_inbox(data)
+    write(data / "inbox" / "dkd" / "dkd_instellingen_20261119.csv", INSTELLINGEN)
+    return data
+
+
+def delivered(server):
+    """Every accepted message as (recipient, subject, Message-ID), as often as it was accepted."""
+    return Counter(
+        (b["aan"][0], b["msg"]["Subject"], b["msg"]["Message-ID"]) for b in server.postvak.berichten
+    )
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """Reports and mail of one `process` that nothing interrupts: what every crash must end in."""
+    root = tmp_path_factory.mktemp("ongestoord")
+    server = SmtpServer()
+    server.start()
+    try:
+        data = inbox_with_addresses(root / "data")
+        run = lks_pipeline("process", env=mail_env(data, root / "home", server))
+    finally:
+        server.stop()
+    assert run.returncode == 0, run.stdout + run.stderr
+    mails = delivered(server)
+    assert sum(mails.values()) == len(mails) == 6  # 7 reports; GM0014 has no address
+    return tree(data / "reports"), mails
+
+
+def tree(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+# In the order `process` reaches them, so that each run after a crash reaches the next point.
+CRASHPUNTEN = [
+    "referentie:voor_commit",
+    "referentie:na_commit",
+    "ingest:voor_commit",
+    "ingest:na_commit",
+    "dkd_aanleverfouten:voor_commit",
+    "signalen:voor_commit",
+    "signalen:na_commit",
+    "rapport:voor_rename",
+    "rapport:na_rename",
+    "signaalrapporten:voor_commit",
+    "poortwachter_termijnen:voor_commit",
+    "notificaties:voor_commit",
+    "notificatie:na_verzending",
+    "analyse:voor_replace",
+]
+
+
+def test_killed_at_every_crash_point_in_turn_it_ends_as_if_never_interrupted(
+    uninterrupted, tmp_path
+):
+    """SIGKILL at each point, each run after a crash crashing at the next: then one more run.
+
+    No manual step in between: every next `process` marks the killed run failed and frees its
+    writer slot itself (otherwise it would wait on the slot until the timeout).
+    """
+    reports, mails = uninterrupted
+    data = inbox_with_addresses(tmp_path / "data")
+    server = SmtpServer()
+    server.start()
+    try:
+        env = mail_env(data, tmp_path / "home", server)
+        for i, punt in enumerate(CRASHPUNTEN):
+            crashed = lks_pipeline("process", env={**env, "LKS_CRASHPUNT": punt})
+            assert crashed.returncode == -signal.SIGKILL, (punt, crashed.stdout, crashed.stderr)
+            if i:  # the run the previous crash left behind was found and failed
+                assert "Hersteld: run " in crashed.stdout, (punt, crashed.stdout)
+        final = lks_pipeline("process", env=env)
+        idle = lks_pipeline("process", env=env)
+    finally:
+        server.stop()
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert "Hersteld: run " in final.stdout
+    assert idle.returncode == 0, idle.stdout + idle.stderr
+    assert "Klaar: 0 runs geslaagd, 0 mislukt." in idle.stdout
+
+    assert tree(data / "reports") == reports
+    # Each mail exactly once, but the one whose process died between the server's acceptance and
+    # the ledger: that one once more, with the same Message-ID (documented at-most-once-more).
+    again = delivered(server) - mails
+    assert sum(again.values()) == 1, again
+    assert set(delivered(server)) == set(mails)
+    # Nothing lingers: no temp files, no runs left running, no slot held.
+    leftovers = [p for p in data.rglob("*") if ".tmp" in p.name]
+    assert leftovers == []
+    assert sorted(p.name for p in (data / "warehouse").iterdir()) == [
+        "lks.duckdb",
+        "lks_analyse.duckdb",
+    ]
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
+    statuses = Counter(r.status for r in instance.get_runs())
+    assert statuses[dg.DagsterRunStatus.FAILURE] == len(CRASHPUNTEN)
+    assert set(statuses) == {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE}
+    assert instance.event_log_storage.get_concurrency_info("duckdb_writer").claimed_slots == []
+
+
+def fake_run(instance, tags, status=dg.DagsterRunStatus.STARTED):
+    from dagster._core.storage.dagster_run import DagsterRun
+    from dagster._core.utils import make_new_run_id
+
+    return instance.add_run(
+        DagsterRun(job_name="signalen_job", run_id=make_new_run_id(), status=status, tags=tags)
+    )
+
+
+def test_the_sensor_fails_only_runs_whose_process_is_gone_and_frees_their_slot(tmp_path):
+    from lks_pipeline.definitions import defs
+    from lks_pipeline.sensors import herstel_sensor
+
+    data = inbox_with_addresses(tmp_path / "data")
+    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(tmp_path / "home")}
+    env.pop("LKS_DUCKDB_PATH", None)
+    crashed = lks_pipeline("process", env={**env, "LKS_CRASHPUNT": "signalen:voor_commit"})
+    assert crashed.returncode == -signal.SIGKILL
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
+    (dead,) = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+    slots = instance.event_log_storage.get_concurrency_info("duckdb_writer").claimed_slots
+    assert [s.run_id for s in slots] == [dead.run_id]  # the stuck state this is about
+
+    host = socket.gethostname()
+    live = fake_run(instance, {"lks/host": host, "lks/pid": str(os.getpid())})
+    elsewhere = fake_run(instance, {"lks/host": "een-andere-host", "lks/pid": "999999"})
+    reused = fake_run(instance, {"lks/host": host, "lks/pid": "0"})
+    time.sleep(3.5)  # a process that started after the run did cannot be the run's own
+    newer = subprocess.Popen(["sleep", "60"])
+    try:
+        instance.add_run_tags(reused.run_id, {"lks/pid": str(newer.pid)})
+        context = dg.build_sensor_context(
+            instance=instance, repository_def=defs.get_repository_def()
+        )
+        request = herstel_sensor(context)
+        second = herstel_sensor(context)
+    finally:
+        newer.kill()
+        newer.wait()
+
+    def status(run):
+        return instance.get_run_by_id(run.run_id).status
+
+    assert isinstance(request, dg.RunRequest)
+    assert request.job_name == "analyse_job"
+    assert status(dead) == dg.DagsterRunStatus.FAILURE
+    assert status(reused) == dg.DagsterRunStatus.FAILURE
+    assert status(live) == dg.DagsterRunStatus.STARTED
+    assert status(elsewhere) == dg.DagsterRunStatus.STARTED
+    assert second.skip_message == "Geen runs van een afgebroken proces"
+    assert instance.event_log_storage.get_concurrency_info("duckdb_writer").claimed_slots == []
+    failure = instance.get_records_for_run(
+        dead.run_id, of_type=dg.DagsterEventType.RUN_FAILURE
+    ).records[0]
+    assert f"(pid {dead.tags['lks/pid']} op {host}) bestaat niet meer" in (
+        failure.event_log_entry.dagster_event.message
+    )
+
+
+def persoonsgegevens(inbox):
+    """Every BSN and every surname (4 letters or more) in the inbox's files, read from the files."""
+    bsns, namen = set(), set()
+    for path in inbox.rglob("*"):
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        bsns.update(re.findall(r"(?<![\d])(\d{9})(?![\d])", text))
+        if path.parent.name == "uwv":
+            for row in csv.DictReader(io.StringIO(text), delimiter=";"):
+                naam = (row.get("achternaam") or "").lstrip("=+-@'")
+                namen.update(w for w in re.findall(r"\w+", naam) if len(w) >= 4)
+    return bsns, namen
+
+
+def test_no_bsn_or_name_outside_the_reports(tmp_path):
+    """The console, the whole Dagster instance (event log, run tags and metadata, compute logs),
+    the quarantine and the delivery records, and the outbox hold neither a BSN nor a name."""
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data" / "inbox", data / "inbox")
+    bsns, namen = persoonsgegevens(data / "inbox")
+    # the scan has something to look for
+    assert len(bsns) > 400
+    assert len(namen) > 50
+    home = tmp_path / "home"
+    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}
+    env.pop("LKS_DUCKDB_PATH", None)
+    run = lks_pipeline("process", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    bsn_patroon = re.compile(rb"(?<![\d])(" + "|".join(bsns).encode() + rb")(?![\d])")
+    naam_patroon = re.compile(rb"\b(" + "|".join(map(re.escape, namen)).encode() + rb")\b")
+
+    def lekken(naam, inhoud: bytes):
+        return [
+            (naam, m.group().decode())
+            for p in (bsn_patroon, naam_patroon)
+            for m in p.finditer(inhoud)
+        ]
+
+    gevonden = lekken("console", (run.stdout + run.stderr).encode())
+    instance_files = [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in instance_files)
+    assert any(p.parent.name == "compute_logs" for p in instance_files)
+    for path in instance_files:
+        gevonden += lekken(str(path.relative_to(home)), path.read_bytes())
+    outbox = list((data / "outbox").iterdir())
+    assert len(outbox) == 28
+    for path in outbox:
+        gevonden += lekken(path.name, path.read_bytes())
+    with duckdb.connect(str(data / "warehouse" / "lks.duckdb"), read_only=True) as conn:
+        for tabel in (
+            "quarantaine",
+            "leveringen",
+            "notificaties",
+            "dkd_webservice_bevragingen",
+            "dkd_aanleverfouten",
+        ):
+            rows = conn.execute(f"SELECT * FROM {tabel}").fetchall()  # noqa: S608
+            gevonden += lekken(tabel, repr(rows).encode())
+        assert conn.execute("SELECT count(*) FROM quarantaine").fetchone()[0] == 9
+    assert gevonden == []

@@ -88,7 +88,7 @@ def dkd_aanleverfouten(
     }
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        with transaction(conn):
+        with transaction(conn, "dkd_aanleverfouten"):
             conn.execute("DELETE FROM dkd_aanleverfouten WHERE dag = $dag", {"dag": dag})
             conn.execute(f"INSERT INTO dkd_aanleverfouten {AANLEVERFOUTEN_SQL}", parameters)
         conn.execute("CHECKPOINT")

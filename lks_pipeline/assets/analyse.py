@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from lks_pipeline.crashpunt import crashpunt
 from lks_pipeline.resources import Warehouse
 from lks_pipeline.signaalrapport import sync_map
 from lks_pipeline.warehouse import ensure_schema
@@ -23,8 +24,9 @@ ANALYSE_BESTAND = "lks_analyse.duckdb"
 def publiceer(conn, doel: Path) -> int:
     """Copy the connection's database to `doel` atomically; return the file's size."""
     temp = doel.with_name(f".{doel.name}.{os.getpid()}.tmp")
-    for pad in (temp, Path(f"{temp}.wal")):
-        pad.unlink(missing_ok=True)
+    # What an earlier, killed refresh left (any pid): only one writer runs at a time.
+    for pad in doel.parent.glob(f".{doel.name}.*.tmp*"):
+        pad.unlink()
     bron = conn.execute("SELECT current_database()").fetchone()[0]
     conn.execute("CHECKPOINT")
     conn.execute(f"ATTACH '{_sql_tekst(temp)}' AS lks_analyse_nieuw")
@@ -35,6 +37,7 @@ def publiceer(conn, doel: Path) -> int:
     os.chmod(temp, 0o640)
     with open(temp, "rb") as f:
         os.fsync(f.fileno())
+    crashpunt("analyse:voor_replace")
     os.replace(temp, doel)
     sync_map(doel.parent)
     return doel.stat().st_size

@@ -242,7 +242,7 @@ def _ingest(
     read, loaded = _read_new(leveringen, known, reader, newest_only=newest_only)
     _log_rejections(context, read)
     with duckdb.get_connection() as conn:
-        with transaction(conn):
+        with transaction(conn, "ingest"):
             for bestand in [loaded] if newest_only else read:
                 if bestand is not None and bestand.gelezen is not None:
                     write(conn, bestand)
@@ -473,7 +473,7 @@ def inbox_bestandsnamen(
     _, onleesbaar = inbox.scan(lks.inbox)
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        with transaction(conn):
+        with transaction(conn, "inbox_bestandsnamen"):
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             for entry in onleesbaar:
                 where, params = "feed = ? AND bestand = ?", [entry.feed, entry.bestand]

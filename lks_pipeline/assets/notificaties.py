@@ -25,6 +25,7 @@ import pandas as pd
 
 from lks_pipeline.assets.rapporten import signaalrapporten
 from lks_pipeline.assets.signalen import column_schema
+from lks_pipeline.crashpunt import crashpunt
 from lks_pipeline.notificatie import Melding, Onbezorgbaar, bericht
 from lks_pipeline.resources import LksSettings, Mail, Warehouse
 from lks_pipeline.signaalrapport import sha256
@@ -93,7 +94,7 @@ def notificaties(
     """
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        with transaction(conn):
+        with transaction(conn, "notificaties"):
             for statement in statements(BIJWERKEN_SQL):
                 conn.execute(statement, {"nu": _nu()} if "$nu" in statement else {})
         kolommen = [
@@ -142,6 +143,7 @@ def notificaties(
                             if fout.alles:
                                 raise
                             continue
+                        crashpunt("notificatie:na_verzending")
                         conn.execute(
                             GELUKT_SQL,
                             {

@@ -149,7 +149,7 @@ def signaalrapporten(
 
     rows = pd.DataFrame(records, columns=RECORD_KOLOMMEN)
     with duckdb.get_connection() as conn:
-        with transaction(conn):
+        with transaction(conn, "signaalrapporten"):
             replace_rows(conn, "signaalrapporten", rows, "leverdatum = ?", [dag])
         conn.execute("CHECKPOINT")
         gemeld = {

@@ -22,7 +22,7 @@ def vingerafdruk(bestand: str) -> str:
 def _write(warehouse: Warehouse, table: str, rows: pd.DataFrame) -> None:
     with warehouse.get_connection() as conn:
         ensure_schema(conn)
-        with transaction(conn):
+        with transaction(conn, "referentie"):
             replace_rows(conn, table, rows, "true", [])
 
 

@@ -149,7 +149,7 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
                 "anders valt iedereen met een doelgroep buiten de populatie."
             )
         conn.execute(f"CREATE OR REPLACE TEMP TABLE routering AS {ROUTERING_SQL}", parameters)
-        with transaction(conn):
+        with transaction(conn, "signalen"):
             conn.execute("DELETE FROM signalen WHERE leverdatum = $dag", parameters)
             conn.execute(f"INSERT INTO signalen BY NAME {SIGNALEN_SQL}", parameters)
         conn.execute("DROP TABLE routering")
@@ -251,7 +251,7 @@ def poortwachter_termijnen(
     parameters = {"dag": dag}
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        with transaction(conn):
+        with transaction(conn, "poortwachter_termijnen"):
             conn.execute("DELETE FROM poortwachter_termijnen WHERE leverdatum = $dag", parameters)
             conn.execute(
                 "INSERT INTO poortwachter_termijnen BY NAME "

@@ -118,7 +118,7 @@ def dkd_webservice(
 
     rijen, quarantaine_per_batch = [], []
     with duckdb.get_connection() as conn:
-        with transaction(conn):
+        with transaction(conn, "dkd_webservice"):
             for gemeentecode, url, n, deel, naam, antwoord, nu in batches:
                 gelezen = antwoord.gelezen
                 if gelezen is not None:

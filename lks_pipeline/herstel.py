@@ -1,0 +1,135 @@
+"""Recover from runs whose process died: mark them failed and free their writer slot.
+
+A run killed with SIGKILL (or by the OOM killer, or a power cut) cannot report its own end: it
+stays STARTED in the instance and keeps its `duckdb_writer` slot, and with a pool limit of 1 every
+later writing step then waits forever (DAGSTER-DUCKDB.md section 2, dagster-io/dagster#32560).
+Dagster's run monitoring frees slots only of runs that already ended, and tells a dead run
+worker only for launchers that can check their workers (Docker, Kubernetes): not for a process
+of `lks-pipeline process`, nor for a run of the DefaultRunLauncher.
+
+So `process` at its start and `herstel_sensor` every minute look at every run that is still
+STARTING, STARTED or CANCELING and that ran on this host as a process: a run of `process` carries
+the tags `lks/host` and `lks/pid`; a run launched by the DefaultRunLauncher is found through the
+pid that Dagster's in-process executor records in its first engine event. When that process no
+longer exists (or the pid now belongs to a process that started after the run did), the run is
+reported failed, with the reason, and its slots are freed. A live run is never touched. Runs in
+containers are left to run monitoring, which can ask Docker or Kubernetes.
+"""
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.launcher import DefaultRunLauncher
+
+LOPEND = [
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+@dataclass(frozen=True)
+class Hersteld:
+    """One run that was left behind by a dead process, and what was done about it."""
+
+    run_id: str
+    job: str
+    partitie: str | None
+    pid: int
+    slots: int
+
+    def __str__(self) -> str:
+        partitie = f" {self.partitie}" if self.partitie else ""
+        return (
+            f"run {self.run_id} ({self.job}{partitie}): proces {self.pid} bestaat niet meer; "
+            f"als mislukt gemarkeerd, {self.slots} writer-slot(s) vrijgegeven"
+        )
+
+
+def run_tags() -> dict[str, str]:
+    """Tags that let a later process tell whether this process still runs the run."""
+    return {"lks/host": socket.gethostname(), "lks/pid": str(os.getpid())}
+
+
+def _gestart_op(pid: int) -> float | None:
+    """When process `pid` started (epoch seconds), or None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # Field 22 (starttime, clock ticks since boot) follows the command, which may hold spaces.
+    velden = stat.rsplit(")", 1)[1].split()
+    ticks = int(velden[19])
+    boot = next(
+        int(r.split()[1]) for r in Path("/proc/stat").read_text().splitlines() if r[:6] == "btime "
+    )
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def proces_leeft(pid: int, run_begon: float) -> bool:
+    """Whether `pid` is the process that started at or before `run_begon` (not a reused pid)."""
+    if pid == os.getpid():
+        return True
+    gestart = _gestart_op(pid)
+    return gestart is not None and gestart <= run_begon + 1.5  # btime is whole seconds
+
+
+def _pid_uit_events(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The pid the in-process executor logged when it began executing the run's steps."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=20
+    ).records
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        metadata = event.engine_event_data.metadata if event and event.engine_event_data else {}
+        if "pid" in metadata:
+            return int(metadata["pid"].value)
+    return None
+
+
+def _slots_van(instance: dg.DagsterInstance, run_id: str) -> int:
+    """How many pool slots `run_id` holds, over every pool."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return 0
+    return sum(
+        slot.run_id == run_id
+        for key in storage.get_concurrency_keys()
+        for slot in storage.get_concurrency_info(key).claimed_slots
+    )
+
+
+def herstel(instance: dg.DagsterInstance) -> list[Hersteld]:
+    """Fail every run of this host whose process is gone, and free its slots."""
+    host = socket.gethostname()
+    lokale_launcher = isinstance(instance.run_launcher, DefaultRunLauncher)
+    hersteld = []
+    for record in instance.get_run_records(dg.RunsFilter(statuses=LOPEND)):
+        run = record.dagster_run
+        if "lks/host" in run.tags:
+            if run.tags["lks/host"] != host:
+                continue
+            pid = int(run.tags["lks/pid"])
+        elif lokale_launcher:
+            pid = _pid_uit_events(instance, run.run_id)
+            if pid is None:
+                continue  # not executing yet; run monitoring's start timeout covers STARTING
+        else:
+            continue
+        begon = record.start_time or record.create_timestamp.timestamp()
+        if proces_leeft(pid, begon):
+            continue
+        instance.report_run_failed(
+            run,
+            f"Het proces van deze run (pid {pid} op {host}) bestaat niet meer: afgebroken "
+            "(kill -9, geheugentekort, herstart). De volgende run doet het werk opnieuw.",
+        )
+        slots = _slots_van(instance, run.run_id)
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        hersteld.append(
+            Hersteld(run.run_id, run.job_name, run.tags.get("dagster/partition"), pid, slots)
+        )
+    return hersteld
