@@ -1,4 +1,8 @@
 import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -74,3 +78,39 @@ def ingest(materialize, gemeenten, dagen) -> None:
         materialize([feeds.dkd_reintegratie], gemeente)
     for dag in dagen:
         materialize([feeds.uwv_events], dag)
+
+
+def lks_pipeline(*args, env):
+    """`lks-pipeline` as a user runs it: a subprocess with its own environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "lks_pipeline.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@dataclass(frozen=True)
+class Verwerkt:
+    data: Path
+    home: Path
+    console: str
+
+
+@pytest.fixture(scope="session")
+def demo_verwerkt(tmp_path_factory) -> Verwerkt:
+    """The committed demo inbox after one `lks-pipeline process` on a fresh SQLite instance.
+
+    Shared, read-only, by the tests that compare against it or scan what it left behind.
+    """
+    root = tmp_path_factory.mktemp("demo")
+    data = root / "data"
+    shutil.copytree(REPO / "data" / "inbox", data / "inbox")
+    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(root / "home")}
+    env.pop("LKS_DUCKDB_PATH", None)
+    env.pop("LKS_SMTP_HOST", None)
+    result = lks_pipeline("process", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return Verwerkt(data, root / "home", result.stdout + result.stderr)

@@ -8,20 +8,9 @@ import sys
 import dagster as dg
 import duckdb
 
-from lks_pipeline_tests.conftest import REPO, write
+from lks_pipeline_tests.conftest import REPO, lks_pipeline, write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
-
-
-def lks_pipeline(*args, env):
-    return subprocess.run(
-        [sys.executable, "-m", "lks_pipeline.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def bsns_delivered(inbox):

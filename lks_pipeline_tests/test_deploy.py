@@ -27,8 +27,7 @@ import psycopg2
 import pytest
 import yaml
 
-from lks_pipeline_tests.conftest import REPO
-from lks_pipeline_tests.test_cli import lks_pipeline
+from lks_pipeline_tests.conftest import REPO, lks_pipeline
 from lks_pipeline_tests.test_signalen import build_inbox
 
 DEPLOY = REPO / "deploy"
@@ -150,17 +149,11 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def sqlite_reports(tmp_path_factory):
+def sqlite_reports(demo_verwerkt):
     """The demo's reports as `lks-pipeline process` writes them on the default SQLite instance."""
-    root = tmp_path_factory.mktemp("sqlite")
-    data = demo_data_root(root / "data")
-    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(root / "home")}
-    env.pop("LKS_DUCKDB_PATH", None)
-    result = lks_pipeline("process", env=env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    reports = tree(data / "reports")
+    reports = tree(demo_verwerkt.data / "reports")
     assert len(reports) == 32
-    return reports, sorted(p.name for p in (data / "outbox").iterdir())
+    return reports, sorted(p.name for p in (demo_verwerkt.data / "outbox").iterdir())
 
 
 def test_process_records_its_runs_in_postgres_and_writes_the_same_reports(

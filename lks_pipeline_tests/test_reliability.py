@@ -4,7 +4,6 @@ import csv
 import io
 import os
 import re
-import shutil
 import signal
 import socket
 import stat
@@ -17,8 +16,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from lks_pipeline_tests.conftest import REPO, write
-from lks_pipeline_tests.test_cli import lks_pipeline
+from lks_pipeline.reference_data import package_file
+from lks_pipeline_tests.conftest import lks_pipeline, write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
 
@@ -321,23 +320,20 @@ def persoonsgegevens(inbox):
             for row in csv.DictReader(io.StringIO(text), delimiter=";"):
                 naam = (row.get("achternaam") or "").lstrip("=+-@'")
                 namen.update(w for w in re.findall(r"\w+", naam) if len(w) >= 4)
-    return bsns, namen
+    # A surname that is also a place in the packaged reference data ("Holland" in Noord-Holland)
+    # appears in its metadata by right; it cannot be told apart, so it is not looked for.
+    plaatsen = set(re.findall(r"\w+", package_file("gemeenten.csv").read_text()))
+    return bsns, namen - plaatsen
 
 
-def test_no_bsn_or_name_outside_the_reports(tmp_path):
+def test_no_bsn_or_name_outside_the_reports(demo_verwerkt):
     """The console, the whole Dagster instance (event log, run tags and metadata, compute logs),
     the quarantine and the delivery records, and the outbox hold neither a BSN nor a name."""
-    data = tmp_path / "data"
-    shutil.copytree(REPO / "data" / "inbox", data / "inbox")
+    data, home = demo_verwerkt.data, demo_verwerkt.home
     bsns, namen = persoonsgegevens(data / "inbox")
     # the scan has something to look for
     assert len(bsns) > 400
     assert len(namen) > 50
-    home = tmp_path / "home"
-    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}
-    env.pop("LKS_DUCKDB_PATH", None)
-    run = lks_pipeline("process", env=env)
-    assert run.returncode == 0, run.stdout + run.stderr
 
     bsn_patroon = re.compile(rb"(?<![\d])(" + "|".join(bsns).encode() + rb")(?![\d])")
     naam_patroon = re.compile(rb"\b(" + "|".join(map(re.escape, namen)).encode() + rb")\b")
@@ -349,7 +345,7 @@ def test_no_bsn_or_name_outside_the_reports(tmp_path):
             for m in p.finditer(inhoud)
         ]
 
-    gevonden = lekken("console", (run.stdout + run.stderr).encode())
+    gevonden = lekken("console", demo_verwerkt.console.encode())
     instance_files = [p for p in home.rglob("*") if p.is_file()]
     assert any(p.suffix == ".db" for p in instance_files)
     assert any(p.parent.name == "compute_logs" for p in instance_files)
