@@ -4,6 +4,7 @@ import csv
 import io
 import os
 import re
+import shutil
 import signal
 import socket
 import stat
@@ -367,3 +368,45 @@ def test_no_bsn_or_name_outside_the_reports(demo_verwerkt):
             gevonden += lekken(tabel, repr(rows).encode())
         assert conn.execute("SELECT count(*) FROM quarantaine").fetchone()[0] == 9
     assert gevonden == []
+
+
+def test_two_writers_at_once_are_serialized_by_the_pool_not_by_luck(uninterrupted, tmp_path):
+    """Two `process` at the same moment on one warehouse and instance, as when a manual launch
+    meets the schedule. With LKS_WAREHOUSE_WACHT=0 a step that met the other's file lock would
+    fail at once: both succeed only because the pool lets one writing step run at a time."""
+    reports, mails = uninterrupted
+    data = inbox_with_addresses(tmp_path / "data")
+    server = SmtpServer()
+    server.start()
+    try:
+        env = {**mail_env(data, tmp_path / "home", server), "LKS_WAREHOUSE_WACHT": "0"}
+        # The instance as the daemon made it, with the packaged settings (the writers' pool).
+        (tmp_path / "home").mkdir(mode=0o700)
+        shutil.copyfile(package_file("dagster.yaml"), tmp_path / "home" / "dagster.yaml")
+        instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
+        both = [
+            subprocess.Popen(
+                [sys.executable, "-m", "lks_pipeline.cli", "process"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [p.communicate(timeout=300)[0] for p in both]
+    finally:
+        server.stop()
+    for process, output in zip(both, outputs, strict=True):
+        assert process.returncode == 0, output
+        assert "in gebruik door een ander proces" not in output
+    assert tree(data / "reports") == reports
+    assert delivered(server) == mails  # each mail once: the ledger steps ran one after the other
+    # They did meet: steps of one waited for the pool while the other held the slot.
+    blocked = [
+        record
+        for run in instance.get_runs()
+        for record in instance.get_records_for_run(run.run_id).records
+        if "blocked by limit for pool duckdb_writer" in (record.event_log_entry.message or "")
+    ]
+    assert blocked
