@@ -130,7 +130,8 @@ def lees(
             while element.getprevious() is not None:
                 del parent[0]
     except etree.XMLSyntaxError as e:
-        reden = f"XML is niet well-formed: {e.msg}"
+        # one line, for the quarantine table and Excel: libxml2 ends some messages in a newline
+        reden = "XML is niet well-formed: " + " ".join(e.msg.split()).replace(" ,", ",")
         raise BestandAfgewezen(bestand, reden, e.lineno or None) from None
     state.require_stuurgegevens(None)
     tabellen = {
