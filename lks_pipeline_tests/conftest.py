@@ -2,7 +2,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,29 @@ def demo_verwerkt(tmp_path_factory) -> Verwerkt:
     result = lks_pipeline("process", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     return Verwerkt(data, root / "home", result.stdout + result.stderr)
+
+
+class Teller(BaseHTTPRequestHandler):
+    """Counts every request; answers with an entity, should a parser ever fetch one."""
+
+    hits = 0
+
+    def do_GET(self):
+        type(self).hits += 1
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'<!ENTITY x "gelekt">')
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on loopback that hostile XML points at; `Teller.hits` must stay 0."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Teller)
+    Teller.hits = 0
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

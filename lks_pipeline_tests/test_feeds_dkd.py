@@ -1,15 +1,13 @@
 """DKD re-integratieberichten (DESIGN 4.4): streamed, validated per Client, hostile XML refused."""
 
 import io
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from lks_pipeline.feeds import dkd
 from lks_pipeline.feeds.csvbestand import BestandAfgewezen
-from lks_pipeline_tests.conftest import NS_V0100, NS_V0200, dkd_xml
+from lks_pipeline_tests.conftest import NS_V0100, NS_V0200, Teller, dkd_xml
 
 LKS = (
     "<ReintegratieInzet><Soort>Loonkostensubsidie</Soort><Begindatum>2024-03-01</Begindatum>"
@@ -139,29 +137,6 @@ def test_whole_file_rejections(xml, reden, regel):
     assert rejected.value.bestand == "dkd_reintegratie_GM0363_20261120.xml"
 
 
-class _Counting(BaseHTTPRequestHandler):
-    hits = 0
-
-    def do_GET(self):
-        type(self).hits += 1
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b'<!ENTITY x "gelekt">')
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def http_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
-    _Counting.hits = 0
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
 def _hostile(tmp_path, http_server):
     secret = tmp_path / "geheim.txt"
     secret.write_text("GEHEIM-123456782")
@@ -190,4 +165,4 @@ def test_hostile_documents_are_refused_fast_reading_nothing(tmp_path, http_serve
         assert time.monotonic() - start < 2, name
         assert rejected.value.reden == "DOCTYPE/DTD is niet toegestaan", name
         assert "GEHEIM" not in str(rejected.value)
-    assert _Counting.hits == 0
+    assert Teller.hits == 0

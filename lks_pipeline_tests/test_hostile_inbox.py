@@ -7,14 +7,18 @@ no request). The parsers' own tests hold more detail; this proves the whole path
 """
 
 import os
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import duckdb
-import pytest
 
-from lks_pipeline_tests.conftest import NS_V0200, UWV_HEADER, dkd_xml, lks_pipeline, write
+from lks_pipeline_tests.conftest import (
+    NS_V0200,
+    UWV_HEADER,
+    Teller,
+    dkd_xml,
+    lks_pipeline,
+    write,
+)
 from lks_pipeline_tests.test_signalen import build_inbox
 
 BODY = (
@@ -23,29 +27,6 @@ BODY = (
     "</GSDDossierReintegratie>"
 )
 UWV_GOED = "UWV-101;ZIEK_UIT_DIENST;999999904;1980-02-03;Dijk;van;P.;Groen B.V.;123456789L01;2026-10-01;2026-11-15;2026-11-30;;"
-
-
-class Teller(BaseHTTPRequestHandler):
-    hits = 0
-
-    def do_GET(self):
-        type(self).hits += 1
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b'<!ENTITY x "gelekt">')
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def http_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Teller)
-    Teller.hits = 0
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def hostile_files(root, secret, url):
