@@ -82,6 +82,25 @@ def ingest(materialize, gemeenten, dagen) -> None:
         materialize([feeds.uwv_events], dag)
 
 
+def cli_env(data: Path, home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a test's `lks-pipeline`: this one, on its own data root and instance.
+
+    LKS_DUCKDB_PATH or LKS_CRASHPUNT left in the developer's shell would send the run elsewhere
+    or kill it, so they are dropped.
+    """
+    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(home), **extra}
+    env.pop("LKS_DUCKDB_PATH", None)
+    env.pop("LKS_CRASHPUNT", None)
+    return env
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` by relative path, with its bytes."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
 def lks_pipeline(*args, env):
     """`lks-pipeline` as a user runs it: a subprocess with its own environment."""
     return subprocess.run(
@@ -110,8 +129,7 @@ def demo_verwerkt(tmp_path_factory) -> Verwerkt:
     root = tmp_path_factory.mktemp("demo")
     data = root / "data"
     shutil.copytree(REPO / "data" / "inbox", data / "inbox")
-    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(root / "home")}
-    env.pop("LKS_DUCKDB_PATH", None)
+    env = cli_env(data, root / "home")
     env.pop("LKS_SMTP_HOST", None)
     result = lks_pipeline("process", env=env)
     assert result.returncode == 0, result.stdout + result.stderr

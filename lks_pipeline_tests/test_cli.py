@@ -1,6 +1,5 @@
 """`lks-pipeline` as a user runs it: a subprocess on a fresh data root and DAGSTER_HOME."""
 
-import os
 import re
 import subprocess
 import sys
@@ -8,7 +7,7 @@ import sys
 import dagster as dg
 import duckdb
 
-from lks_pipeline_tests.conftest import REPO, lks_pipeline, write
+from lks_pipeline_tests.conftest import REPO, cli_env, lks_pipeline, write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
 
@@ -37,12 +36,7 @@ def readme_analyst_queries() -> list[str]:
 
 
 def test_generate_then_process_demo_end_to_end(tmp_path):
-    env = {
-        **os.environ,
-        "LKS_DATA_DIR": str(tmp_path / "data"),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-    }
-    env.pop("LKS_DUCKDB_PATH", None)
+    env = cli_env(tmp_path / "data", tmp_path / "dagster_home")
     generated = lks_pipeline("generate", env=env)
     assert generated.returncode == 0, generated.stderr
     assert "22 bestanden" in generated.stdout
@@ -158,8 +152,7 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
 def test_a_failed_day_exits_1_and_is_retried_by_the_next_process(tmp_path):
     data = tmp_path / "data"
     build_inbox(data)
-    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(tmp_path / "home")}
-    env.pop("LKS_DUCKDB_PATH", None)
+    env = cli_env(data, tmp_path / "home")
     (data / "reports").write_text("a file where the reports folder should be")
 
     failed = lks_pipeline("process", env=env)
@@ -191,17 +184,7 @@ def test_process_sends_mail_and_after_an_smtp_outage_sends_each_once(data_root, 
     build_inbox(data_root)
     write(data_root / "inbox" / "dkd" / "dkd_instellingen_20261119.csv", INSTELLINGEN)
     server = SmtpServer()
-    env = {
-        **os.environ,
-        "LKS_DATA_DIR": str(data_root),
-        "DAGSTER_HOME": str(tmp_path / "home"),
-        "LKS_SMTP_HOST": "127.0.0.1",
-        "LKS_SMTP_PORT": str(server.port),
-        "LKS_SMTP_STARTTLS": "0",
-        "LKS_SMTP_TIMEOUT": "2",
-        "LKS_MAIL_FROM": "signalen@ib.example.nl",
-    }
-    env.pop("LKS_DUCKDB_PATH", None)
+    env = cli_env(data_root, tmp_path / "home", **server.env(), LKS_SMTP_TIMEOUT="2")
 
     down = lks_pipeline("process", env=env)
     assert down.returncode == 1, down.stdout + down.stderr
@@ -264,8 +247,7 @@ print(*count(), flush=True)
 def test_an_analyst_holding_the_copy_open_neither_breaks_a_run_nor_sees_half_of_it(tmp_path):
     data = tmp_path / "data"
     build_inbox(data)
-    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(tmp_path / "home")}
-    env.pop("LKS_DUCKDB_PATH", None)
+    env = cli_env(data, tmp_path / "home")
     (uwv_d2 := data / "inbox" / "uwv" / "uwv_lks_20261121.csv").rename(tmp_path / uwv_d2.name)
     assert lks_pipeline("process", env=env).returncode == 0
 

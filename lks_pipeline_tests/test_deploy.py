@@ -27,7 +27,7 @@ import psycopg2
 import pytest
 import yaml
 
-from lks_pipeline_tests.conftest import REPO, lks_pipeline
+from lks_pipeline_tests.conftest import REPO, cli_env, lks_pipeline, tree
 from lks_pipeline_tests.test_signalen import build_inbox
 
 DEPLOY = REPO / "deploy"
@@ -142,12 +142,6 @@ def production_home(path: Path, variant: str = "process") -> Path:
     return path
 
 
-def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
-
-
 @pytest.fixture(scope="module")
 def sqlite_reports(demo_verwerkt):
     """The demo's reports as `lks-pipeline process` writes them on the default SQLite instance."""
@@ -161,13 +155,7 @@ def test_process_records_its_runs_in_postgres_and_writes_the_same_reports(
 ):
     data = demo_data_root(tmp_path / "data")
     home = production_home(tmp_path / "home")
-    env = {
-        **os.environ,
-        **postgres.new_database("dagster_process"),
-        "LKS_DATA_DIR": str(data),
-        "DAGSTER_HOME": str(home),
-    }
-    env.pop("LKS_DUCKDB_PATH", None)
+    env = cli_env(data, home, **postgres.new_database("dagster_process"))
 
     result = lks_pipeline("process", env=env)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -6,7 +6,6 @@ written outside the data root (a secret file beside it stays unread, a loopback 
 no request). The parsers' own tests hold more detail; this proves the whole path.
 """
 
-import os
 import time
 
 import duckdb
@@ -15,6 +14,7 @@ from lks_pipeline_tests.conftest import (
     NS_V0200,
     UWV_HEADER,
     Teller,
+    cli_env,
     dkd_xml,
     lks_pipeline,
     write,
@@ -102,8 +102,7 @@ def test_a_hostile_inbox_loses_nothing_good_and_leaks_nothing(tmp_path, http_ser
     (inbox / "uwv" / "uwv_lks_20261114.csv").symlink_to(secret)
     outside_before = sorted(p.name for p in tmp_path.iterdir())
 
-    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(tmp_path / "home")}
-    env.pop("LKS_DUCKDB_PATH", None)
+    env = cli_env(data, tmp_path / "home")
     start = time.monotonic()
     run = lks_pipeline("process", env=env)
     seconds = time.monotonic() - start

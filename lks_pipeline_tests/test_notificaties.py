@@ -103,6 +103,15 @@ class SmtpServer:
         self.controller.stop()
         self.controller = None
 
+    def env(self) -> dict[str, str]:
+        """The variables that point `lks-pipeline` at this server, plainly, with our sender."""
+        return {
+            "LKS_SMTP_HOST": "127.0.0.1",
+            "LKS_SMTP_PORT": str(self.port),
+            "LKS_SMTP_STARTTLS": "0",
+            "LKS_MAIL_FROM": "signalen@ib.example.nl",
+        }
+
 
 @pytest.fixture
 def smtp():

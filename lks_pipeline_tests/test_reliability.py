@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from lks_pipeline.reference_data import package_file
-from lks_pipeline_tests.conftest import lks_pipeline, write
+from lks_pipeline_tests.conftest import cli_env, lks_pipeline, tree, write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
 
@@ -35,11 +35,11 @@ conn.close()
 def processed_first_day(tmp_path, instellingen=False):
     """The test_signalen inbox processed up to 2026-11-20; its second UWV file held back."""
     data = tmp_path / "data"
-    build_inbox(data)
     if instellingen:  # with addresses, so that the outbox gets mail
-        write(data / "inbox" / "dkd" / "dkd_instellingen_20261119.csv", INSTELLINGEN)
-    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(tmp_path / "home")}
-    env.pop("LKS_DUCKDB_PATH", None)
+        inbox_with_addresses(data)
+    else:
+        build_inbox(data)
+    env = cli_env(data, tmp_path / "home")
     day2 = data / "inbox" / "uwv" / "uwv_lks_20261121.csv"
     day2.rename(tmp_path / day2.name)
     first = lks_pipeline("process", env=env)
@@ -134,21 +134,6 @@ def test_reports_and_the_warehouse_are_not_readable_by_others(tmp_path):
     assert sorted(p.name for p in warehouse.iterdir()) == ["lks.duckdb", "lks_analyse.duckdb"]
 
 
-def mail_env(data, home, server):
-    env = {
-        **os.environ,
-        "LKS_DATA_DIR": str(data),
-        "DAGSTER_HOME": str(home),
-        "LKS_SMTP_HOST": "127.0.0.1",
-        "LKS_SMTP_PORT": str(server.port),
-        "LKS_SMTP_STARTTLS": "0",
-        "LKS_MAIL_FROM": "signalen@ib.example.nl",
-    }
-    env.pop("LKS_DUCKDB_PATH", None)
-    env.pop("LKS_CRASHPUNT", None)
-    return env
-
-
 def inbox_with_addresses(data):
     build_inbox(data)
     write(data / "inbox" / "dkd" / "dkd_instellingen_20261119.csv", INSTELLINGEN)
@@ -170,17 +155,13 @@ def uninterrupted(tmp_path_factory):
     server.start()
     try:
         data = inbox_with_addresses(root / "data")
-        run = lks_pipeline("process", env=mail_env(data, root / "home", server))
+        run = lks_pipeline("process", env=cli_env(data, root / "home", **server.env()))
     finally:
         server.stop()
     assert run.returncode == 0, run.stdout + run.stderr
     mails = delivered(server)
     assert sum(mails.values()) == len(mails) == 6  # 7 reports; GM0014 has no address
     return tree(data / "reports"), mails
-
-
-def tree(folder):
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 # In the order `process` reaches them, so that each run after a crash reaches the next point.
@@ -215,7 +196,7 @@ def test_killed_at_every_crash_point_in_turn_it_ends_as_if_never_interrupted(
     server = SmtpServer()
     server.start()
     try:
-        env = mail_env(data, tmp_path / "home", server)
+        env = cli_env(data, tmp_path / "home", **server.env())
         for i, punt in enumerate(CRASHPUNTEN):
             crashed = lks_pipeline("process", env={**env, "LKS_CRASHPUNT": punt})
             assert crashed.returncode == -signal.SIGKILL, (punt, crashed.stdout, crashed.stderr)
@@ -264,8 +245,7 @@ def test_the_sensor_fails_only_runs_whose_process_is_gone_and_frees_their_slot(t
     from lks_pipeline.sensors import herstel_sensor
 
     data = inbox_with_addresses(tmp_path / "data")
-    env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(tmp_path / "home")}
-    env.pop("LKS_DUCKDB_PATH", None)
+    env = cli_env(data, tmp_path / "home")
     crashed = lks_pipeline("process", env={**env, "LKS_CRASHPUNT": "signalen:voor_commit"})
     assert crashed.returncode == -signal.SIGKILL
     instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
@@ -379,7 +359,7 @@ def test_two_writers_at_once_are_serialized_by_the_pool_not_by_luck(uninterrupte
     server = SmtpServer()
     server.start()
     try:
-        env = {**mail_env(data, tmp_path / "home", server), "LKS_WAREHOUSE_WACHT": "0"}
+        env = cli_env(data, tmp_path / "home", **server.env(), LKS_WAREHOUSE_WACHT="0")
         # The instance as the daemon made it, with the packaged settings (the writers' pool).
         (tmp_path / "home").mkdir(mode=0o700)
         shutil.copyfile(package_file("dagster.yaml"), tmp_path / "home" / "dagster.yaml")
