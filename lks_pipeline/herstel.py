@@ -19,6 +19,7 @@ containers are left to run monitoring, which can ask Docker or Kubernetes.
 import os
 import socket
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import dagster as dg
@@ -62,11 +63,15 @@ def _gestart_op(pid: int) -> float | None:
         return None
     # Field 22 (starttime, clock ticks since boot) follows the command, which may hold spaces.
     velden = stat.rsplit(")", 1)[1].split()
-    ticks = int(velden[19])
-    boot = next(
+    return _opgestart() + int(velden[19]) / os.sysconf("SC_CLK_TCK")
+
+
+@cache
+def _opgestart() -> int:
+    """When this host booted (epoch seconds): fixed until the next boot, so read once."""
+    return next(
         int(r.split()[1]) for r in Path("/proc/stat").read_text().splitlines() if r[:6] == "btime "
     )
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def proces_leeft(pid: int, run_begon: float) -> bool:

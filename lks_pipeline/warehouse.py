@@ -148,9 +148,7 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 @contextmanager
-def transaction(
-    conn: duckdb.DuckDBPyConnection, naam: str = "transactie"
-) -> Iterator[duckdb.DuckDBPyConnection]:
+def transaction(conn: duckdb.DuckDBPyConnection, naam: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: we roll back ourselves, because DuckDBResource's connection does not.
 
     `naam` names the crash points just before and just after the commit (`crashpunt.py`).

@@ -239,13 +239,14 @@ def test_a_failed_write_leaves_nothing_half_written(tmp_path):
         )
 
         def crash_halfway():
-            with transaction(conn):
+            with transaction(conn, "verwijsindex"):
                 conn.execute("DELETE FROM verwijsindex WHERE gemeentecode = 'GM0363'")
                 raise RuntimeError("crash halfway")
 
         with pytest.raises(RuntimeError):
             crash_halfway()
-        with transaction(conn):  # the connection is usable again: no transaction left open
+        # the connection is usable again: no transaction left open
+        with transaction(conn, "verwijsindex"):
             conn.execute("SELECT 1")
         assert conn.execute("SELECT bsn FROM verwijsindex").fetchall() == [("123456782",)]
 
