@@ -94,6 +94,12 @@ def cli_env(data: Path, home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def demo_data_root(path: Path) -> Path:
+    """A data root holding a copy of the committed demo inbox."""
+    shutil.copytree(REPO / "data" / "inbox", path / "inbox")
+    return path
+
+
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` by relative path, with its bytes."""
     return {
@@ -127,8 +133,7 @@ def demo_verwerkt(tmp_path_factory) -> Verwerkt:
     Shared, read-only, by the tests that compare against it or scan what it left behind.
     """
     root = tmp_path_factory.mktemp("demo")
-    data = root / "data"
-    shutil.copytree(REPO / "data" / "inbox", data / "inbox")
+    data = demo_data_root(root / "data")
     env = cli_env(data, root / "home")
     env.pop("LKS_SMTP_HOST", None)
     result = lks_pipeline("process", env=env)

@@ -27,7 +27,7 @@ import psycopg2
 import pytest
 import yaml
 
-from lks_pipeline_tests.conftest import REPO, cli_env, lks_pipeline, tree
+from lks_pipeline_tests.conftest import REPO, cli_env, demo_data_root, lks_pipeline, tree
 from lks_pipeline_tests.test_signalen import build_inbox
 
 DEPLOY = REPO / "deploy"
@@ -127,12 +127,6 @@ def postgres():
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "stop"], check=False, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
-
-
-def demo_data_root(path: Path) -> Path:
-    """A data root holding a copy of the committed demo inbox."""
-    shutil.copytree(REPO / "data" / "inbox", path / "inbox")
-    return path
 
 
 def production_home(path: Path, variant: str = "process") -> Path:
