@@ -12,8 +12,9 @@ STARTING, STARTED or CANCELING and that ran on this host as a process: a run of 
 the tags `lks/host` and `lks/pid`; a run launched by the DefaultRunLauncher is found through the
 pid that Dagster's in-process executor records in its first engine event. When that process no
 longer exists (or the pid now belongs to a process that started after the run did), the run is
-reported failed, with the reason, and its slots are freed. A live run is never touched. Runs in
-containers are left to run monitoring, which can ask Docker or Kubernetes.
+reported failed, with the reason, and its slots are freed. A live run is never touched, nor
+one that ended while it was being looked at. Runs in containers are left to run monitoring,
+which can ask Docker or Kubernetes.
 """
 
 import os
@@ -126,6 +127,11 @@ def herstel(instance: dg.DagsterInstance) -> list[Hersteld]:
             continue
         begon = record.start_time or record.create_timestamp.timestamp()
         if proces_leeft(pid, begon):
+            continue
+        # The run may have ended, and its process exited, since the list was read. Once the
+        # process is gone nothing writes the run's status any more, so read it again now.
+        nu = instance.get_run_by_id(run.run_id)
+        if nu is None or nu.status not in LOPEND:
             continue
         instance.report_run_failed(
             run,

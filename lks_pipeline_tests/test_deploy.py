@@ -298,10 +298,14 @@ def test_code_server_webserver_and_daemon_as_separate_processes_run_the_pipeline
         }
 
         def days_done():
-            runs = postgres.query(
-                "dagster_units", "SELECT pipeline_name, status FROM runs ORDER BY create_timestamp"
+            rows = postgres.query(
+                "dagster_units",
+                "SELECT run_id, pipeline_name, status FROM runs ORDER BY create_timestamp",
             )
-            assert ("dag_job", "FAILURE") not in runs, runs
+            failed = ", ".join(repr(run_id) for run_id, _, status in rows if status == "FAILURE")
+            why = f"SELECT run_id, event FROM event_logs WHERE run_id IN ({failed})"  # noqa: S608
+            assert not failed, postgres.query("dagster_units", f"{why} AND event LIKE '%FAILURE%'")
+            runs = [(job, status) for _, job, status in rows]
             finished = [r for r in runs if r[1] in ("SUCCESS", "FAILURE", "CANCELED")]
             days = [r for r in finished if r[0] == "dag_job"]
             return runs if len(days) == 2 and len(finished) == len(runs) else None

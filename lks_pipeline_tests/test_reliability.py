@@ -289,6 +289,24 @@ def test_the_sensor_fails_only_runs_whose_process_is_gone_and_frees_their_slot(t
     )
 
 
+def test_a_run_that_ends_while_herstel_looks_keeps_its_own_end(monkeypatch):
+    """The list of running runs is read first; a run whose process exits after that, having
+    recorded its own end, is not then reported failed as if it had died."""
+    from lks_pipeline.herstel import LOPEND, herstel
+
+    instance = dg.DagsterInstance.ephemeral()
+    exited = subprocess.Popen(["true"])
+    exited.wait()
+    run = fake_run(instance, {"lks/host": socket.gethostname(), "lks/pid": str(exited.pid)})
+    stale = instance.get_run_records(dg.RunsFilter(statuses=LOPEND))
+    assert [r.dagster_run.run_id for r in stale] == [run.run_id]
+    instance.report_run_canceled(run)  # its own end, recorded before its process exited
+    monkeypatch.setattr(instance, "get_run_records", lambda *_, **__: stale)
+
+    assert herstel(instance) == []
+    assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.CANCELED
+
+
 def persoonsgegevens(inbox):
     """Every BSN and every surname (4 letters or more) in the inbox's files, read from the files."""
     bsns, namen = set(), set()
