@@ -22,7 +22,11 @@ import io
 import os
 import tempfile
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
+
+import duckdb
 
 from lks_pipeline.crashpunt import crashpunt
 
@@ -126,6 +130,36 @@ EINDE_ZW = Product(
     ),
 )
 PRODUCTEN = (REINTEGRATIE, EINDE_ZW)
+
+
+@dataclass(frozen=True)
+class Rapport:
+    """One report file's name and bytes, before it is written."""
+
+    gemeentecode: str
+    product: Product
+    bestand: str
+    inhoud: bytes
+    aantal: int
+
+
+def rapporten(conn: duckdb.DuckDBPyConnection, dag: dt.date) -> list[Rapport]:
+    """The day's reports, one per gemeente and product with a `gemeld` signal, in file order."""
+    gemaakt = []
+    for product in PRODUCTEN:
+        rijen = conn.execute(product.query(), {"dag": dag, "product": product.naam}).fetchall()
+        for gemeentecode, groep in groupby(rijen, key=itemgetter(0)):
+            data = [r[1:] for r in groep]
+            gemaakt.append(
+                Rapport(
+                    gemeentecode,
+                    product,
+                    product.bestandsnaam(gemeentecode, dag),
+                    csv_bytes(product.header, data),
+                    len(data),
+                )
+            )
+    return gemaakt
 
 
 def csv_bytes(header: list[str], rows: list[tuple]) -> bytes:

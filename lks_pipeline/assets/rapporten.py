@@ -13,8 +13,6 @@ Decisions where the spec is silent:
 import csv
 import datetime as dt
 import io
-from itertools import groupby
-from operator import itemgetter
 
 import dagster as dg
 import pandas as pd
@@ -23,7 +21,6 @@ from lks_pipeline import signaalrapport
 from lks_pipeline.assets.signalen import LEKKEN_SQL, column_schema, partition_day, signalen
 from lks_pipeline.partitions import dag_partitions
 from lks_pipeline.resources import LksSettings, Warehouse
-from lks_pipeline.signaalrapport import PRODUCTEN
 from lks_pipeline.warehouse import ensure_schema, replace_rows, transaction
 
 RECORD_KOLOMMEN = [
@@ -93,10 +90,7 @@ def signaalrapporten(
                 f"Geen rapporten geschreven: {lekken} signalen naar {gemeenten} gemeente(n) met "
                 "een BSN dat die gemeente niet zelf aanleverde (DESIGN 5.1)."
             )
-        rijen = {
-            p.naam: conn.execute(p.query(), {"dag": dag, "product": p.naam}).fetchall()
-            for p in PRODUCTEN
-        }
+        gemaakt = signaalrapport.rapporten(conn, dag)
         bekend = {
             bestand: (sha256, geschreven_op)
             for bestand, sha256, geschreven_op in conn.execute(
@@ -109,35 +103,29 @@ def signaalrapporten(
     reports = signaalrapport.private_folder(lks.reports)
     nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     records, geschreven, opgeruimd, schoon = [], 0, 0, set()
-    for product in PRODUCTEN:
-        for gemeentecode, groep in groupby(rijen[product.naam], key=itemgetter(0)):
-            data = [r[1:] for r in groep]
-            inhoud = signaalrapport.csv_bytes(product.header, data)
-            sha256 = signaalrapport.sha256(inhoud)
-            bestand = product.bestandsnaam(gemeentecode, dag)
-            pad = reports / gemeentecode / bestand
-            if gemeentecode not in schoon:
-                opgeruimd += signaalrapport.verwijder_restanten(pad.parent)
-                schoon.add(gemeentecode)
-            ongewijzigd = pad.is_file() and signaalrapport.sha256(pad.read_bytes()) == sha256
-            if not ongewijzigd:
-                signaalrapport.schrijf_atomisch(pad, inhoud)
-                geschreven += 1
-            vorig = bekend.get(bestand)
-            records.append(
-                {
-                    "leverdatum": dag,
-                    "gemeentecode": gemeentecode,
-                    "product": product.naam,
-                    "bestand": bestand,
-                    "pad": str(pad.relative_to(lks.root)),
-                    "sha256": sha256,
-                    "aantal": len(data),
-                    "geschreven_op": vorig[1]
-                    if ongewijzigd and vorig and vorig[0] == sha256
-                    else nu,
-                }
-            )
+    for rapport in gemaakt:
+        sha256 = signaalrapport.sha256(rapport.inhoud)
+        pad = reports / rapport.gemeentecode / rapport.bestand
+        if rapport.gemeentecode not in schoon:
+            opgeruimd += signaalrapport.verwijder_restanten(pad.parent)
+            schoon.add(rapport.gemeentecode)
+        ongewijzigd = pad.is_file() and signaalrapport.sha256(pad.read_bytes()) == sha256
+        if not ongewijzigd:
+            signaalrapport.schrijf_atomisch(pad, rapport.inhoud)
+            geschreven += 1
+        vorig = bekend.get(rapport.bestand)
+        records.append(
+            {
+                "leverdatum": dag,
+                "gemeentecode": rapport.gemeentecode,
+                "product": rapport.product.naam,
+                "bestand": rapport.bestand,
+                "pad": str(pad.relative_to(lks.root)),
+                "sha256": sha256,
+                "aantal": rapport.aantal,
+                "geschreven_op": vorig[1] if ongewijzigd and vorig and vorig[0] == sha256 else nu,
+            }
+        )
     gemaakt = {r["bestand"] for r in records}
     verwijderd = 0
     for bestand, pad in signaalrapport.rapporten_van_dag(reports, dag).items():

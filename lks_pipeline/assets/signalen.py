@@ -97,6 +97,19 @@ def partition_day(context: dg.AssetExecutionContext) -> dt.date:
     return dt.date.fromisoformat(context.partition_key)
 
 
+def bereken_signalen(conn, dag: dt.date) -> None:
+    """Replace the day's signals whole, in one transaction: routing, then outcome and zekerheid.
+
+    The asset's whole logic in SQL, apart from its checks; the property tests run it directly.
+    """
+    parameters = {"dag": dag}
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE routering AS {ROUTERING_SQL}", parameters)
+    with transaction(conn, "signalen"):
+        conn.execute("DELETE FROM signalen WHERE leverdatum = $dag", parameters)
+        conn.execute(f"INSERT INTO signalen BY NAME {SIGNALEN_SQL}", parameters)
+    conn.execute("DROP TABLE routering")
+
+
 def _markdown(conn, sql: str, parameters: dict) -> dg.MetadataValue:
     return dg.MetadataValue.md(conn.execute(sql, parameters).df().to_markdown(index=False))
 
@@ -148,11 +161,7 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
                 "doelgroepregister_codes is leeg: materialiseer eerst de groep referentie, "
                 "anders valt iedereen met een doelgroep buiten de populatie."
             )
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE routering AS {ROUTERING_SQL}", parameters)
-        with transaction(conn, "signalen"):
-            conn.execute("DELETE FROM signalen WHERE leverdatum = $dag", parameters)
-            conn.execute(f"INSERT INTO signalen BY NAME {SIGNALEN_SQL}", parameters)
-        conn.execute("DROP TABLE routering")
+        bereken_signalen(conn, dag)
         conn.execute("CHECKPOINT")
         lekken, lekkende_gemeenten = conn.execute(LEKKEN_SQL, parameters).fetchone()
         sluitend = dict(
