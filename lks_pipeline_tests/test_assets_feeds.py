@@ -1,5 +1,6 @@
 """Ingest assets through Dagster: partitions replaced whole, history kept, nothing half-written."""
 
+import logging
 import os
 
 import dagster as dg
@@ -7,6 +8,7 @@ import duckdb
 import pytest
 
 from lks_pipeline.assets import feeds, referentie
+from lks_pipeline.feeds import csvfeeds
 from lks_pipeline.resources import LksSettings, Warehouse
 from lks_pipeline.warehouse import ensure_schema, transaction
 from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, UWV_HEADER, dkd_xml, write
@@ -26,6 +28,7 @@ def run(data_root):
                 [asset], resources=resources, partition_key=partition, instance=instance
             )
 
+        materialize.instance = instance
         yield materialize
 
 
@@ -273,6 +276,57 @@ def test_known_untouched_files_are_not_hashed_again(run, data_root, monkeypatch)
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["bestanden gelezen"].value == 1  # only the newest, for its rows
     assert query(data_root, "SELECT bsn FROM verwijsindex") == [("010000008",)]
+    assert query(data_root, "SELECT bestand, status FROM leveringen ORDER BY bestand") == [
+        ("verwijsindex_GM0363_20261101.csv", "vervangen"),
+        ("verwijsindex_GM0363_20261108.csv", "geladen"),
+    ]
+
+
+def test_a_file_that_changes_while_being_read_is_left_whole_for_the_next_run(
+    run, data_root, monkeypatch
+):
+    """A gemeente's upload still in progress when the run reads it: nothing of it is taken, the
+    snapshot before it stays, and the next run reads the file whole."""
+    vi(data_root, "verwijsindex_GM0363_20261101.csv", "bsn;cluster\n123456782;Uitkeringen\n")
+    run(feeds.verwijsindex, "GM0363")
+    nieuw = vi(data_root, "verwijsindex_GM0363_20261108.csv", "bsn;cluster\n010000008;Debiteuren\n")
+    lees = csvfeeds.lees_verwijsindex
+
+    def gelezen_terwijl_de_upload_loopt(levering):
+        gelezen = lees(levering)
+        if levering.bestand == nieuw.name:
+            with nieuw.open("a") as f:
+                f.write("111111109;Uitkeringen\n")  # the upload's last line arrives
+        return gelezen
+
+    monkeypatch.setattr(csvfeeds, "lees_verwijsindex", gelezen_terwijl_de_upload_loopt)
+    result = run(feeds.verwijsindex, "GM0363")
+
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["bestanden uitgesteld"].value == 1
+    assert metadata["bestanden gelezen"].value == 0
+    warnings = [
+        e.user_message for e in run.instance.all_logs(result.run_id) if e.level == logging.WARNING
+    ]
+    assert warnings == [
+        "verwijsindex_GM0363_20261108.csv: veranderde terwijl het gelezen werd (wordt nog "
+        "geschreven of is vervangen); niets ervan verwerkt, de volgende run leest het opnieuw"
+    ]
+    assert query(data_root, "SELECT bsn, leverdatum::VARCHAR FROM verwijsindex") == [
+        ("123456782", "2026-11-01")
+    ]
+    assert query(data_root, "SELECT bestand, status FROM leveringen") == [
+        ("verwijsindex_GM0363_20261101.csv", "geladen")
+    ]
+    assert query(data_root, "SELECT count(*) FROM quarantaine") == [(0,)]
+
+    monkeypatch.undo()
+    run(feeds.verwijsindex, "GM0363")
+    assert query(data_root, "SELECT bsn, leverdatum::VARCHAR FROM verwijsindex ORDER BY bsn") == [
+        ("010000008", "2026-11-08"),
+        ("111111109", "2026-11-08"),
+    ]
     assert query(data_root, "SELECT bestand, status FROM leveringen ORDER BY bestand") == [
         ("verwijsindex_GM0363_20261101.csv", "vervangen"),
         ("verwijsindex_GM0363_20261108.csv", "geladen"),

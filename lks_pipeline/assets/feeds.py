@@ -13,6 +13,10 @@ Decisions where the spec is silent:
 - A snapshot partition (verwijsindex, dkd_reintegratie) holds the newest file that was not
   rejected whole; a rejected newer file leaves it as it was.
 - A day without a UWV file leaves `uwv_events` for that day unchanged.
+- A file that changed while it was read (its inode, size, mtime or ctime differ from the scan's:
+  an upload still in progress, or a file replaced) is not used at all: no rows, no record, a
+  warning naming it. The next run (the sensor sees the new ctime) reads it whole. While the
+  newest file of a snapshot partition is deferred, no older one is loaded in its place.
 - `dkd_instellingen` keeps every accepted snapshot with its leverdatum (the aanleverfouten need
   the settings "as of" each day); the view `dkd_instellingen_actueel` is the newest.
 """
@@ -81,16 +85,19 @@ def _read_new(
     reader: Callable[[Levering], Gelezen],
     *,
     newest_only: bool,
-) -> tuple[list[Bestand], Bestand | None]:
+) -> tuple[list[Bestand], Bestand | None, list[Levering]]:
     """Read every file not yet known, and the newest accepted one for its rows.
 
-    Returns the files read this run and, with `newest_only`, the file whose rows the partition
-    should hold (None: keep the partition as it is).
+    Returns the files read this run; with `newest_only`, the file whose rows the partition
+    should hold (None: keep the partition as it is); and the files that changed while they were
+    read (still being written, or replaced), which are left for the next run. While the newest
+    file is among those, no older one is loaded in its place.
     """
     read: list[Bestand] = []
     loaded: Bestand | None = None
+    uitgesteld: list[Levering] = []
     for levering in sorted(leveringen, key=lambda lv: lv.leverdatum, reverse=True):
-        need_rows = newest_only and loaded is None
+        need_rows = newest_only and loaded is None and not uitgesteld
         previous = known.get(levering.bestand)
         untouched = previous is not None and (previous.grootte, previous.mtime_ns) == (
             levering.size,
@@ -101,10 +108,13 @@ def _read_new(
         if unchanged and (previous.status == "afgewezen" or not need_rows):
             continue
         bestand = _read(levering, sha256, reader)
+        if levering.veranderd():
+            uitgesteld.append(levering)
+            continue
         read.append(bestand)
         if need_rows and bestand.gelezen is not None:
             loaded = bestand
-    return read, loaded
+    return read, loaded, uitgesteld
 
 
 def _record(
@@ -239,8 +249,13 @@ def _ingest(
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
         known = known_files(conn, feed)
-    read, loaded = _read_new(leveringen, known, reader, newest_only=newest_only)
+    read, loaded, uitgesteld = _read_new(leveringen, known, reader, newest_only=newest_only)
     _log_rejections(context, read)
+    for levering in uitgesteld:
+        context.log.warning(
+            f"{levering.bestand}: veranderde terwijl het gelezen werd (wordt nog geschreven of "
+            "is vervangen); niets ervan verwerkt, de volgende run leest het opnieuw"
+        )
     with duckdb.get_connection() as conn:
         with transaction(conn, "ingest"):
             for bestand in [loaded] if newest_only else read:
@@ -248,7 +263,9 @@ def _ingest(
                     write(conn, bestand)
             _record(conn, feed, read, loaded, gemeentecode)
         conn.execute("CHECKPOINT")
-    return read, loaded, _metadata(read, loaded, leveringen)
+    metadata = _metadata(read, loaded, leveringen)
+    metadata["bestanden uitgesteld"] = len(uitgesteld)
+    return read, loaded, metadata
 
 
 @dg.asset(

@@ -43,6 +43,7 @@ class Levering:
     size: int
     mtime_ns: int
     ctime_ns: int = 0  # changes on create, write, rename into the folder: the sensors' clock
+    inode: int = 0
 
     @property
     def bestand(self) -> str:
@@ -54,6 +55,19 @@ class Levering:
         if self.feed == "uwv":
             return self.leverdatum.isoformat()
         return self.gemeentecode
+
+    def veranderd(self) -> bool:
+        """Whether the file is no longer what the scan saw: written to, replaced or removed."""
+        try:
+            stat = self.path.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            return True
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns) != (
+            self.inode,
+            self.size,
+            self.mtime_ns,
+            self.ctime_ns,
+        )
 
     def sha256(self) -> str:
         digest = hashlib.sha256()
@@ -139,6 +153,7 @@ def _levering(entry: os.DirEntry, feeds: list[str], binnen: bool) -> Levering | 
             stat.st_size,
             stat.st_mtime_ns,
             stat.st_ctime_ns,
+            stat.st_ino,
         )
     return Onleesbaar(feed_label, entry.name, reden)
 
