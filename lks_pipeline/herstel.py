@@ -57,13 +57,20 @@ def run_tags() -> dict[str, str]:
 
 
 def _gestart_op(pid: int) -> float | None:
-    """When process `pid` started (epoch seconds), or None when there is no such process."""
+    """When process `pid` started (epoch seconds), or None when there is no such process.
+
+    A zombie counts as gone: it has died, only its parent has not collected its exit status yet
+    (as a code server does with a killed run worker until its next clean-up).
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
-    # Field 22 (starttime, clock ticks since boot) follows the command, which may hold spaces.
+    # After the command, which may hold spaces: field 3 (state) and 22 (starttime, in clock
+    # ticks since boot).
     velden = stat.rsplit(")", 1)[1].split()
+    if velden[0] in ("Z", "X"):
+        return None
     return _opgestart() + int(velden[19]) / os.sysconf("SC_CLK_TCK")
 
 

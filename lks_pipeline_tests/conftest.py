@@ -91,6 +91,7 @@ def cli_env(data: Path, home: Path, **extra: str) -> dict[str, str]:
     env = {**os.environ, "LKS_DATA_DIR": str(data), "DAGSTER_HOME": str(home), **extra}
     env.pop("LKS_DUCKDB_PATH", None)
     env.pop("LKS_CRASHPUNT", None)
+    env.pop("LKS_CRASHPUNT_EENMALIG", None)
     return env
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -287,6 +288,26 @@ def test_the_sensor_fails_only_runs_whose_process_is_gone_and_frees_their_slot(t
     assert f"(pid {dead.tags['lks/pid']} op {host}) bestaat niet meer" in (
         failure.event_log_entry.dagster_event.message
     )
+
+
+def test_a_killed_run_worker_not_yet_reaped_counts_as_gone():
+    """A code server collects a killed run worker's exit status only at its next clean-up; until
+    then the worker is a zombie that still has a /proc entry."""
+    from lks_pipeline.herstel import proces_leeft
+
+    zombie = subprocess.Popen(["sleep", "60"])
+    try:
+        assert proces_leeft(zombie.pid, time.time())
+        zombie.kill()
+        deadline = time.monotonic() + 10
+        stat = Path(f"/proc/{zombie.pid}/stat")
+        while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert not proces_leeft(zombie.pid, time.time())
+    finally:
+        zombie.kill()
+        zombie.wait()
 
 
 def test_a_run_that_ends_while_herstel_looks_keeps_its_own_end(monkeypatch):
