@@ -10,9 +10,10 @@ of `lks-pipeline process`, nor for a run of the DefaultRunLauncher.
 So `process` at its start and `herstel_sensor` every minute look at every run that is still
 STARTING, STARTED or CANCELING and that ran on this host as a process: a run of `process` carries
 the tags `lks/host` and `lks/pid`; a run launched by the DefaultRunLauncher is found through the
-pid that Dagster's in-process executor records in its first engine event. When that process no
-longer exists (or the pid now belongs to a process that started after the run did), the run is
-reported failed, with the reason, and its slots are freed. A live run is never touched, nor
+pid that Dagster records in the run's first engine event that has one. When that process no
+longer exists (or the pid now belongs to a process that started after it was recorded: a queued
+run may start long after it was created), the run is reported failed, with the reason, and its
+slots are freed. A live run is never touched, nor
 one that ended while it was being looked at. Runs in containers are left to run monitoring,
 which can ask Docker or Kubernetes.
 """
@@ -82,16 +83,20 @@ def _opgestart() -> int:
     )
 
 
-def proces_leeft(pid: int, run_begon: float) -> bool:
-    """Whether `pid` is the process that started at or before `run_begon` (not a reused pid)."""
+def proces_leeft(pid: int, bestond: float) -> bool:
+    """Whether `pid` is a live process that already existed at `bestond` (not a reused pid)."""
     if pid == os.getpid():
         return True
     gestart = _gestart_op(pid)
-    return gestart is not None and gestart <= run_begon + 1.5  # btime is whole seconds
+    return gestart is not None and gestart <= bestond + 1.5  # btime is whole seconds
 
 
-def _pid_uit_events(instance: dg.DagsterInstance, run_id: str) -> int | None:
-    """The pid the in-process executor logged when it began executing the run's steps."""
+def _pid_uit_events(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
+    """The pid of the run's process as its first engine event with one logged it, and when.
+
+    The process existed at that moment: it is the reference for telling a reused pid, not the
+    run's creation, which for a queued run can be long before its process started.
+    """
     records = instance.get_records_for_run(
         run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=20
     ).records
@@ -99,7 +104,7 @@ def _pid_uit_events(instance: dg.DagsterInstance, run_id: str) -> int | None:
         event = record.event_log_entry.dagster_event
         metadata = event.engine_event_data.metadata if event and event.engine_event_data else {}
         if "pid" in metadata:
-            return int(metadata["pid"].value)
+            return int(metadata["pid"].value), record.event_log_entry.timestamp
     return None
 
 
@@ -125,15 +130,16 @@ def herstel(instance: dg.DagsterInstance) -> list[Hersteld]:
         if "lks/host" in run.tags:
             if run.tags["lks/host"] != host:
                 continue
-            pid = int(run.tags["lks/pid"])
+            # `process` itself created the run with these tags: it existed at that moment.
+            pid, bestond = int(run.tags["lks/pid"]), record.create_timestamp.timestamp()
         elif lokale_launcher:
-            pid = _pid_uit_events(instance, run.run_id)
-            if pid is None:
+            gelogd = _pid_uit_events(instance, run.run_id)
+            if gelogd is None:
                 continue  # not executing yet; run monitoring's start timeout covers STARTING
+            pid, bestond = gelogd
         else:
             continue
-        begon = record.start_time or record.create_timestamp.timestamp()
-        if proces_leeft(pid, begon):
+        if proces_leeft(pid, bestond):
             continue
         # The run may have ended, and its process exited, since the list was read. Once the
         # process is gone nothing writes the run's status any more, so read it again now.

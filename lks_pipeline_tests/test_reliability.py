@@ -310,6 +310,35 @@ def test_a_killed_run_worker_not_yet_reaped_counts_as_gone():
         zombie.wait()
 
 
+def test_a_queued_run_whose_process_started_long_after_its_creation_is_alive(tmp_path):
+    """A daemon-launched run is created when a sensor queues it and gets its process only when
+    the queue reaches it; that later process is the run's own, not a reused pid."""
+    from dagster._core.events import EngineEventData
+
+    from lks_pipeline.herstel import herstel
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        queued_long = fake_run(instance, {})
+        queued_dead = fake_run(instance, {})
+        time.sleep(2.5)  # the queue reaches them
+        worker = subprocess.Popen(["sleep", "60"])
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        try:
+            for run, pid in ((queued_long, worker.pid), (queued_dead, gone.pid)):
+                instance.report_engine_event(
+                    "Started process for run", run, EngineEventData(metadata={"pid": str(pid)})
+                )
+            hersteld = herstel(instance)
+        finally:
+            worker.kill()
+            worker.wait()
+
+        assert [h.run_id for h in hersteld] == [queued_dead.run_id]
+        assert instance.get_run_by_id(queued_long.run_id).status == dg.DagsterRunStatus.STARTED
+        assert instance.get_run_by_id(queued_dead.run_id).status == dg.DagsterRunStatus.FAILURE
+
+
 def test_a_run_that_ends_while_herstel_looks_keeps_its_own_end(monkeypatch):
     """The list of running runs is read first; a run whose process exits after that, having
     recorded its own end, is not then reported failed as if it had died."""
