@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import duckdb
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lks_pipeline import signaalrapport
@@ -440,6 +441,10 @@ def uitkomsten_in(conn: duckdb.DuckDBPyConnection, dag: dt.date) -> set[Uitkomst
 
 # ---------------------------------------------------------------------------------------------
 # The properties.
+
+# A second per inbox, far above the ~0.15 s one takes, so that the long profile is not cut off
+# by the suite's 300 s limit and a hang is still caught.
+pytestmark = pytest.mark.timeout(max(300, settings().max_examples))
 
 
 @given(inboxen())
