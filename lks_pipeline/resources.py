@@ -4,6 +4,7 @@ Every setting has a working default, so the demo needs nothing set; `definitions
 `LKS_*` environment variables into `EnvVar`s so the UI shows where a value came from.
 """
 
+import fcntl
 import os
 import re
 import time
@@ -50,6 +51,10 @@ LOCK_HOLDER = re.compile(
 )
 
 
+# Writers' lock files this process holds (`Warehouse._schrijver`).
+_SCHRIJVERS: set[str] = set()
+
+
 class WarehouseBezet(RuntimeError):
     """Another process kept the warehouse file locked for longer than the step would wait."""
 
@@ -66,6 +71,11 @@ class Warehouse(DuckDBResource):
       retried silently and then failed with DuckDB's bare error.
     - Upstream closes only when the block succeeds; a failed step would keep the file open in a
       long-lived process (the CLI, a code server).
+    - Our own writers also take an exclusive `flock` on `<database>.schrijver` for as long as
+      they hold a connection, and wait for it without limit, as they would for the pool's slot.
+      The pool alone is not enough: on a SQLite instance two processes (two `process` started
+      at once) can both claim its one slot, seen in the two-writers test. The kernel drops the
+      lock when its process dies, so a crash leaves nothing to clean up.
     """
 
     wacht_seconden: float = Field(
@@ -83,13 +93,42 @@ class Warehouse(DuckDBResource):
         # umask is per process; the run worker executes one step at a time (in-process executor).
         previous = os.umask(0o077)
         try:
-            conn = self._connect()
-            try:
-                yield conn
-            finally:
-                conn.close()
+            with self._schrijver():
+                conn = self._connect()
+                try:
+                    yield conn
+                finally:
+                    conn.close()
         finally:
             os.umask(previous)
+
+    @contextmanager
+    def _schrijver(self) -> Iterator[None]:
+        """Hold the writers' file lock: one of our writers on the warehouse at a time.
+
+        Re-entrant within a process, so a connection opened while another is open (in the
+        same step) does not wait for itself.
+        """
+        pad = f"{self.database}.schrijver"
+        if self.database == ":memory:" or pad in _SCHRIJVERS:
+            yield
+            return
+        fd = os.open(pad, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                dg.get_dagster_logger().info(
+                    "Een andere schrijver van deze pipeline gebruikt het warehouse: wacht."
+                )
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            _SCHRIJVERS.add(pad)
+            try:
+                yield
+            finally:
+                _SCHRIJVERS.discard(pad)
+        finally:
+            os.close(fd)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         config = {"custom_user_agent": "dagster", **self.connection_config}

@@ -418,6 +418,49 @@ def test_no_bsn_or_name_outside_the_reports(demo_verwerkt):
     assert gevonden == []
 
 
+WRITER = """
+import sys, time
+from lks_pipeline.resources import Warehouse
+with Warehouse(database=sys.argv[1], wacht_seconden=0).get_connection() as conn:
+    print("open", flush=True)
+    conn.execute("CREATE TABLE IF NOT EXISTS t (schrijver VARCHAR, nr INTEGER)")
+    for nr in range(3):
+        conn.execute("INSERT INTO t VALUES (?, ?)", [sys.argv[2], nr])
+        time.sleep(0.5)
+"""
+
+
+def test_two_of_our_writers_wait_for_each_other_even_where_the_pool_lets_both_in(tmp_path):
+    """A SQLite instance can give its one pool slot to two processes at once (seen in the
+    test below under load); the writers' file lock still lets only one at a time open the
+    file, and the other waits instead of failing on DuckDB's lock, even with no wait allowed."""
+    database = tmp_path / "lks.duckdb"
+
+    def writer(naam):
+        return subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(database), naam],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    first = writer("eerste")
+    assert first.stdout.readline() == "open\n"
+    second = writer("tweede")
+    outputs = [p.communicate(timeout=60)[0] for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outputs
+    with duckdb.connect(str(database), read_only=True) as conn:
+        rows = conn.execute("SELECT schrijver, nr FROM t ORDER BY rowid").fetchall()
+    assert rows == [
+        ("eerste", 0),
+        ("eerste", 1),
+        ("eerste", 2),
+        ("tweede", 0),
+        ("tweede", 1),
+        ("tweede", 2),
+    ]
+
+
 def test_two_writers_at_once_are_serialized_by_the_pool_not_by_luck(uninterrupted, tmp_path):
     """Two `process` at the same moment on one warehouse and instance, as when a manual launch
     meets the schedule. With LKS_WAREHOUSE_WACHT=0 a step that met the other's file lock would
