@@ -192,12 +192,9 @@ def test_process_sends_mail_and_after_an_smtp_outage_sends_each_once(data_root, 
     assert "[2/2] signalen 2026-11-21: MISLUKT in notificaties" in down.stdout
     assert (data_root / "reports" / "GM0599").is_dir()  # the reports are there regardless
 
-    server.start()
-    try:
+    with server:
         up = lks_pipeline("process", env=env)
         again = lks_pipeline("process", env=env)
-    finally:
-        server.stop()
     assert up.returncode == 0, up.stdout + up.stderr
     assert "Signalen: 2 leverdagen, 0 te verwerken" in up.stdout
     assert "notificaties: 6 verzonden" in up.stdout

@@ -103,6 +103,13 @@ class SmtpServer:
         self.controller.stop()
         self.controller = None
 
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stop()
+
     def env(self) -> dict[str, str]:
         """The variables that point `lks-pipeline` at this server, plainly, with our sender."""
         return {
@@ -327,8 +334,7 @@ def test_starttls_and_login(data_root, tmp_path, monkeypatch):
         auth_require_tls=True,
         authenticator=authenticator,
     )
-    server.start()
-    try:
+    with server:
 
         def mail(password):
             return Mail(
@@ -346,8 +352,6 @@ def test_starttls_and_login(data_root, tmp_path, monkeypatch):
                 "SELECT DISTINCT laatste_fout FROM notificaties WHERE status = 'te_verzenden'",
             ) == [("SMTPAuthenticationError: (535, b'5.7.8 Authentication credentials invalid')",)]
             assert run.notificaties(resources={"mail": mail("geheim")}).success
-    finally:
-        server.stop()
     assert server.postvak.onderwerpen() == VERWACHT_D1
     assert all(b["ingelogd"] for b in server.postvak.berichten)
 

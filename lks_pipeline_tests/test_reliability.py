@@ -163,12 +163,9 @@ def uninterrupted(tmp_path_factory):
     """Reports and mail of one `process` that nothing interrupts: what every crash must end in."""
     root = tmp_path_factory.mktemp("ongestoord")
     server = SmtpServer()
-    server.start()
-    try:
+    with server:
         data = inbox_with_addresses(root / "data")
         run = lks_pipeline("process", env=cli_env(data, root / "home", **server.env()))
-    finally:
-        server.stop()
     assert run.returncode == 0, run.stdout + run.stderr
     mails = delivered(server)
     assert sum(mails.values()) == len(mails) == 6  # 7 reports; GM0014 has no address
@@ -205,8 +202,7 @@ def test_killed_at_every_crash_point_in_turn_it_ends_as_if_never_interrupted(
     reports, mails = uninterrupted
     data = inbox_with_addresses(tmp_path / "data")
     server = SmtpServer()
-    server.start()
-    try:
+    with server:
         env = cli_env(data, tmp_path / "home", **server.env())
         for i, punt in enumerate(CRASHPUNTEN):
             crashed = lks_pipeline("process", env={**env, "LKS_CRASHPUNT": punt})
@@ -215,8 +211,6 @@ def test_killed_at_every_crash_point_in_turn_it_ends_as_if_never_interrupted(
                 assert "Hersteld: run " in crashed.stdout, (punt, crashed.stdout)
         final = lks_pipeline("process", env=env)
         idle = lks_pipeline("process", env=env)
-    finally:
-        server.stop()
     assert final.returncode == 0, final.stdout + final.stderr
     assert "Hersteld: run " in final.stdout
     assert idle.returncode == 0, idle.stdout + idle.stderr
@@ -479,8 +473,7 @@ def test_two_writers_at_once_are_serialized_by_the_pool_not_by_luck(uninterrupte
     reports, mails = uninterrupted
     data = inbox_with_addresses(tmp_path / "data")
     server = SmtpServer()
-    server.start()
-    try:
+    with server:
         env = cli_env(data, tmp_path / "home", **server.env(), LKS_WAREHOUSE_WACHT="0")
         # The instance as the daemon made it, with the packaged settings (the writers' pool).
         (tmp_path / "home").mkdir(mode=0o700)
@@ -497,8 +490,6 @@ def test_two_writers_at_once_are_serialized_by_the_pool_not_by_luck(uninterrupte
             for _ in range(2)
         ]
         outputs = [p.communicate(timeout=300)[0] for p in both]
-    finally:
-        server.stop()
     for process, output in zip(both, outputs, strict=True):
         assert process.returncode == 0, output
         assert "in gebruik door een ander proces" not in output
