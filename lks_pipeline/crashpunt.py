@@ -4,10 +4,10 @@ With `LKS_CRASHPUNT=<naam>` set, the process kills itself with SIGKILL the first
 the point of that name; unset, as in production, a point costs one environment lookup. With
 `LKS_CRASHPUNT_EENMALIG=<file>` as well, only the first process to get there dies (it creates the
 file); later ones pass, such as the retry of a run that a daemon launches with the same
-environment. Tests
-use it to crash at exactly the moments that matter (inside a transaction, between writing a
-report and recording it, between the SMTP server's acceptance and the ledger) instead of with a
-timer that hits them by chance: the failpoint technique of FreeBSD's fail(9) and TiKV's fail-rs.
+environment. Tests use it to crash at exactly the moments that matter (inside a transaction,
+between writing a report and recording it, between the SMTP server's acceptance and the ledger)
+instead of with a timer that hits them by chance: the failpoint technique of FreeBSD's fail(9)
+and TiKV's fail-rs.
 """
 
 import os

@@ -13,9 +13,8 @@ the tags `lks/host` and `lks/pid`; a run launched by the DefaultRunLauncher is f
 pid that Dagster records in the run's first engine event that has one. When that process no
 longer exists (or the pid now belongs to a process that started after it was recorded: a queued
 run may start long after it was created), the run is reported failed, with the reason, and its
-slots are freed. A live run is never touched, nor
-one that ended while it was being looked at. Runs in containers are left to run monitoring,
-which can ask Docker or Kubernetes.
+slots are freed. A live run is never touched, nor one that ended while it was being looked at.
+Runs in containers are left to run monitoring, which can ask Docker or Kubernetes.
 """
 
 import os

@@ -133,7 +133,7 @@ class Warehouse(DuckDBResource):
     def _connect(self) -> duckdb.DuckDBPyConnection:
         config = {"custom_user_agent": "dagster", **self.connection_config}
         deadline = time.monotonic() + self.wacht_seconden
-        delay = 0.5
+        delay, gemeld = 0.5, False
         while True:
             try:
                 return duckdb.connect(self.database, read_only=False, config=config)
@@ -151,11 +151,12 @@ class Warehouse(DuckDBResource):
                         f"{message} Na {self.wacht_seconden:g} s wachten gestopt; "
                         "de volgende run probeert het opnieuw."
                     ) from None
-                if delay == 0.5:
+                if not gemeld:
                     dg.get_dagster_logger().warning(
                         f"{message} Deze stap wacht en probeert het opnieuw, "
                         f"tot {self.wacht_seconden:g} s."
                     )
+                    gemeld = True
                 time.sleep(delay)
                 delay = min(delay * 2, 15.0)
 
