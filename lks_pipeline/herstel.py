@@ -4,8 +4,9 @@ A run killed with SIGKILL (or by the OOM killer, or a power cut) cannot report i
 stays STARTED in the instance and keeps its `duckdb_writer` slot, and with a pool limit of 1 every
 later writing step then waits forever (DAGSTER-DUCKDB.md section 2, dagster-io/dagster#32560).
 Dagster's run monitoring frees slots only of runs that already ended, and tells a dead run
-worker only for launchers that can check their workers (Docker, Kubernetes): not for a process
-of `lks-pipeline process`, nor for a run of the DefaultRunLauncher.
+worker only for launchers that can check their workers (Docker, Kubernetes). A code server
+fails the runs of run workers it started and saw die, but nothing fails a run of
+`lks-pipeline process`, or of a code server that died with its run worker.
 
 So `process` at its start and `herstel_sensor` every minute look at every run that is still
 STARTING, STARTED or CANCELING and that ran on this host as a process: a run of `process` carries
