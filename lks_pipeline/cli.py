@@ -244,7 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--tot", default="2026-11-20", help="laatste leverdag (JJJJ-MM-DD)")
     gen.add_argument("--uit", help="doelmap (standaard: $LKS_DATA_DIR/inbox)")
     gen.add_argument("--overschrijf", action="store_true", help="vervang een bestaande inbox")
-    for veld in ("gemeenten", "verwijsindex_rijen", "dkd_clienten", "events_per_dag", "dagen"):
+    for veld in (
+        "gemeenten",
+        "verwijsindex_rijen",
+        "dkd_clienten",
+        "events_per_dag",
+        "dagen",
+        "stressdag_events",
+    ):
         gen.add_argument(f"--{veld.replace('_', '-')}", dest=veld, type=int)
     gen.set_defaults(func=cmd_generate)
 

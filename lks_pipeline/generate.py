@@ -54,13 +54,19 @@ VOORKEUR = ("GM0363", "GM0599", "GM0518", "GM0344", "GM0772", "GM0014", "GM0153"
 
 @dataclass(frozen=True)
 class Schaal:
-    """How much to generate. `verwijsindex_rijen` and `dkd_clienten` are national totals."""
+    """How much to generate. `verwijsindex_rijen` and `dkd_clienten` are national totals.
+
+    The last delivery day is the *stress day* with `stressdag_events` events (at least
+    `events_per_dag`); every other day has `events_per_dag`. A year of ordinary days before one
+    stress day is what the benchmarks' backfill and signal-path figures need.
+    """
 
     gemeenten: int
     verwijsindex_rijen: int
     dkd_clienten: int
     events_per_dag: int
     dagen: int
+    stressdag_events: int = 0
 
 
 SCHALEN = {
@@ -74,8 +80,9 @@ SCHALEN = {
         gemeenten=342,
         verwijsindex_rijen=3_000_000,
         dkd_clienten=400_000,
-        events_per_dag=100_000,
-        dagen=5,
+        events_per_dag=1_500,
+        dagen=365,
+        stressdag_events=100_000,
     ),
 }
 
@@ -547,7 +554,10 @@ def _schrijf_uwv(wereld: _Wereld, scenarios: list[dict], uit: Path, resultaat: G
     for d, dag in enumerate(dagen):
         path = uit / "uwv" / f"uwv_lks_{dag:%Y%m%d}.csv"
         eigen = [s for s in scenarios if s["dag"] == d]
-        rijen = chain(eigen, bulk(dag, max(0, wereld.schaal.events_per_dag - len(eigen))))
+        aantal = wereld.schaal.events_per_dag
+        if d == len(dagen) - 1:
+            aantal = max(aantal, wereld.schaal.stressdag_events)
+        rijen = chain(eigen, bulk(dag, max(0, aantal - len(eigen))))
         with path.open("w", encoding="utf-8", newline="") as f:
             writer = _csv_writer(f)
             writer.writerow(UWV_KOLOMMEN)
