@@ -1,0 +1,145 @@
+"""The signal path of one delivery day as a user would write it in pandas: the second yardstick.
+
+Load the tables it needs from the warehouse, merge, decide outcome and zekerheid with vectorised
+pandas (no per-row Python), write one CSV per gemeente and product, and store the signals back
+in DuckDB. Written from DESIGN 5 and 6.1 on its own; deliberately neither clever nor careless.
+"""
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+FORMULE_TEKENS = ("=", "+", "-", "@", "\t", "\r")
+OMSCHRIJVING = {
+    1: "Re-integratie inzet met gegevens over Loonkostensubsidie gevonden.",
+    2: "Re-integratie inzet gevonden maar (nog) geen gegevens over Loonkostensubsidie bekend.",
+    3: "BSN bekend bij GSD.",
+}
+REINTEGRATIE = {
+    "BSN": "bsn",
+    "Datum einde uitkeringsverhouding": "datum_einde_uitkeringsverhouding",
+    "Datum einde arbeidsverhouding": "datum_einde_arbeidsverhouding",
+    "Datum eerste AO-dag": "datum_eerste_ao_dag",
+}
+EINDE_ZW = {
+    "BSN": "bsn",
+    "Geboortedatum": "geboortedatum",
+    "Achternaam": "achternaam",
+    "Voorvoegsel": "voorvoegsel",
+    "Voorletter(s)": "voorletters",
+    "Naam administratieve eenheid": "naam_administratieve_eenheid",
+    "Loonheffingsnummer": "loonheffingennummer",
+    "Zekerheid Loonkostensubsidie": "omschrijving",
+    "Datum ziekmelding": None,
+    "Begindatum ZW uitkering": "begindatum_zw_uitkering",
+    "Datum betermelding": None,
+    "Einddatum ZW uitkering": "einddatum",
+}
+
+
+def _veilig(kolom: pd.Series) -> pd.Series:
+    tekst = kolom.astype("string")
+    return tekst.where(~tekst.str.startswith(FORMULE_TEKENS, na=False), "'" + tekst)
+
+
+def _datum(kolom: pd.Series) -> pd.Series:
+    return pd.to_datetime(kolom).dt.strftime("%d-%m-%Y")
+
+
+def signaalpad(database: Path, dag: dt.date, rapporten: Path) -> pd.DataFrame:
+    """Signals of `dag` (stored as `benchmark_signalen_pandas`) and reports under `rapporten`."""
+    con = duckdb.connect(str(database))
+    events = con.execute("SELECT * FROM uwv_events WHERE leverdatum = ?", [dag]).df()
+    vi = con.execute("SELECT * FROM verwijsindex").df()
+    dkd = con.execute("SELECT * FROM dkd_reintegratie").df()
+    lks = con.execute("SELECT * FROM dkd_loonkostensubsidies").df()
+    inzetten = con.execute("SELECT * FROM dkd_inzetten").df()
+    doelgroepen = con.execute("SELECT * FROM dkd_doelgroepen").df()
+    codes = con.execute("SELECT * FROM doelgroepregister_codes").df()
+    eerder = con.execute(
+        "SELECT uwv_kenmerk FROM signalen WHERE leverdatum < ? AND uitkomst = 'gemeld'", [dag]
+    ).df()
+
+    for kolom in events.columns:
+        if kolom.startswith(("datum", "begindatum", "einddatum", "geboortedatum")):
+            events[kolom] = pd.to_datetime(events[kolom])
+    events["peil"] = events["datum_einde_arbeidsverhouding"].where(
+        events["berichttype"] == "ZIEK_UIT_DIENST", events["begindatum_zw_uitkering"]
+    )
+    events["van"] = events["peil"] - pd.DateOffset(years=2)
+
+    bekend = pd.concat([vi[["gemeentecode", "bsn"]], dkd[["gemeentecode", "bsn"]]])
+    bekend = bekend.drop_duplicates()
+    paren = events.merge(bekend, on="bsn", how="left")
+
+    sleutel = ["regel", "gemeentecode"]
+    lks = lks[lks["percentage_loonwaarde"].notna()]
+    m = paren[["regel", "gemeentecode", "bsn", "peil", "van"]].merge(
+        lks, on=["gemeentecode", "bsn"], suffixes=("", "_lks")
+    )
+    begin, einde = pd.to_datetime(m["begindatum"]), pd.to_datetime(m["einddatum"])
+    m = m[(begin <= m["peil"]) & (einde.isna() | (einde >= m["van"]))]
+    met_lks = m[sleutel].drop_duplicates().assign(met_lks=True)
+
+    met_inzet = inzetten[["gemeentecode", "bsn"]].drop_duplicates().assign(met_inzet=True)
+
+    d = paren[["regel", "gemeentecode", "bsn", "peil", "van"]].merge(
+        doelgroepen, on=["gemeentecode", "bsn"]
+    )
+    begin, einde = pd.to_datetime(d["begindatum"]), pd.to_datetime(d["einddatum"])
+    d["binnen"] = (
+        d["code"].isin(codes["code"]) & (begin <= d["peil"]) & (einde.isna() | (einde >= d["van"]))
+    )
+    doelgroep = d.groupby(sleutel)["binnen"].any().rename("in_populatie").reset_index()
+
+    s = (
+        paren.merge(met_lks, on=sleutel, how="left")
+        .merge(met_inzet, on=["gemeentecode", "bsn"], how="left")
+        .merge(doelgroep, on=sleutel, how="left")
+    )
+    gerouteerd = s["gemeentecode"].notna()
+    s["zekerheid"] = np.select(
+        [~gerouteerd, s["met_lks"].eq(True), s["met_inzet"].eq(True)], [0, 1, 2], 3
+    )
+    s["uitkomst"] = np.select(
+        [
+            ~gerouteerd,
+            s["uwv_kenmerk"].isin(eerder["uwv_kenmerk"]),
+            (s["berichttype"] == "EINDE_ZW")
+            & (s["begindatum_zw_uitkering"] >= pd.Timestamp("2022-01-01")),
+            s["in_populatie"].eq(False),
+        ],
+        ["niet_routeerbaar", "dubbel", "na_wetswijziging_2022", "buiten_doelgroep"],
+        "gemeld",
+    )
+    s["einddatum"] = s["einddatum_zw_uitkering"].fillna(
+        s["begindatum_zw_uitkering"] + pd.Timedelta(days=727)
+    )
+    s["omschrijving"] = s["zekerheid"].map(OMSCHRIJVING)
+
+    gemeld = s[s["uitkomst"] == "gemeld"].sort_values(["gemeentecode", "bsn", "uwv_kenmerk"])
+    for berichttype, rapport, kolommen in (
+        ("ZIEK_UIT_DIENST", "Re-integratie_signaalrapport", REINTEGRATIE),
+        ("EINDE_ZW", "LKS_einde_zw_signaalrapport", EINDE_ZW),
+    ):
+        deel = gemeld[gemeld["berichttype"] == berichttype]
+        uit = pd.DataFrame(index=deel.index)
+        for kop, kolom in kolommen.items():
+            if kolom is None:
+                uit[kop] = None
+            elif pd.api.types.is_datetime64_any_dtype(deel[kolom]):
+                uit[kop] = _datum(deel[kolom])
+            else:
+                uit[kop] = _veilig(deel[kolom])
+        for gemeentecode, rijen in uit.groupby(deel["gemeentecode"]):
+            pad = rapporten / gemeentecode / f"{gemeentecode}_{rapport}_{dag:%Y%m%d}.csv"
+            pad.parent.mkdir(parents=True, exist_ok=True)
+            rijen.to_csv(pad, sep=";", index=False, encoding="utf-8-sig", lineterminator="\r\n")
+
+    signalen = s[["regel", "uwv_kenmerk", "bsn", "gemeentecode", "uitkomst", "zekerheid"]]
+    con.execute("CREATE OR REPLACE TABLE benchmark_signalen_pandas AS SELECT * FROM signalen")
+    con.close()
+    return signalen

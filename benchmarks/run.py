@@ -1,0 +1,663 @@
+"""National-scale benchmarks: each figure against its yardstick, measured side by side.
+
+    python3 -m uv run --locked python -m benchmarks.run            # national, ~25 minutes
+    python3 -m uv run --locked python -m benchmarks.run --snel     # small scale, < 2 minutes
+
+Machines here are noisy, so every figure is a ratio of two things measured in the same run,
+alternating round by round (the median of each side counts). One line per figure: the ratio,
+the target, PASS or FAIL and why; the whole result goes to `benchmarks/results/*.json`. The
+inbox is made by `lks-pipeline generate` and kept under `benchmarks/results/werk/` until the
+generator or its options change. Exit 1 when a figure fails at national scale; `--snel` only
+proves the code runs (its targets mean nothing at that size) and exits 0 when all figures ran.
+
+The yardsticks compute the same outcome, and the runner checks that: the SQL script's and the
+pandas version's `gemeld` signals (gemeente, kenmerk, zekerheid) must equal ours, or the figure
+fails as "not the same work".
+"""
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from lks_pipeline.cli import QUIET_RUN_CONFIG
+from lks_pipeline.generate import SCHALEN, Schaal, genereer
+
+HIER = Path(__file__).resolve().parent
+REPO = HIER.parent
+TOT = dt.date(2026, 11, 20)
+SEED = 1
+
+
+@dataclass(frozen=True)
+class Opzet:
+    """What a run measures: the inbox scale, rounds per pair, and the sizes of the side tests."""
+
+    naam: str
+    schaal: Schaal
+    rondes: int
+    sensor_bestanden: int
+    backfill_dagen: int
+    streng: bool  # whether a FAIL makes the exit status non-zero
+
+
+OPZETTEN = {
+    "national": Opzet("national", SCHALEN["national"], 3, 10_000, 365, streng=True),
+    "snel": Opzet(
+        "snel",
+        Schaal(
+            gemeenten=8,
+            verwijsindex_rijen=20_000,
+            dkd_clienten=2_000,
+            events_per_dag=30,
+            dagen=8,
+            stressdag_events=2_000,
+        ),
+        1,
+        1_000,
+        8,
+        streng=False,
+    ),
+}
+
+
+@dataclass
+class Figuur:
+    """One measured figure: ours against the yardstick, the ratio and the verdict."""
+
+    naam: str
+    doel: str
+    ratio: float
+    geslaagd: bool
+    ons: float
+    maatstaf: float
+    eenheid: str
+    reden: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def regel(self) -> str:
+        oordeel = "PASS" if self.geslaagd else "FAIL"
+        tekst = (
+            f"{self.naam:<44} {self.ratio:>8.2f}×  doel {self.doel:<12} {oordeel}  "
+            f"(ons {self.ons:.3g} {self.eenheid}, maatstaf {self.maatstaf:.3g} {self.eenheid})"
+        )
+        return tekst + (f"\n{'':<46}{self.reden}" if self.reden else "")
+
+
+def mediaan_paar(ons: Callable[[], float], maatstaf: Callable[[], float], rondes: int):
+    """Alternate the two measurements `rondes` times; return both medians and all samples."""
+    a, b = [], []
+    for ronde in range(rondes):
+        # Alternate who goes first, so neither side always has the warmer cache.
+        paar = [(a, ons), (b, maatstaf)] if ronde % 2 == 0 else [(b, maatstaf), (a, ons)]
+        for samples, meet in paar:
+            samples.append(meet())
+    return statistics.median(a), statistics.median(b), {"ons": a, "maatstaf": b}
+
+
+def getimed(functie: Callable[[], object]) -> float:
+    """Wall-clock seconds of one call."""
+    start = time.perf_counter()
+    functie()
+    return time.perf_counter() - start
+
+
+class Werk:
+    """The working folder of one scale: the generated inbox and the warehouses measured on."""
+
+    def __init__(self, opzet: Opzet, basis: Path):
+        self.opzet = opzet
+        self.map = basis / opzet.naam
+        self.root = self.map / "data"
+        self.inbox = self.root / "inbox"
+        self.instance: dg.DagsterInstance | None = None
+
+    def genereer(self) -> None:
+        """Generate the inbox unless the same generator and options already made it."""
+        bron = (REPO / "lks_pipeline" / "generate.py").read_bytes()
+        sleutel = json.dumps(
+            [asdict(self.opzet.schaal), SEED, TOT.isoformat(), hashlib.sha256(bron).hexdigest()]
+        )
+        merk = self.map / "gegenereerd.json"
+        instance = self.map / "dagster"
+        shutil.rmtree(instance, ignore_errors=True)  # a fresh event log for every run
+        if merk.exists() and merk.read_text() == sleutel and self.inbox.is_dir():
+            print(f"Inbox {self.inbox}: hergebruikt")
+        else:
+            self._maak(merk, sleutel)
+        instance.mkdir(parents=True)
+        self.instance = dg.DagsterInstance.local_temp(tempdir=str(instance))
+
+    def _maak(self, merk: Path, sleutel: str) -> None:
+        shutil.rmtree(self.map, ignore_errors=True)
+        self.map.mkdir(parents=True)
+        start = time.perf_counter()
+        resultaat = genereer(self.inbox, self.opzet.schaal, SEED, TOT)
+        grootte = sum(p.stat().st_size for p in resultaat.bestanden) / 1e6
+        print(
+            f"Inbox {self.inbox}: {len(resultaat.bestanden)} bestanden, {grootte:.0f} MB, "
+            f"gegenereerd in {time.perf_counter() - start:.0f} s"
+        )
+        merk.write_text(sleutel)
+
+    def database(self, naam: str, *, leeg: bool = True) -> Path:
+        pad = self.map / "warehouses" / f"{naam}.duckdb"
+        pad.parent.mkdir(parents=True, exist_ok=True)
+        if leeg:
+            for oud in pad.parent.glob(f"{naam}.duckdb*"):
+                oud.unlink()
+        return pad
+
+    def resources(self, database: Path, rapporten: Path | None = None) -> dict:
+        from lks_pipeline.resources import (
+            AanleverDrempels,
+            DkdWebservice,
+            LksSettings,
+            Mail,
+            Warehouse,
+        )
+
+        return {
+            "lks": LksSettings(data_dir=str(self.root)),
+            "duckdb": Warehouse(database=str(database)),
+            "mail": Mail(),
+            "webservice": DkdWebservice(timeout_seconds=1.0, pogingen=1),
+            "drempels": AanleverDrempels(),
+        }
+
+    def materialiseer(self, database: Path, assets: list, partition: str | None = None):
+        result = dg.materialize(
+            assets,
+            resources=self.resources(database),
+            partition_key=partition,
+            instance=self.instance,
+            tags={"lks/benchmark": self.opzet.naam},
+            run_config=QUIET_RUN_CONFIG,
+        )
+        if not result.success:
+            raise RuntimeError(f"{[a.key for a in assets]} {partition}: run mislukte")
+        return result
+
+    def bestanden(self, map_: str, patroon: str) -> list[Path]:
+        return sorted((self.inbox / map_).glob(patroon))
+
+    def gemeenten(self, map_: str, patroon: str) -> list[str]:
+        return sorted({p.name.split("_")[-2] for p in self.bestanden(map_, patroon)})
+
+    def stressdag(self) -> dt.date:
+        return TOT
+
+    def ingest_vi(self, database: Path) -> None:
+        from lks_pipeline.assets.feeds import verwijsindex
+
+        for code in self.gemeenten("verwijsindex", "verwijsindex_*.csv"):
+            self.materialiseer(database, [verwijsindex], code)
+
+
+def figuur_verwijsindex(werk: Werk) -> tuple[Figuur, Path]:
+    """Every verwijsindex file into the warehouse, against DuckDB's read_csv of the same files."""
+    bestanden = [str(p) for p in werk.bestanden("verwijsindex", "verwijsindex_*.csv")]
+    kolommen = {"bsn": "VARCHAR", "cluster": "VARCHAR"}
+
+    def maatstaf() -> float:
+        with duckdb.connect() as conn:
+            return getimed(
+                lambda: conn.execute(
+                    "CREATE TABLE vi AS SELECT * FROM read_csv(?, delim = ';', header = true, "
+                    "columns = ?, auto_detect = false)",
+                    [bestanden, kolommen],
+                )
+            )
+
+    laatste: list[Path] = []
+
+    def ons() -> float:
+        database = werk.database(f"verwijsindex-{len(laatste)}")
+        laatste.append(database)
+        return getimed(lambda: werk.ingest_vi(database))
+
+    a, b, samples = mediaan_paar(ons, maatstaf, werk.opzet.rondes)
+    with duckdb.connect(str(laatste[-1]), read_only=True) as conn:
+        (rijen,) = conn.execute("SELECT count(*) FROM verwijsindex").fetchone()
+    ratio = a / b
+    figuur = Figuur(
+        f"verwijsindex-ingest ({len(bestanden)} bestanden, {rijen:,} rijen)",
+        "≤ 1.5×",
+        ratio,
+        ratio <= 1.5,
+        a,
+        b,
+        "s",
+        extra={"samples": samples, "rijen": rijen, "bestanden": len(bestanden)},
+    )
+    return figuur, laatste[-1]
+
+
+def laad_rest(werk: Werk, database: Path) -> None:
+    """Reference data, instellingen, every DKD file and the stress day: the signal path's input."""
+    from lks_pipeline.assets import feeds, referentie
+
+    start = time.perf_counter()
+    werk.materialiseer(database, [referentie.gemeenten, referentie.doelgroepregister_codes])
+    werk.materialiseer(database, [feeds.dkd_instellingen])
+    for code in werk.gemeenten("dkd", "dkd_reintegratie_*.xml"):
+        werk.materialiseer(database, [feeds.dkd_reintegratie], code)
+    werk.materialiseer(database, [feeds.uwv_events], werk.stressdag().isoformat())
+    print(f"Warehouse geladen voor het signaalpad in {time.perf_counter() - start:.0f} s")
+
+
+def _kind(*argumenten: str) -> dict:
+    uit = subprocess.run(
+        [sys.executable, "-m", "benchmarks.kind", *argumenten],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if uit.returncode != 0:
+        raise RuntimeError(f"benchmarks.kind {argumenten[0]} mislukte:\n{uit.stderr[-2000:]}")
+    return json.loads(uit.stdout.strip().splitlines()[-1])
+
+
+def figuur_dkd(werk: Werk) -> list[Figuur]:
+    """The largest DKD file through our ingest, against a bare lxml iterparse count."""
+    xml = max(werk.bestanden("dkd", "dkd_reintegratie_*.xml"), key=lambda p: p.stat().st_size)
+    code = xml.name.split("_")[-2]
+    mb = xml.stat().st_size / 1e6
+    metingen: dict[str, list[dict]] = {"ons": [], "maatstaf": []}
+
+    def ons() -> float:
+        database = werk.database("dkd")
+        meting = _kind("dkd", str(werk.root), str(database), code)
+        metingen["ons"].append(meting)
+        return meting["seconden"]
+
+    def maatstaf() -> float:
+        meting = _kind("iterparse", str(xml))
+        metingen["maatstaf"].append(meting)
+        return meting["seconden"]
+
+    a, b, samples = mediaan_paar(ons, maatstaf, werk.opzet.rondes)
+    doorvoer = b / a  # our throughput as a fraction of the floor's
+    piek = max(m["piek_rss_mb"] for m in metingen["ons"])
+    return [
+        Figuur(
+            f"DKD-ingest {xml.name} ({mb:.0f} MB) doorvoer",
+            "≥ 0.70×",
+            doorvoer,
+            doorvoer >= 0.7,
+            mb / a,
+            mb / b,
+            "MB/s",
+            extra={"samples_s": samples, "metingen": metingen},
+        ),
+        Figuur(
+            "DKD-ingest piek-RSS (MB, hele proces)",
+            "≤ 500 MB",
+            piek / 500,
+            piek <= 500,
+            piek,
+            max(m["piek_rss_mb"] for m in metingen["maatstaf"]),
+            "MB",
+            reden="ratio = piek / 500 MB; maatstaf = piek van de kale iterparse",
+        ),
+    ]
+
+
+def _gemeld_ons(conn, dag: dt.date) -> set:
+    return set(
+        conn.execute(
+            "SELECT gemeentecode, uwv_kenmerk, zekerheid FROM signalen "
+            "WHERE leverdatum = ? AND uitkomst = 'gemeld'",
+            [dag],
+        ).fetchall()
+    )
+
+
+def figuren_signaalpad(werk: Werk, database: Path) -> list[Figuur]:
+    """The stress day's signalen and signaalrapporten, against the SQL script and pandas."""
+    from benchmarks.pandas_signaalpad import signaalpad as pandas_signaalpad
+    from lks_pipeline.assets.rapporten import signaalrapporten
+    from lks_pipeline.assets.signalen import signalen
+
+    dag = werk.stressdag()
+    rapporten = werk.root / "reports"
+    sql_rapporten = werk.map / "rapporten-sql"
+    script = (HIER / "signaalpad.sql").read_text().replace(":rapporten:", str(sql_rapporten))
+
+    def ons() -> float:
+        shutil.rmtree(rapporten, ignore_errors=True)  # every round writes every file
+        return getimed(
+            lambda: werk.materialiseer(database, [signalen, signaalrapporten], dag.isoformat())
+        )
+
+    def sql() -> float:
+        shutil.rmtree(sql_rapporten, ignore_errors=True)
+        sql_rapporten.mkdir(parents=True)
+
+        def draai():
+            with duckdb.connect(str(database)) as conn:
+                conn.execute("SET VARIABLE dag = ?", [dag])
+                conn.execute(script)
+
+        return getimed(draai)
+
+    a, b, samples = mediaan_paar(ons, sql, werk.opzet.rondes)
+    with duckdb.connect(str(database), read_only=True) as conn:
+        gemeld = _gemeld_ons(conn, dag)
+        (events,) = conn.execute(
+            "SELECT count(*) FROM uwv_events WHERE leverdatum = ?", [dag]
+        ).fetchone()
+        sql_gemeld = set(
+            conn.execute(
+                "SELECT gemeentecode, uwv_kenmerk, zekerheid FROM benchmark_signalen "
+                "WHERE uitkomst = 'gemeld'"
+            ).fetchall()
+        )
+    bestanden_ons = len(list(rapporten.glob("GM*/*.csv")))
+    bestanden_sql = len(list(sql_rapporten.glob("*/*/*.csv")))
+    zelfde = gemeld == sql_gemeld and bestanden_ons == bestanden_sql
+    ratio = a / b
+    figuren = [
+        Figuur(
+            f"signaalpad stressdag ({events:,} events) vs SQL-script",
+            "≤ 1.5×",
+            ratio,
+            ratio <= 1.5 and zelfde,
+            a,
+            b,
+            "s",
+            reden="" if zelfde else "NIET HETZELFDE WERK: het SQL-script meldt andere signalen",
+            extra={
+                "samples": samples,
+                "gemeld": len(gemeld),
+                "rapporten": bestanden_ons,
+                "rapporten_sql": bestanden_sql,
+            },
+        )
+    ]
+
+    pandas_rapporten = werk.map / "rapporten-pandas"
+    shutil.rmtree(pandas_rapporten, ignore_errors=True)
+    start = time.perf_counter()
+    uitkomst = pandas_signaalpad(database, dag, pandas_rapporten)
+    p = time.perf_counter() - start
+    pandas_gemeld = set(
+        uitkomst.loc[
+            uitkomst["uitkomst"] == "gemeld", ["gemeentecode", "uwv_kenmerk", "zekerheid"]
+        ].itertuples(index=False, name=None)
+    )
+    bestanden_pandas = len(list(pandas_rapporten.glob("GM*/*.csv")))
+    zelfde = pandas_gemeld == gemeld and bestanden_pandas == bestanden_ons
+    figuren.append(
+        Figuur(
+            "signaalpad stressdag: pandas / ons",
+            "≥ 20×",
+            p / a,
+            p / a >= 20 and zelfde,
+            a,
+            p,
+            "s",
+            reden="" if zelfde else "NIET HETZELFDE WERK: de pandas-versie meldt andere signalen",
+        )
+    )
+    with duckdb.connect(str(database)) as conn:
+        conn.execute("DROP TABLE IF EXISTS benchmark_signalen")
+        conn.execute("DROP TABLE IF EXISTS benchmark_signalen_pandas")
+    return figuren
+
+
+def figuur_backfill(werk: Werk) -> Figuur:
+    """uwv_events of `backfill_dagen` days as one backfill, against one ordinary day."""
+    from lks_pipeline.assets.feeds import uwv_events
+
+    dagen = [p.name[8:16] for p in werk.bestanden("uwv", "uwv_lks_*.csv")]
+    dagen = [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in dagen][-werk.opzet.backfill_dagen - 1 : -1]
+    enkel = uwv_events.backfill_policy is not None and (
+        uwv_events.backfill_policy.policy_type == dg.BackfillPolicyType.SINGLE_RUN
+    )
+
+    def backfill() -> float:
+        database = werk.database("backfill")
+        if enkel:
+            tags = {
+                "dagster/asset_partition_range_start": dagen[0],
+                "dagster/asset_partition_range_end": dagen[-1],
+            }
+            return getimed(
+                lambda: dg.materialize(
+                    [uwv_events],
+                    resources=werk.resources(database),
+                    instance=werk.instance,
+                    tags=tags,
+                    run_config=QUIET_RUN_CONFIG,
+                )
+            )
+        return getimed(lambda: [werk.materialiseer(database, [uwv_events], d) for d in dagen])
+
+    def een_dag() -> float:
+        database = werk.database("een-dag")
+        return getimed(lambda: werk.materialiseer(database, [uwv_events], dagen[-1]))
+
+    # Without single-run backfills one round already takes minutes; its ratio is no near call.
+    a, b, samples = mediaan_paar(backfill, een_dag, werk.opzet.rondes if enkel else 1)
+    ratio = a / b
+    return Figuur(
+        f"backfill uwv_events {len(dagen)} dagen vs 1 dag",
+        "≤ 3×",
+        ratio,
+        ratio <= 3,
+        a,
+        b,
+        "s",
+        reden="" if enkel else "uwv_events heeft geen single-run backfill: één run per partitie",
+        extra={"samples": samples, "single_run": enkel},
+    )
+
+
+def figuur_sensor(werk: Werk) -> Figuur:
+    """The verwijsindex sensor's ticks over an inbox of many files: first, quiet, one new file."""
+    from lks_pipeline import sensors
+    from lks_pipeline.definitions import build_defs
+    from lks_pipeline.reference_data import gemeentecodes
+
+    root = werk.map / "sensor"
+    shutil.rmtree(root, ignore_errors=True)
+    folder = root / "inbox" / "verwijsindex"
+    folder.mkdir(parents=True)
+    codes = sorted(gemeentecodes())
+    n = werk.opzet.sensor_bestanden
+    for i in range(n):
+        dag = dt.date(2020, 1, 1) + dt.timedelta(days=i // len(codes))
+        (folder / f"verwijsindex_{codes[i % len(codes)]}_{dag:%Y%m%d}.csv").write_text(
+            "bsn;cluster\n"
+        )
+    resources = werk.resources(root / "warehouse" / "lks.duckdb")
+    resources["lks"] = type(resources["lks"])(data_dir=str(root))
+    defs = build_defs(resources)
+    cursor = None
+    tijden = {}
+    with dg.DagsterInstance.ephemeral() as instance:
+        for naam in ("eerste", "stil", "een_nieuw"):
+            if naam == "een_nieuw":
+                (folder / f"verwijsindex_{codes[0]}_{TOT:%Y%m%d}.csv").write_text("bsn;cluster\n")
+            context = dg.build_sensor_context(
+                instance=instance,
+                cursor=cursor,
+                resources={"lks": resources["lks"]},
+                definitions=defs,
+            )
+            start = time.perf_counter()
+            data = sensors.verwijsindex_sensor.evaluate_tick(context)
+            tijden[naam] = time.perf_counter() - start
+            cursor = data.cursor
+    slechtste = max(tijden.values())
+    return Figuur(
+        f"sensor-tick, {n:,} bestanden in de inbox (slechtste van 3)",
+        "≤ 1 s",
+        slechtste,
+        slechtste <= 1,
+        slechtste,
+        1.0,
+        "s",
+        reden="ticks: " + ", ".join(f"{k} {v:.2f} s" for k, v in tijden.items()),
+        extra={"ticks_s": tijden},
+    )
+
+
+def figuur_process(werk: Werk) -> Figuur:
+    """`lks-pipeline process` on the demo inbox, against `dagster asset materialize` of a no-op."""
+    bin_ = Path(sys.executable).parent
+    omgeving = {k: v for k, v in os.environ.items() if not k.startswith(("LKS_", "DAGSTER_"))}
+
+    def proces(argumenten: list[str], extra_env: dict) -> float:
+        env = omgeving | extra_env
+        start = time.perf_counter()
+        subprocess.run(argumenten, env=env, cwd=REPO, check=True, capture_output=True)
+        return time.perf_counter() - start
+
+    def ons() -> float:
+        root = werk.map / "process"
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(REPO / "data" / "inbox", root / "inbox")
+        home = root / "dagster_home"
+        return proces(
+            [str(bin_ / "lks-pipeline"), "process"],
+            {"LKS_DATA_DIR": str(root), "DAGSTER_HOME": str(home)},
+        )
+
+    def vloer() -> float:
+        home = werk.map / "vloer"
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        return proces(
+            [
+                str(bin_ / "dagster"),
+                "asset",
+                "materialize",
+                "-f",
+                str(HIER / "triviaal.py"),
+                "--select",
+                "triviaal",
+            ],
+            {"DAGSTER_HOME": str(home)},
+        )
+
+    a, b, samples = mediaan_paar(ons, vloer, max(2, werk.opzet.rondes))
+    ratio = a / b
+    return Figuur(
+        "lks-pipeline process (demo) vs dagster-vloer",
+        "≤ 2×",
+        ratio,
+        ratio <= 2,
+        a,
+        b,
+        "s",
+        extra={"samples": samples},
+    )
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for regel in cpuinfo.read_text().splitlines():
+            if regel.startswith("model name"):
+                model = regel.split(":", 1)[1].strip()
+                break
+    geheugen = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    from importlib.metadata import version
+
+    return {
+        "cpu": model,
+        "kernen": os.cpu_count(),
+        "geheugen_gib": round(geheugen, 1),
+        "python": platform.python_version(),
+        "dagster": version("dagster"),
+        "duckdb": version("duckdb"),
+        "lxml": version("lxml"),
+        "pandas": version("pandas"),
+    }
+
+
+FIGUREN = ("verwijsindex", "dkd", "signaalpad", "backfill", "sensor", "process")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen figures; exit 1 when a national figure fails its target."""
+    parser = argparse.ArgumentParser(prog="benchmarks.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--snel", action="store_true", help="kleine schaal, < 2 minuten")
+    parser.add_argument("--alleen", nargs="+", choices=FIGUREN, help="alleen deze figuren")
+    parser.add_argument("--werk", default=str(HIER / "results" / "werk"), help="werkmap")
+    parser.add_argument("--uit", help="JSON-bestand (standaard benchmarks/results/<schaal>-*.json)")
+    args = parser.parse_args(argv)
+
+    opzet = OPZETTEN["snel" if args.snel else "national"]
+    kies = set(args.alleen or FIGUREN)
+    werk = Werk(opzet, Path(args.werk))
+    werk.genereer()
+    begin = time.perf_counter()
+    figuren: list[Figuur] = []
+
+    def toon(nieuw: list[Figuur]) -> None:
+        for figuur in nieuw:
+            print(figuur.regel(), flush=True)
+        figuren.extend(nieuw)
+
+    if kies & {"verwijsindex", "signaalpad"}:
+        vi, database = figuur_verwijsindex(werk)
+        if "verwijsindex" in kies:
+            toon([vi])
+        if "signaalpad" in kies:
+            geladen = werk.database("geladen")
+            shutil.copyfile(database, geladen)
+            laad_rest(werk, geladen)
+            toon(figuren_signaalpad(werk, geladen))
+    if "dkd" in kies:
+        toon(figuur_dkd(werk))
+    if "backfill" in kies:
+        toon([figuur_backfill(werk)])
+    if "sensor" in kies:
+        toon([figuur_sensor(werk)])
+    if "process" in kies:
+        toon([figuur_process(werk)])
+
+    mislukt = [f.naam for f in figuren if not f.geslaagd]
+    uitslag = {
+        "schaal": opzet.naam,
+        "tijdstip": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "duur_s": round(time.perf_counter() - begin, 1),
+        "machine": machine(),
+        "figuren": [asdict(f) for f in figuren],
+    }
+    uit = (
+        Path(args.uit)
+        if args.uit
+        else (HIER / "results" / f"{opzet.naam}-{dt.datetime.now():%Y%m%d-%H%M%S}.json")
+    )
+    uit.parent.mkdir(parents=True, exist_ok=True)
+    uit.write_text(json.dumps(uitslag, indent=2, ensure_ascii=False, default=str) + "\n")
+    print(
+        f"{len(figuren) - len(mislukt)} van {len(figuren)} figuren gehaald "
+        f"in {uitslag['duur_s']:.0f} s; resultaten: {uit}"
+    )
+    return 1 if mislukt and opzet.streng else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

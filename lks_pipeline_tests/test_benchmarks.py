@@ -1,0 +1,50 @@
+"""The benchmark runner's quick mode (`--snel`), so its code cannot rot between national runs.
+
+Its ratios mean nothing at this size and are not asserted; what is asserted is that every
+figure is measured, printed and written, and that both yardsticks did the same work as ours.
+"""
+
+import json
+import subprocess
+import sys
+
+from lks_pipeline_tests.conftest import REPO
+
+FIGUREN = (
+    "verwijsindex-ingest",
+    "signaalpad stressdag (",
+    "signaalpad stressdag: pandas",
+    "DKD-ingest dkd_reintegratie_",
+    "DKD-ingest piek-RSS",
+    "backfill uwv_events",
+    "sensor-tick",
+    "lks-pipeline process",
+)
+
+
+def test_quick_benchmarks_measure_every_figure_against_a_yardstick_doing_the_same_work(tmp_path):
+    uit = tmp_path / "snel.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--snel", "--werk", tmp_path, "--uit", uit],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    resultaat = json.loads(uit.read_text())
+    namen = [f["naam"] for f in resultaat["figuren"]]
+    assert len(namen) == len(FIGUREN), namen
+    for begin, naam in zip(FIGUREN, namen, strict=True):
+        assert naam.startswith(begin), (begin, naam)
+    for figuur in resultaat["figuren"]:
+        assert min(figuur["ons"], figuur["maatstaf"], figuur["ratio"]) > 0, figuur
+        assert "NIET HETZELFDE WERK" not in figuur["reden"], figuur
+        assert f"{figuur['naam']} " in run.stdout
+        assert f"doel {figuur['doel']}" in run.stdout
+    assert resultaat["machine"]["kernen"] >= 1
+    # The stress day reports signals in several files, or the comparison proves nothing.
+    signaalpad = resultaat["figuren"][1]["extra"]
+    assert signaalpad["gemeld"] > 100, signaalpad
+    assert signaalpad["rapporten"] >= 8, signaalpad
