@@ -24,6 +24,7 @@ Decisions where the spec is silent:
 import datetime as dt
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dagster as dg
@@ -103,11 +104,18 @@ def _read_new(
             levering.size,
             levering.mtime_ns,
         )
-        sha256 = previous.sha256 if untouched else levering.sha256()
-        unchanged = previous is not None and previous.sha256 == sha256
-        if unchanged and (previous.status == "afgewezen" or not need_rows):
-            continue
-        bestand = _read(levering, sha256, reader)
+        if previous is None:
+            # A new file is always read: hash it on the other core while it is parsed (hashlib
+            # and file reads release the GIL), instead of reading it twice in a row.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                hashing = pool.submit(levering.sha256)
+                bestand = _read(levering, "", reader)
+                bestand.sha256 = hashing.result()
+        else:
+            sha256 = previous.sha256 if untouched else levering.sha256()
+            if previous.sha256 == sha256 and (previous.status == "afgewezen" or not need_rows):
+                continue
+            bestand = _read(levering, sha256, reader)
         if levering.veranderd():
             uitgesteld.append(levering)
             continue

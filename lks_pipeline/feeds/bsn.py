@@ -1,8 +1,9 @@
 """BSN validity and masking.
 
-The elfproef is python-stdnum's (`stdnum.nl.bsn`), vectorized: stdnum costs 3.2 µs per call, about
-10 s for a national verwijsindex of 3 million rows, against 0.2 s for DuckDB to read that file. The
-test suite checks with hypothesis that `geldig` agrees with stdnum on arbitrary strings. Unlike
+The elfproef is python-stdnum's (`stdnum.nl.bsn`), vectorized, and for one value plain arithmetic:
+stdnum costs 3.2 µs per call, about 10 s for a national verwijsindex of 3 million rows, against
+0.2 s for DuckDB to read that file. The test suite checks with hypothesis that `geldig` and
+`is_geldig` agree with stdnum on arbitrary strings. Unlike
 stdnum we do not normalise: a BSN is exactly nine ASCII digits as delivered, so `010000008` stays
 `010000008` and `10000008` is invalid.
 """
@@ -11,10 +12,10 @@ import re
 
 import numpy as np
 import pandas as pd
-from stdnum.nl.bsn import is_valid
 
 _NEGEN_CIJFERS = re.compile(r"[0-9]{9}")
-_WEIGHTS = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1], dtype=np.int64)
+_GEWICHTEN = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+_WEIGHTS = np.array(_GEWICHTEN, dtype=np.int64)
 
 
 def geldig(values: pd.Series) -> np.ndarray:
@@ -35,10 +36,14 @@ def geldig(values: pd.Series) -> np.ndarray:
 
 
 def is_geldig(value: str | None) -> bool:
-    """Scalar form of `geldig` for one value (a DKD Client): stdnum behind the strict format."""
-    return (
-        isinstance(value, str) and _NEGEN_CIJFERS.fullmatch(value) is not None and is_valid(value)
-    )
+    """Scalar form of `geldig` for one value (a DKD Client), the same arithmetic.
+
+    stdnum's `is_valid` normalises first and costs 16 µs a call: 2 s of a national DKD file.
+    """
+    if not isinstance(value, str) or _NEGEN_CIJFERS.fullmatch(value) is None:
+        return False
+    som = sum(int(cijfer) * gewicht for cijfer, gewicht in zip(value, _GEWICHTEN, strict=True))
+    return som % 11 == 0 and value != "000000000"
 
 
 def maskeer(value: str | None) -> str:
