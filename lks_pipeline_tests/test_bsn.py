@@ -16,6 +16,7 @@ def reference(value: str) -> bool:
 @given(st.lists(st.text(alphabet="0123456789", min_size=9, max_size=9), max_size=50))
 def test_elfproef_agrees_with_stdnum_on_nine_digits(values):
     assert bsn.geldig(pd.Series(values, dtype="object")).tolist() == [reference(v) for v in values]
+    assert [bsn.is_geldig(v) for v in values] == [reference(v) for v in values]
 
 
 @given(st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=50))

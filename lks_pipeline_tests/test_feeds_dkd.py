@@ -3,6 +3,7 @@
 import io
 import time
 
+import pandas as pd
 import pytest
 
 from lks_pipeline.feeds import dkd
@@ -23,7 +24,9 @@ def lees(xml: str, gemeentecode: str = "GM0363"):
 
 
 def rows(gelezen, table):
-    return gelezen.tabellen[table].values.tolist()
+    """The table's rows as lists; a missing value (pd.NA in the Arrow-backed frame) is None."""
+    values = gelezen.tabellen[table].astype(object).values.tolist()
+    return [[None if v is pd.NA else v for v in row] for row in values]
 
 
 def test_clients_become_rows_and_bad_clients_are_quarantined_alone():
