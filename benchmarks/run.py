@@ -161,7 +161,8 @@ class Werk:
                 oud.unlink()
         return pad
 
-    def resources(self, database: Path, rapporten: Path | None = None) -> dict:
+    def resources(self, database: Path, root: Path | None = None) -> dict:
+        """Our resources on `database`, with `root` (default: this scale's) as the data root."""
         from lks_pipeline.resources import (
             AanleverDrempels,
             DkdWebservice,
@@ -171,7 +172,7 @@ class Werk:
         )
 
         return {
-            "lks": LksSettings(data_dir=str(self.root)),
+            "lks": LksSettings(data_dir=str(root or self.root)),
             "duckdb": Warehouse(database=str(database)),
             "mail": Mail(),
             "webservice": DkdWebservice(timeout_seconds=1.0, pogingen=1),
@@ -196,9 +197,6 @@ class Werk:
 
     def gemeenten(self, map_: str, patroon: str) -> list[str]:
         return sorted({p.name.split("_")[-2] for p in self.bestanden(map_, patroon)})
-
-    def stressdag(self) -> dt.date:
-        return TOT
 
     def ingest_vi(self, database: Path) -> None:
         from lks_pipeline.assets.feeds import verwijsindex
@@ -255,7 +253,7 @@ def laad_rest(werk: Werk, database: Path) -> None:
     werk.materialiseer(database, [feeds.dkd_instellingen])
     for code in werk.gemeenten("dkd", "dkd_reintegratie_*.xml"):
         werk.materialiseer(database, [feeds.dkd_reintegratie], code)
-    werk.materialiseer(database, [feeds.uwv_events], werk.stressdag().isoformat())
+    werk.materialiseer(database, [feeds.uwv_events], TOT.isoformat())
     print(f"Warehouse geladen voor het signaalpad in {time.perf_counter() - start:.0f} s")
 
 
@@ -333,7 +331,7 @@ def figuren_signaalpad(werk: Werk, database: Path) -> list[Figuur]:
     from lks_pipeline.assets.rapporten import signaalrapporten
     from lks_pipeline.assets.signalen import signalen
 
-    dag = werk.stressdag()
+    dag = TOT  # the generator's last day is the stress day
     rapporten = werk.root / "reports"
     sql_rapporten = werk.map / "rapporten-sql"
     script = (HIER / "signaalpad.sql").read_text().replace(":rapporten:", str(sql_rapporten))
@@ -421,39 +419,26 @@ def figuren_signaalpad(werk: Werk, database: Path) -> list[Figuur]:
 
 
 def figuur_backfill(werk: Werk) -> Figuur:
-    """uwv_events of `backfill_dagen` days as one backfill, against one ordinary day."""
+    """uwv_events of `backfill_dagen` days as a backfill, against one ordinary day.
+
+    `uwv_events` has no single-run backfill policy, so a backfill is what the daemon would do:
+    one run per day. A single-run policy, when it comes, brings its own branch here.
+    """
     from lks_pipeline.assets.feeds import uwv_events
 
     dagen = [p.name[8:16] for p in werk.bestanden("uwv", "uwv_lks_*.csv")]
     dagen = [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in dagen][-werk.opzet.backfill_dagen :]
-    enkel = uwv_events.backfill_policy is not None and (
-        uwv_events.backfill_policy.policy_type == dg.BackfillPolicyType.SINGLE_RUN
-    )
 
     def backfill() -> float:
         database = werk.database("backfill")
-        if enkel:
-            tags = {
-                "dagster/asset_partition_range_start": dagen[0],
-                "dagster/asset_partition_range_end": dagen[-1],
-            }
-            return getimed(
-                lambda: dg.materialize(
-                    [uwv_events],
-                    resources=werk.resources(database),
-                    instance=werk.instance,
-                    tags=tags,
-                    run_config=QUIET_RUN_CONFIG,
-                )
-            )
         return getimed(lambda: [werk.materialiseer(database, [uwv_events], d) for d in dagen])
 
     def een_dag() -> float:
         database = werk.database("een-dag")  # an ordinary day, not the stress day
         return getimed(lambda: werk.materialiseer(database, [uwv_events], dagen[-2]))
 
-    # Without single-run backfills one round already takes minutes; its ratio is no near call.
-    a, b, samples = mediaan_paar(backfill, een_dag, werk.opzet.rondes if enkel else 1)
+    # One round already takes minutes at national scale; its ratio is no near call.
+    a, b, samples = mediaan_paar(backfill, een_dag, 1)
     ratio = a / b
     return Figuur(
         f"backfill uwv_events {len(dagen)} dagen vs 1 dag",
@@ -463,8 +448,8 @@ def figuur_backfill(werk: Werk) -> Figuur:
         a,
         b,
         "s",
-        reden="" if enkel else "uwv_events heeft geen single-run backfill: één run per partitie",
-        extra={"samples": samples, "single_run": enkel},
+        reden="uwv_events heeft geen single-run backfill: één run per partitie",
+        extra={"samples": samples},
     )
 
 
@@ -485,8 +470,7 @@ def figuur_sensor(werk: Werk) -> Figuur:
         (folder / f"verwijsindex_{codes[i % len(codes)]}_{dag:%Y%m%d}.csv").write_text(
             "bsn;cluster\n"
         )
-    resources = werk.resources(root / "warehouse" / "lks.duckdb")
-    resources["lks"] = type(resources["lks"])(data_dir=str(root))
+    resources = werk.resources(root / "warehouse" / "lks.duckdb", root)
     defs = build_defs(resources)
     cursor = None
     tijden = {}

@@ -100,11 +100,8 @@ def lees(
     most of the difference with a loop over every element. Anything else at the top level is
     found as what lies between two of those, and quarantined in document order.
     """
-    rows = {table: _Tabel(columns) for table, columns in TABLE_COLUMNS.items()}
-    quarantaine: list[Quarantaine] = []
-    state = _State(bestand, gemeentecode)
     with _zonder_gc():
-        return _lees(source, bestand, rows, quarantaine, state)
+        return _lees(source, bestand, gemeentecode)
 
 
 @contextmanager
@@ -124,13 +121,10 @@ def _zonder_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _lees(
-    source: Path | IO[bytes],
-    bestand: str,
-    rows: dict[str, "_Tabel"],
-    quarantaine: list[Quarantaine],
-    state: "_State",
-) -> Gelezen:
+def _lees(source: Path | IO[bytes], bestand: str, gemeentecode: str) -> Gelezen:
+    rows = {table: _Tabel(columns) for table, columns in TABLE_COLUMNS.items()}
+    quarantaine: list[Quarantaine] = []
+    state = _State(bestand, gemeentecode)
     try:
         # The root (and any DOCTYPE) is judged before a single Client is parsed.
         state.kop(next(_iterparse(source, events=("start",)))[1])
@@ -138,7 +132,7 @@ def _lees(
             source.seek(0)
         events = _iterparse(source, events=("end",), tag=("{*}Stuurgegevens", "{*}Client"))
         for _, element in events:
-            root = state.root(element.getroottree().getroot())
+            root = element.getroottree().getroot()
             if element.getparent() is not root:
                 continue  # inside another element: judged with its top-level ancestor
             state.onverwacht(root, element, quarantaine)
@@ -158,7 +152,7 @@ def _lees(
         # one line, for the quarantine table and Excel: libxml2 ends some messages in a newline
         reden = "XML is niet well-formed: " + " ".join(e.msg.split()).replace(" ,", ",")
         raise BestandAfgewezen(bestand, reden, e.lineno or None) from None
-    state.onverwacht(state.root(events.root), None, quarantaine)
+    state.onverwacht(events.root, None, quarantaine)
     state.require_stuurgegevens(None)
     return Gelezen(
         tabellen={table: tabel.frame() for table, tabel in rows.items()},
@@ -227,16 +221,9 @@ class _State:
         self.berichtversie: str | None = None
         self.aanmaakdatum: dt.date | None = None
         self.seen: dict[str, int] = {}
-        self._root: etree._Element | None = None
 
     def reject(self, reden: str, regel: int | None) -> BestandAfgewezen:
         return BestandAfgewezen(self.bestand, reden, regel)
-
-    def root(self, element: etree._Element) -> etree._Element:
-        """The root of the document being streamed (already judged by `kop`)."""
-        if self._root is None:
-            self._root = element
-        return self._root
 
     def kop(self, element: etree._Element) -> None:
         """Judge the root element: no DOCTYPE, a known namespace, the right name."""
