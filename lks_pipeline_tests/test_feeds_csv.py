@@ -48,6 +48,17 @@ def test_verwijsindex_rows_and_quarantine(tmp_path):
     ]
 
 
+def test_rejected_lines_belong_to_their_own_file(tmp_path):
+    """Reads share one DuckDB database; one file's rejected lines never show up in the next."""
+    kapot = write(tmp_path / "verwijsindex_GM0363_20261120.csv", "bsn;cluster\n1;a;b\n")
+    heel = write(tmp_path / "verwijsindex_GM0014_20261120.csv", "bsn;cluster\n")
+    assert quarantaine(csvfeeds.lees_verwijsindex(levering(kapot, "verwijsindex"))) == [
+        (2, None, "te veel velden")
+    ]
+    assert quarantaine(csvfeeds.lees_verwijsindex(levering(heel, "verwijsindex"))) == []
+    assert len(quarantaine(csvfeeds.lees_verwijsindex(levering(kapot, "verwijsindex")))) == 1
+
+
 def test_empty_snapshot_is_valid(tmp_path):
     path = write(tmp_path / "verwijsindex_GM0363_20261120.csv", "bsn;cluster\n")
     gelezen = csvfeeds.lees_verwijsindex(levering(path, "verwijsindex", gemeentecode="GM0363"))
