@@ -4,7 +4,10 @@
 - `process` (DESIGN 7) runs, through the same Definitions and the `DAGSTER_HOME` instance as
   the UI (so its runs show there), first the reference and ingest assets of every partition
   whose inbox files changed since its last materialization (the files' fingerprint: name, size,
-  mtime, kept in that materialization's metadata), then, in date order, the signal path
+  mtime, kept in that materialization's metadata), one run per job: a feed's partitions go in
+  one run over their range, tagged so that a partition already holding its newest file is not
+  read again (`--alles` re-reads every partition and re-runs every day), then, in date order,
+  the signal path
   (`signalen_job`: webservice queries, aanleverfouten, signals, reports, deadlines, and the
   `notificaties` mail step) of every delivery day whose signal path is older than its
   uwv_events, then `notificaties_job` when an earlier run left mail unsent, and finally one
@@ -102,8 +105,8 @@ class _Verloop:
     aanleverfouten: tuple[str, int] | None = None  # (newest day processed, its rows)
 
 
-def _run(defs, instance, verloop: _Verloop, job: str, partition, assets, label: str):
-    """Execute one run on the instance; return metadata per materialized asset, None on failure.
+def _run(defs, instance, verloop: _Verloop, job: str, partition, assets, label: str, tags=None):
+    """Execute one run; return each asset's materializations' metadata, None on failure.
 
     A failure prints the run id and the failing steps only: an error text could quote input.
     """
@@ -116,7 +119,7 @@ def _run(defs, instance, verloop: _Verloop, job: str, partition, assets, label: 
         partition_key=partition,
         asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
         run_config=QUIET_RUN_CONFIG,
-        tags={"lks/command": "process", **herstel.run_tags()},
+        tags={"lks/command": "process", **herstel.run_tags(), **(tags or {})},
         raise_on_error=False,
     )
     if not result.success:
@@ -125,10 +128,10 @@ def _run(defs, instance, verloop: _Verloop, job: str, partition, assets, label: 
         print(f"{label}: MISLUKT in {', '.join(stappen)} (run {result.run_id}; zie de UI)")
         return None
     verloop.geslaagd += 1
-    per_asset = {}
+    per_asset: dict[str, list[dict]] = {}
     for event in result.get_asset_materialization_events():
         metadata = {k: v.value for k, v in event.materialization.metadata.items()}
-        per_asset[event.asset_key.to_user_string()] = metadata
+        per_asset.setdefault(event.asset_key.to_user_string(), []).append(metadata)
         for key in verloop.totalen:
             value = metadata.get(key, 0)
             verloop.totalen[key] += value if isinstance(value, int) else 0
@@ -145,6 +148,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from lks_pipeline import herstel, plan
+    from lks_pipeline.assets.feeds import ALLEEN_NIEUW
     from lks_pipeline.definitions import default_warehouse, defs
     from lks_pipeline.jobs import SIGNAALPAD
 
@@ -158,17 +162,22 @@ def cmd_process(args: argparse.Namespace) -> int:
     taken = plan.alle_taken(data_dir() / "inbox")
     todo = taken if args.alles else plan.achter(instance, taken)
     print(f"Inbox {data_dir() / 'inbox'}: {len(taken)} partities, {len(todo)} met nieuwe bestanden")
-    for i, taak in enumerate(todo, 1):
-        label = f"[{i}/{len(todo)}] {taak.naam}"
-        per_asset = _run(defs, instance, verloop, taak.job, taak.partition, [taak.asset], label)
+    runs = plan.bundel(todo)
+    alleen_nieuw = {} if args.alles else {ALLEEN_NIEUW: "ja"}
+    for i, run in enumerate(runs, 1):
+        label = f"[{i}/{len(runs)}] {run.naam}"
+        tags = {**run.tags, **alleen_nieuw}
+        per_asset = _run(defs, instance, verloop, run.job, None, run.assets, label, tags)
         if per_asset is not None:
-            metadata = per_asset[taak.asset]
-            rijen = metadata.get(
-                "dagster/partition_row_count", metadata.get("dagster/row_count", 0)
-            )
+            events = [m for asset in run.assets for m in per_asset[asset]]
+
+            def som(key: str, events=events) -> int:
+                return sum(m.get(key, 0) for m in events)
+
+            rijen = som("dagster/partition_row_count") + som("dagster/row_count")
             print(
-                f"{label}: {rijen} rijen, {metadata.get('regels in quarantaine', 0)} in "
-                f"quarantaine, {metadata.get('bestanden afgewezen', 0)} bestand(en) afgewezen"
+                f"{label}: {rijen} rijen, {som('regels in quarantaine')} in quarantaine, "
+                f"{som('bestanden afgewezen')} bestand(en) afgewezen"
             )
 
     dagen = sorted(t.partition for t in taken if t.asset == "uwv_events")
@@ -178,6 +187,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         label = f"[{i}/{len(achter)}] signalen {dag}"
         per_asset = _run(defs, instance, verloop, "signalen_job", dag, signaalpad, label)
         if per_asset is not None:
+            per_asset = {asset: events[0] for asset, events in per_asset.items()}
             signalen, rapporten = per_asset["signalen"], per_asset["signaalrapporten"]
             fouten = per_asset["dkd_aanleverfouten"]
             verloop.aanleverfouten = (dag, fouten["dagster/partition_row_count"])
@@ -195,7 +205,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         label = "notificaties"
         per_asset = _run(defs, instance, verloop, "notificaties_job", None, [label], label)
         if per_asset is not None:
-            print(f"{label}: {per_asset[label]['notificaties verzonden']} verzonden")
+            print(f"{label}: {per_asset[label][0]['notificaties verzonden']} verzonden")
     if verloop.geslaagd + verloop.mislukt or hersteld:
         # One refresh of the analysts' copy for everything this process (or a killed one) changed.
         _run(defs, instance, verloop, "analyse_job", None, None, "analysekopie")

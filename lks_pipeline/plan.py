@@ -17,6 +17,7 @@ from dagster._core.events import DagsterEventType
 
 from lks_pipeline.assets.referentie import vingerafdruk as pakket_vingerafdruk
 from lks_pipeline.feeds import inbox
+from lks_pipeline.partitions import bereik
 
 SIGNAALPAD = ("dkd_aanleverfouten", "signalen", "signaalrapporten", "poortwachter_termijnen")
 INGEST = {  # feed -> (job, asset)
@@ -66,6 +67,45 @@ def ingest_taken(
         Taak(*INGEST[feed], partitie, inbox.vingerafdruk(files))
         for (feed, partitie), files in per_partition.items()
     ]
+
+
+@dataclass
+class Bundel:
+    """One run: the tasks of one job, its partitioned asset over one range of partitions."""
+
+    job: str
+    taken: list[Taak]
+
+    @property
+    def assets(self) -> list[str]:
+        return list(dict.fromkeys(t.asset for t in self.taken))
+
+    @property
+    def partities(self) -> list[str]:
+        return [t.partition for t in self.taken if t.partition is not None]
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return bereik(self.partities) if self.partities else {}
+
+    @property
+    def naam(self) -> str:
+        p = sorted(self.partities)
+        if len(p) > 1:
+            return f"{self.assets[0]} {p[0]}..{p[-1]} ({len(p)} partities)"
+        return ", ".join(t.naam for t in self.taken)
+
+
+def bundel(taken: list[Taak]) -> list[Bundel]:
+    """The tasks as one run per job, in the order the jobs first appear (dependency order).
+
+    Starting a run costs more than reading most partitions (`assets/feeds.py`), so every
+    partition of a job goes in one run over a range.
+    """
+    per_job: dict[str, list[Taak]] = {}
+    for taak in taken:
+        per_job.setdefault(taak.job, []).append(taak)
+    return [Bundel(job, deel) for job, deel in per_job.items()]
 
 
 def referentie_taken() -> list[Taak]:

@@ -8,8 +8,11 @@ for or blocks a run's DuckDB lock.
   is written or moved into the folder (`mv` keeps the mtime, not the ctime), so an unchanged
   file is never hashed twice and an 11k-file inbox costs one listing per tick. A tick hashes at
   most `HASH_BUDGET_BYTES`; the rest follows next tick.
-- **Run keys**: feed, partition and the sha256 of each new file's name and content, so the
-  daemon never runs one content twice. A partition whose latest materialization already saw the
+- **Runs**: all partitions of a feed that a tick finds behind go in one run over their range
+  (starting a run costs more than reading a partition), tagged `lks/alleen_nieuw` so that the
+  partitions in between are not read again; a UWV day is a run of its own. The run key is the
+  feed and a sha256 over each partition's new files' names and content, so the daemon never
+  runs one content twice. A partition whose latest materialization already saw the
   inbox's files (e.g. loaded by `lks-pipeline process`) is not requested. A file touched without
   a change (new mtime, same content) gets one cheap run that only records the new fingerprint;
   otherwise that partition would look unread forever.
@@ -37,8 +40,10 @@ from dataclasses import asdict, dataclass, field
 import dagster as dg
 
 from lks_pipeline import herstel, jobs, plan
+from lks_pipeline.assets.feeds import ALLEEN_NIEUW
 from lks_pipeline.feeds import inbox
 from lks_pipeline.feeds.inbox import Levering
+from lks_pipeline.partitions import bereik
 from lks_pipeline.resources import LksSettings
 
 INTERVAL_SECONDEN = 30
@@ -168,22 +173,30 @@ def _evaluate(
         )
     }
     achter = {t.partition for t in plan.achter(context.instance, list(taken.values()))}
-    dag_requests = []
-    for partitie in sorted(per_partitie, key=lambda p: p or ""):
-        if partitie not in achter:
-            continue
-        inhoud = hashlib.sha256(
+    inhoud: dict[str | None, str] = {}
+    for partitie in sorted(achter, key=lambda p: p or ""):
+        inhoud[partitie] = hashlib.sha256(
             "".join(f"{lv.bestand}:{gehasht[lv]}\n" for lv in per_partitie[partitie]).encode()
         ).hexdigest()[:16]
-        run_key = f"{feed}:{partitie or '-'}:{inhoud}"
-        if _run_bestaat(context.instance, run_key):
-            run_key += f":{taken[partitie].vingerafdruk}"  # touched, not changed
+    dag_requests = []
+    # A day is its own run (its signal path follows); any other feed's partitions share one run.
+    groepen = [[dag] for dag in inhoud] if feed == "uwv" else [list(inhoud)] if inhoud else []
+    for groep in groepen:
+        sleutel = ",".join(f"{p or '-'}={inhoud[p]}" for p in groep)
+        run_key = f"{feed}:{hashlib.sha256(sleutel.encode()).hexdigest()[:16]}"
+        if _run_bestaat(context.instance, run_key):  # touched, not changed
+            run_key += ":" + ",".join(taken[p].vingerafdruk for p in groep)
+        partities = [p for p in groep if p is not None]
         request = dg.RunRequest(
             run_key=run_key,
             job_name=job,
-            partition_key=partitie,
+            partition_key=partities[0] if len(partities) == 1 else None,
             asset_selection=asset_selection,
-            tags={"lks/bestanden": str(len(per_partitie[partitie]))},
+            tags={
+                ALLEEN_NIEUW: "ja",
+                "lks/bestanden": str(sum(len(per_partitie[p]) for p in groep)),
+                **(bereik(partities) if len(partities) > 1 else {}),
+            },
         )
         (dag_requests if feed == "uwv" else requests).append(request)
 

@@ -7,8 +7,10 @@ import dagster as dg
 import duckdb
 import pytest
 
+from lks_pipeline import plan
 from lks_pipeline.assets import feeds, referentie
 from lks_pipeline.feeds import csvfeeds
+from lks_pipeline.partitions import bereik
 from lks_pipeline.resources import LksSettings, Warehouse
 from lks_pipeline.warehouse import ensure_schema, transaction
 from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, UWV_HEADER, dkd_xml, write
@@ -91,6 +93,44 @@ def test_verwijsindex_rerun_replaces_without_duplicates(run, data_root):
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["dagster/partition_row_count"].value == 2
     assert metadata["regels in quarantaine"].value == 1
+
+
+def test_one_run_over_a_range_records_each_partition_on_its_own(data_root):
+    """GM0014..GM0037 in one run: a good file, no file, a file rejected whole (DESIGN 4.2)."""
+    vi(data_root, "verwijsindex_GM0014_20261120.csv", "bsn;cluster\n123456782;Uitkeringen\n")
+    vi(data_root, "verwijsindex_GM0037_20261120.csv", "bsn,cluster\n010000008,Debiteuren\n")
+    vi(data_root, "verwijsindex_GM0363_20261120.csv", "bsn;cluster\n111222333;Uitkeringen\n")
+    resources = {
+        "lks": LksSettings(data_dir=str(data_root)),
+        "duckdb": Warehouse(database=str(data_root / "warehouse" / "lks.duckdb")),
+    }
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [feeds.verwijsindex],
+            resources=resources,
+            instance=instance,
+            tags=bereik(["GM0037", "GM0014"]),
+        )
+        events = {
+            e.partition: {k: v.value for k, v in e.materialization.metadata.items()}
+            for e in result.get_asset_materialization_events()
+        }
+        assert sorted(events) == ["GM0014", "GM0034", "GM0037"]
+        assert events["GM0014"]["dagster/partition_row_count"] == 1
+        assert events["GM0014"]["bestand"] == "verwijsindex_GM0014_20261120.csv"
+        assert events["GM0034"]["bestanden in inbox"] == 0
+        assert "dagster/partition_row_count" not in events["GM0034"]
+        assert events["GM0037"]["bestanden afgewezen"] == 1
+        assert "bestand" not in events["GM0037"]
+        taken = plan.ingest_taken(data_root / "inbox", feeds=("verwijsindex",))
+        assert [t.naam for t in plan.achter(instance, taken)] == ["verwijsindex GM0363"]
+    assert query(data_root, "SELECT gemeentecode, bsn FROM verwijsindex") == [
+        ("GM0014", "123456782")
+    ]
+    assert query(data_root, "SELECT bestand, status FROM leveringen ORDER BY bestand") == [
+        ("verwijsindex_GM0014_20261120.csv", "geladen"),
+        ("verwijsindex_GM0037_20261120.csv", "afgewezen"),
+    ]
 
 
 def test_newer_snapshot_replaces_and_rejected_one_keeps_previous(run, data_root):

@@ -85,18 +85,36 @@ def daemon(data_root):
 
 
 def partitions(requests):
-    return sorted((r.job_name, r.partition_key) for r in requests)
+    """(job, the partition or the range "first..last") of each run request."""
+    bereik = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+    return sorted(
+        (
+            r.job_name,
+            "..".join(r.tags[t] for t in bereik) if bereik[0] in r.tags else r.partition_key,
+        )
+        for r in requests
+    )
 
 
 def test_new_file_same_file_changed_content(daemon):
     first = daemon.tick(sensors.verwijsindex_sensor)
-    assert partitions(first) == [
-        ("verwijsindex_job", "GM0344"),
-        ("verwijsindex_job", "GM0363"),
-        ("verwijsindex_job", "GM0518"),
-        ("verwijsindex_job", "GM0599"),
-    ]
-    assert all(r.run_key.startswith(f"verwijsindex:{r.partition_key}:") for r in first)
+    # Four gemeenten delivered: one run over their range, reading only what is new.
+    assert partitions(first) == [("verwijsindex_job", "GM0344..GM0599")]
+    assert first[0].run_key.startswith("verwijsindex:")
+    assert first[0].tags["lks/alleen_nieuw"] == "ja"
+    result = daemon.run(first[0])
+    assert result.success
+    gelezen = {
+        m.partition: m.metadata["bestanden gelezen"].value
+        for m in result.asset_materializations_for_node("verwijsindex")
+    }
+    assert len(gelezen) == 69  # the CBS list holds 69 gemeentecodes from GM0344 to GM0599
+    assert {k: v for k, v in gelezen.items() if v} == {
+        "GM0344": 1,
+        "GM0363": 1,
+        "GM0518": 1,
+        "GM0599": 1,
+    }
     assert daemon.tick(sensors.verwijsindex_sensor) == []
 
     # GM0363 corrects its delivery in place: one request, under a new run key.
@@ -104,8 +122,7 @@ def test_new_file_same_file_changed_content(daemon):
     write(pad, pad.read_text() + "787878704;Reintegratie\n")
     changed = daemon.tick(sensors.verwijsindex_sensor)
     assert partitions(changed) == [("verwijsindex_job", "GM0363")]
-    gm0363 = next(r for r in first if r.partition_key == "GM0363")
-    assert changed[0].run_key != gm0363.run_key
+    assert changed[0].run_key != first[0].run_key
     assert daemon.tick(sensors.verwijsindex_sensor) == []
 
     # A new delivery moved in with an old mtime (mv keeps it) is still seen.
@@ -127,7 +144,8 @@ def test_partitions_already_loaded_are_not_requested_and_a_touch_costs_one_run(d
     result = daemon.run(touched[0])
     assert result.success
     metadata = result.asset_materializations_for_node("dkd_reintegratie")[0].metadata
-    assert metadata["bestanden gelezen"].value == 1  # the newest, for its rows: the same rows
+    # Same content, and the partition holds its rows: nothing read, the new fingerprint recorded.
+    assert metadata["bestanden gelezen"].value == 0
     assert daemon.tick(sensors.dkd_reintegratie_sensor) == []
 
 
@@ -255,7 +273,9 @@ def test_sensors_run_by_default_and_a_quiet_tick_over_10k_files_is_cheap(data_ro
         )
     with dg.instance_for_test() as instance:
         daemon = Daemon(data_root, instance)
-        assert len(daemon.tick(sensors.verwijsindex_sensor)) == 342
+        (eerste,) = daemon.tick(sensors.verwijsindex_sensor)
+        assert partitions([eerste]) == [("verwijsindex_job", f"{codes[0]}..{codes[-1]}")]
+        assert eerste.tags["lks/bestanden"] == "10000"
         start = time.perf_counter()
         assert daemon.tick(sensors.verwijsindex_sensor) == []
         quiet = time.perf_counter() - start

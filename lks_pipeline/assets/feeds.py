@@ -1,9 +1,14 @@
 """Ingest assets (DESIGN 4, 6.4): each feed's files, validated, into partitioned DuckDB tables.
 
-One engine serves every feed. Files are parsed before the warehouse is opened; then one
-transaction replaces the partition, and records each file read in `leveringen` and its rejected
-rows in `quarantaine`. A file rejected whole changes nothing but those two records, so the
-partition keeps its previous data.
+One engine serves every feed. For each partition, one transaction replaces its rows and records
+each file read in `leveringen` and its rejected rows in `quarantaine`. A file rejected whole
+changes nothing but those two records, so the partition keeps its previous data.
+
+The partitioned feeds have a single-run backfill policy: one run takes a range of partitions
+(a UI backfill, `lks-pipeline process`, a sensor tick with several new files), because starting a
+run costs more than reading most partitions' files. Each partition still gets its own
+materialization with its own metadata (`add_asset_metadata(partition_key=...)`), which is where
+`plan.py` finds the fingerprint of the files it saw.
 
 Decisions where the spec is silent:
 - Every delivery of a partition is read once (known by name and sha256 in `leveringen`; hashed
@@ -41,6 +46,11 @@ from lks_pipeline.resources import LksSettings, Warehouse
 from lks_pipeline.warehouse import Bekend, ensure_schema, known_files, replace_rows, transaction
 
 PREVIEW_ROWS = 20
+# Run tag of the automation (`process`, sensors): a partition that already holds its newest file
+# is not read again. Without it (a materialization from the UI) that file is re-read and reloaded.
+ALLEEN_NIEUW = "lks/alleen_nieuw"
+# `backfill_policy` is beta in Dagster 1.13; we use it knowingly, so no warning on every load.
+warnings.filterwarnings("ignore", "Parameter `backfill_policy`", dg.BetaWarning)
 QUARANTAINE_KOLOMMEN = [
     "feed",
     "bestand",
@@ -86,19 +96,23 @@ def _read_new(
     reader: Callable[[Levering], Gelezen],
     *,
     newest_only: bool,
+    herlees: bool = True,
 ) -> tuple[list[Bestand], Bestand | None, list[Levering]]:
     """Read every file not yet known, and the newest accepted one for its rows.
 
     Returns the files read this run; with `newest_only`, the file whose rows the partition
     should hold (None: keep the partition as it is); and the files that changed while they were
     read (still being written, or replaced), which are left for the next run. While the newest
-    file is among those, no older one is loaded in its place.
+    file is among those, no older one is loaded in its place. Without `herlees`, a known,
+    unchanged file whose rows the partition holds (status `geladen`, written in the same
+    transaction as the rows) is not read again.
     """
     read: list[Bestand] = []
     loaded: Bestand | None = None
     uitgesteld: list[Levering] = []
+    holds_newest = False
     for levering in sorted(leveringen, key=lambda lv: lv.leverdatum, reverse=True):
-        need_rows = newest_only and loaded is None and not uitgesteld
+        need_rows = newest_only and loaded is None and not uitgesteld and not holds_newest
         previous = known.get(levering.bestand)
         untouched = previous is not None and (previous.grootte, previous.mtime_ns) == (
             levering.size,
@@ -113,8 +127,12 @@ def _read_new(
                 bestand.sha256 = hashing.result()
         else:
             sha256 = previous.sha256 if untouched else levering.sha256()
-            if previous.sha256 == sha256 and (previous.status == "afgewezen" or not need_rows):
-                continue
+            if previous.sha256 == sha256:
+                if previous.status == "afgewezen" or not need_rows:
+                    continue
+                if previous.status == "geladen" and not herlees:
+                    holds_newest = True
+                    continue
             bestand = _read(levering, sha256, reader)
         if levering.veranderd():
             uitgesteld.append(levering)
@@ -240,6 +258,16 @@ def _column_schema(schema: pa.DataFrameSchema) -> dg.TableSchemaMetadataValue:
         return pandera_schema_to_dagster_type(schema).metadata["schema"]
 
 
+@dataclass
+class Ingelezen:
+    """What one partition (or the unpartitioned asset) read this run, and its UI metadata."""
+
+    partitie: str | None
+    read: list[Bestand]
+    loaded: Bestand | None
+    metadata: dict
+
+
 def _ingest(
     context: dg.AssetExecutionContext,
     lks: LksSettings,
@@ -247,33 +275,58 @@ def _ingest(
     *,
     feed: str,
     reader: Callable[[Levering], Gelezen],
-    partitie: str | None,
+    partities: list[str] | None,
     newest_only: bool,
     write: Callable[[object, Bestand], None],
-    gemeentecode: str | None = None,
-) -> tuple[list[Bestand], Bestand | None, dict]:
-    leveringen, _ = inbox.scan(lks.inbox, folders=[inbox.FEED_FOLDERS[feed]])
-    leveringen = [lv for lv in leveringen if lv.feed == feed and lv.partitie == partitie]
+    per_gemeente: bool = False,
+) -> list[Ingelezen]:
+    """Ingest every partition of this run (`partities`; None: the asset is unpartitioned).
+
+    The inbox folder is listed and the known files are fetched once for the whole run. Each
+    partition is then read and written in a transaction of its own, one after another, so memory
+    holds one partition's rows at a time. A run that fails part-way leaves the partitions before
+    it written but without a materialization, so they count as behind and the next run reads
+    them again (their newest file is always re-read).
+    """
+    alle, _ = inbox.scan(lks.inbox, folders=[inbox.FEED_FOLDERS[feed]])
+    per_partitie: dict[str | None, list[Levering]] = {}
+    for levering in alle:
+        if levering.feed == feed:
+            per_partitie.setdefault(levering.partitie, []).append(levering)
+    herlees = context.run.tags.get(ALLEEN_NIEUW) != "ja"
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
         known = known_files(conn, feed)
-    read, loaded, uitgesteld = _read_new(leveringen, known, reader, newest_only=newest_only)
-    _log_rejections(context, read)
-    for levering in uitgesteld:
-        context.log.warning(
-            f"{levering.bestand}: veranderde terwijl het gelezen werd (wordt nog geschreven of "
-            "is vervangen); niets ervan verwerkt, de volgende run leest het opnieuw"
-        )
-    with duckdb.get_connection() as conn:
-        with transaction(conn, "ingest"):
-            for bestand in [loaded] if newest_only else read:
-                if bestand is not None and bestand.gelezen is not None:
-                    write(conn, bestand)
-            _record(conn, feed, read, loaded, gemeentecode)
+        result = []
+        for partitie in [None] if partities is None else partities:
+            leveringen = per_partitie.get(partitie, [])
+            read, loaded, uitgesteld = _read_new(
+                leveringen, known, reader, newest_only=newest_only, herlees=herlees
+            )
+            _log_rejections(context, read)
+            for levering in uitgesteld:
+                context.log.warning(
+                    f"{levering.bestand}: veranderde terwijl het gelezen werd (wordt nog "
+                    "geschreven of is vervangen); niets ervan verwerkt, de volgende run leest "
+                    "het opnieuw"
+                )
+            if read:
+                with transaction(conn, "ingest"):
+                    for bestand in [loaded] if newest_only else read:
+                        if bestand is not None and bestand.gelezen is not None:
+                            write(conn, bestand)
+                    _record(conn, feed, read, loaded, partitie if per_gemeente else None)
+            metadata = _metadata(read, loaded, leveringen)
+            metadata["bestanden uitgesteld"] = len(uitgesteld)
+            result.append(Ingelezen(partitie, read, loaded, metadata))
         conn.execute("CHECKPOINT")
-    metadata = _metadata(read, loaded, leveringen)
-    metadata["bestanden uitgesteld"] = len(uitgesteld)
-    return read, loaded, metadata
+    return result
+
+
+def _per_partitie(context: dg.AssetExecutionContext, ingelezen: list[Ingelezen]) -> None:
+    """Give each partition of the run its own metadata (a range run records one event each)."""
+    for deel in ingelezen:
+        context.add_asset_metadata(deel.metadata, partition_key=deel.partitie)
 
 
 @dg.asset(
@@ -281,44 +334,43 @@ def _ingest(
     group_name="feeds",
     kinds={"duckdb", "csv"},
     pool="duckdb_writer",
+    backfill_policy=dg.BackfillPolicy.single_run(),
     metadata={"dagster/column_schema": _column_schema(schemas.verwijsindex_schema())},
 )
-def verwijsindex(
-    context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
-) -> dg.MaterializeResult:
+def verwijsindex(context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse) -> None:
     """One row per (BSN, cluster) a gemeente knows: its newest verwijsindex (DESIGN 4.2).
 
     Each delivery is a full snapshot, so the partition is replaced, never appended to. Invalid
     BSNs go to `quarantaine` with their line; a file rejected whole keeps the previous snapshot.
     """
-    gemeentecode = context.partition_key
 
     def write(conn, bestand: Bestand) -> None:
         lv = bestand.levering
         rows = bestand.gelezen.tabellen["verwijsindex"].assign(
-            gemeentecode=gemeentecode,
+            gemeentecode=lv.gemeentecode,
             leverdatum=lv.leverdatum,
             bestand=lv.bestand,
         )
-        replace_rows(conn, "verwijsindex", rows, "gemeentecode = ?", [gemeentecode])
+        replace_rows(conn, "verwijsindex", rows, "gemeentecode = ?", [lv.gemeentecode])
 
-    _, loaded, metadata = _ingest(
+    ingelezen = _ingest(
         context,
         lks,
         duckdb,
         feed="verwijsindex",
         reader=csvfeeds.lees_verwijsindex,
-        partitie=gemeentecode,
+        partities=context.partition_keys,
         newest_only=True,
         write=write,
-        gemeentecode=gemeentecode,
+        per_gemeente=True,
     )
-    if loaded is not None:
-        rows = loaded.gelezen.tabellen["verwijsindex"]
-        per_cluster = rows.groupby("cluster").size().rename("rijen").reset_index()
-        metadata["dagster/partition_row_count"] = len(rows)
-        metadata["per cluster"] = dg.MetadataValue.md(per_cluster.to_markdown(index=False))
-    return dg.MaterializeResult(metadata=metadata)
+    for deel in ingelezen:
+        if deel.loaded is not None:
+            rows = deel.loaded.gelezen.tabellen["verwijsindex"]
+            per_cluster = rows.groupby("cluster").size().rename("rijen").reset_index()
+            deel.metadata["dagster/partition_row_count"] = len(rows)
+            deel.metadata["per cluster"] = dg.MetadataValue.md(per_cluster.to_markdown(index=False))
+    _per_partitie(context, ingelezen)
 
 
 @dg.asset(
@@ -326,10 +378,11 @@ def verwijsindex(
     group_name="feeds",
     kinds={"duckdb", "xml"},
     pool="duckdb_writer",
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def dkd_reintegratie(
     context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
-) -> dg.MaterializeResult:
+) -> None:
     """One row per Client in a gemeente's newest DKD verzamelbestand (DESIGN 4.4).
 
     Its Doelgroepen, ReintegratieInzetten and Loonkostensubsidies go to `dkd_doelgroepen`,
@@ -338,14 +391,13 @@ def dkd_reintegratie(
     quarantined alone; a file that is not well-formed, has an unknown namespace or names another
     gemeente is rejected whole and keeps the previous snapshot.
     """
-    gemeentecode = context.partition_key
     bron = "verzamelbestand"
 
     def write(conn, bestand: Bestand) -> None:
         lv, gelezen = bestand.levering, bestand.gelezen
         where = "gemeentecode = ? AND bron = ?"
         for table, rows in gelezen.tabellen.items():
-            extra = {"gemeentecode": gemeentecode, "bron": bron}
+            extra = {"gemeentecode": lv.gemeentecode, "bron": bron}
             if table == "dkd_reintegratie":
                 extra |= {
                     "leverdatum": lv.leverdatum,
@@ -353,32 +405,33 @@ def dkd_reintegratie(
                     "aanmaakdatum": gelezen.aanmaakdatum,
                     "bestand": lv.bestand,
                 }
-            replace_rows(conn, table, rows.assign(**extra), where, [gemeentecode, bron])
+            replace_rows(conn, table, rows.assign(**extra), where, [lv.gemeentecode, bron])
 
-    _, loaded, metadata = _ingest(
+    ingelezen = _ingest(
         context,
         lks,
         duckdb,
         feed="dkd_reintegratie",
         reader=_read_dkd,
-        partitie=gemeentecode,
+        partities=context.partition_keys,
         newest_only=True,
         write=write,
-        gemeentecode=gemeentecode,
+        per_gemeente=True,
     )
-    if loaded is not None:
-        tabellen = loaded.gelezen.tabellen
-        metadata["dagster/partition_row_count"] = len(tabellen["dkd_reintegratie"])
-        metadata["berichtversie"] = loaded.gelezen.berichtversie
-        counts = pd.DataFrame(
-            [{"tabel": table, "rijen": len(rows)} for table, rows in tabellen.items()]
-        )
-        metadata["per tabel"] = dg.MetadataValue.md(counts.to_markdown(index=False))
-        lks_rows = tabellen["dkd_loonkostensubsidies"]
-        metadata["loonkostensubsidies zonder PercentageLoonwaarde"] = int(
-            lks_rows["percentage_loonwaarde"].isna().sum()
-        )
-    return dg.MaterializeResult(metadata=metadata)
+    for deel in ingelezen:
+        if deel.loaded is not None:
+            tabellen, metadata = deel.loaded.gelezen.tabellen, deel.metadata
+            metadata["dagster/partition_row_count"] = len(tabellen["dkd_reintegratie"])
+            metadata["berichtversie"] = deel.loaded.gelezen.berichtversie
+            counts = pd.DataFrame(
+                [{"tabel": table, "rijen": len(rows)} for table, rows in tabellen.items()]
+            )
+            metadata["per tabel"] = dg.MetadataValue.md(counts.to_markdown(index=False))
+            lks_rows = tabellen["dkd_loonkostensubsidies"]
+            metadata["loonkostensubsidies zonder PercentageLoonwaarde"] = int(
+                lks_rows["percentage_loonwaarde"].isna().sum()
+            )
+    _per_partitie(context, ingelezen)
 
 
 @dg.asset(
@@ -386,13 +439,15 @@ def dkd_reintegratie(
     group_name="feeds",
     kinds={"duckdb", "csv"},
     pool="duckdb_writer",
+    backfill_policy=dg.BackfillPolicy.single_run(),
     metadata={"dagster/column_schema": _column_schema(schemas.uwv_schema(dt.date(2017, 1, 1)))},
     check_specs=[
         dg.AssetCheckSpec(
             "uwv_levering_ontvangen",
             asset="uwv_events",
-            description="The inbox holds a UWV file for this delivery day. Warns (does not "
-            "block) when the 07:00 schedule finds none, so a missing feed is seen in the UI.",
+            description="The inbox holds a UWV file for every delivery day of the run. Warns "
+            "(does not block) when the 07:00 schedule finds none, so a missing feed is seen in "
+            "the UI; a run over a range names the days without one.",
         )
     ],
 )
@@ -405,43 +460,55 @@ def uwv_events(
     field go to `quarantaine` with their line; a loonheffingennummer not matching its pattern is
     kept and flagged (`loonheffingennummer_geldig`).
     """
-    leverdatum = dt.date.fromisoformat(context.partition_key)
 
     def write(conn, bestand: Bestand) -> None:
+        lv = bestand.levering
         rows = bestand.gelezen.tabellen["uwv_events"].assign(
-            leverdatum=leverdatum,
-            bestand=bestand.levering.bestand,
+            leverdatum=lv.leverdatum, bestand=lv.bestand
         )
-        replace_rows(conn, "uwv_events", rows, "leverdatum = ?", [leverdatum])
+        replace_rows(conn, "uwv_events", rows, "leverdatum = ?", [lv.leverdatum])
 
-    read, loaded, metadata = _ingest(
+    ingelezen = _ingest(
         context,
         lks,
         duckdb,
         feed="uwv",
         reader=csvfeeds.lees_uwv,
-        partitie=context.partition_key,
+        partities=context.partition_keys,
         newest_only=True,
         write=write,
     )
-    if loaded is None and not read:
-        context.log.info(f"Geen UWV-levering voor {leverdatum}: partitie ongewijzigd")
-    if loaded is not None:
-        rows = loaded.gelezen.tabellen["uwv_events"]
-        per_type = rows.groupby("berichttype").size().rename("events").reset_index()
-        metadata["dagster/partition_row_count"] = len(rows)
-        metadata["per berichttype"] = dg.MetadataValue.md(per_type.to_markdown(index=False))
-        for warning, count in loaded.gelezen.waarschuwingen.items():
-            metadata[f"waarschuwing: {warning}"] = count
-    aantal = metadata["bestanden in inbox"]
+    zonder = []
+    for deel in ingelezen:
+        metadata = deel.metadata
+        if deel.loaded is None and not deel.read:
+            context.log.info(f"Geen UWV-levering voor {deel.partitie}: partitie ongewijzigd")
+        if deel.loaded is not None:
+            rows = deel.loaded.gelezen.tabellen["uwv_events"]
+            per_type = rows.groupby("berichttype").size().rename("events").reset_index()
+            metadata["dagster/partition_row_count"] = len(rows)
+            metadata["per berichttype"] = dg.MetadataValue.md(per_type.to_markdown(index=False))
+            for warning, count in deel.loaded.gelezen.waarschuwingen.items():
+                metadata[f"waarschuwing: {warning}"] = count
+        if not metadata["bestanden in inbox"]:
+            zonder.append(deel.partitie)
+    _per_partitie(context, ingelezen)
+    namen = [f"uwv_lks_{dag.replace('-', '')}.csv" for dag in zonder]
     ontvangen = dg.AssetCheckResult(
         check_name="uwv_levering_ontvangen",
-        passed=aantal > 0,
+        passed=not zonder,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"bestanden in inbox": aantal},
-        description=None if aantal else f"Geen uwv_lks_{leverdatum:%Y%m%d}.csv in de inbox",
+        metadata={
+            "leverdagen": len(ingelezen),
+            "leverdagen zonder bestand": len(zonder),
+        },
+        description=(
+            "Geen " + ", ".join(namen[:10]) + (" ..." if len(namen) > 10 else "") + " in de inbox"
+            if zonder
+            else None
+        ),
     )
-    return dg.MaterializeResult(metadata=metadata, check_results=[ontvangen])
+    return dg.MaterializeResult(check_results=[ontvangen])
 
 
 @dg.asset(
@@ -467,16 +534,17 @@ def dkd_instellingen(
         )
         replace_rows(conn, "dkd_instellingen", rows, "bestand = ?", [lv.bestand])
 
-    read, _, metadata = _ingest(
+    (deel,) = _ingest(
         context,
         lks,
         duckdb,
         feed="dkd_instellingen",
         reader=csvfeeds.lees_instellingen,
-        partitie=None,
+        partities=None,
         newest_only=False,
         write=write,
     )
+    read, metadata = deel.read, deel.metadata
     accepted = [b for b in read if b.gelezen is not None]
     if accepted:
         newest = max(accepted, key=lambda b: b.levering.leverdatum)
