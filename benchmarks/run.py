@@ -179,17 +179,22 @@ class Werk:
             "drempels": AanleverDrempels(),
         }
 
-    def materialiseer(self, database: Path, assets: list, partition: str | None = None):
+    def materialiseer(
+        self, database: Path, assets: list, partition: str | None = None, bereik=None
+    ):
+        """One run; `bereik`: a list of partitions, run as the one range they span."""
+        from lks_pipeline.partitions import bereik as bereik_tags
+
         result = dg.materialize(
             assets,
             resources=self.resources(database),
             partition_key=partition,
             instance=self.instance,
-            tags={"lks/benchmark": self.opzet.naam},
+            tags={"lks/benchmark": self.opzet.naam, **(bereik_tags(bereik) if bereik else {})},
             run_config=QUIET_RUN_CONFIG,
         )
         if not result.success:
-            raise RuntimeError(f"{[a.key for a in assets]} {partition}: run mislukte")
+            raise RuntimeError(f"{[a.key for a in assets]} {partition or bereik}: run mislukte")
         return result
 
     def bestanden(self, map_: str, patroon: str) -> list[Path]:
@@ -201,8 +206,8 @@ class Werk:
     def ingest_vi(self, database: Path) -> None:
         from lks_pipeline.assets.feeds import verwijsindex
 
-        for code in self.gemeenten("verwijsindex", "verwijsindex_*.csv"):
-            self.materialiseer(database, [verwijsindex], code)
+        codes = self.gemeenten("verwijsindex", "verwijsindex_*.csv")
+        self.materialiseer(database, [verwijsindex], bereik=codes)
 
 
 def figuur_verwijsindex(werk: Werk) -> tuple[Figuur, Path]:
@@ -251,8 +256,8 @@ def laad_rest(werk: Werk, database: Path) -> None:
     start = time.perf_counter()
     werk.materialiseer(database, [referentie.gemeenten, referentie.doelgroepregister_codes])
     werk.materialiseer(database, [feeds.dkd_instellingen])
-    for code in werk.gemeenten("dkd", "dkd_reintegratie_*.xml"):
-        werk.materialiseer(database, [feeds.dkd_reintegratie], code)
+    codes = werk.gemeenten("dkd", "dkd_reintegratie_*.xml")
+    werk.materialiseer(database, [feeds.dkd_reintegratie], bereik=codes)
     werk.materialiseer(database, [feeds.uwv_events], TOT.isoformat())
     print(f"Warehouse geladen voor het signaalpad in {time.perf_counter() - start:.0f} s")
 
@@ -419,10 +424,9 @@ def figuren_signaalpad(werk: Werk, database: Path) -> list[Figuur]:
 
 
 def figuur_backfill(werk: Werk) -> Figuur:
-    """uwv_events of `backfill_dagen` days as a backfill, against one ordinary day.
+    """uwv_events of `backfill_dagen` days in one run, against one ordinary day.
 
-    `uwv_events` has no single-run backfill policy, so a backfill is what the daemon would do:
-    one run per day. A single-run policy, when it comes, brings its own branch here.
+    One run over their range is what a UI backfill launches (the asset's single-run policy).
     """
     from lks_pipeline.assets.feeds import uwv_events
 
@@ -431,14 +435,19 @@ def figuur_backfill(werk: Werk) -> Figuur:
 
     def backfill() -> float:
         database = werk.database("backfill")
-        return getimed(lambda: [werk.materialiseer(database, [uwv_events], d) for d in dagen])
+        result = getimed(lambda: werk.materialiseer(database, [uwv_events], bereik=dagen))
+        with duckdb.connect(str(database), read_only=True) as conn:
+            sql = "SELECT count(DISTINCT leverdatum) FROM uwv_events"
+            (geladen,) = conn.execute(sql).fetchone()
+        if geladen != len(dagen):
+            raise RuntimeError(f"backfill laadde {geladen} van {len(dagen)} dagen")
+        return result
 
     def een_dag() -> float:
         database = werk.database("een-dag")  # an ordinary day, not the stress day
         return getimed(lambda: werk.materialiseer(database, [uwv_events], dagen[-2]))
 
-    # One round already takes minutes at national scale; its ratio is no near call.
-    a, b, samples = mediaan_paar(backfill, een_dag, 1)
+    a, b, samples = mediaan_paar(backfill, een_dag, werk.opzet.rondes)
     ratio = a / b
     return Figuur(
         f"backfill uwv_events {len(dagen)} dagen vs 1 dag",
@@ -448,7 +457,7 @@ def figuur_backfill(werk: Werk) -> Figuur:
         a,
         b,
         "s",
-        reden="uwv_events heeft geen single-run backfill: één run per partitie",
+        reden="" if ratio <= 3 else "elk bestand apart gelezen en gevalideerd (pandera)",
         extra={"samples": samples},
     )
 
