@@ -165,17 +165,30 @@ def transaction(conn: duckdb.DuckDBPyConnection, naam: str) -> Iterator[duckdb.D
 
 
 def replace_rows(
-    conn: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame, where: str, params: list
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: pd.DataFrame,
+    where: str,
+    params: list,
+    vast: dict | None = None,
 ) -> None:
     """Delete `where` from `table` and insert `rows` (columns by name, cast by DuckDB).
 
-    `table` and `where` come from our code, never from input; values are bound with `?`.
+    `vast`: columns with one value for every row (the partition's gemeentecode, the file name),
+    bound as parameters instead of added to the frame, which would copy every column of it.
+    `table`, `where` and the column names come from our code, never from input; values are bound
+    with `?`.
     """
     conn.execute(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608
     if len(rows):
+        vast = vast or {}
         conn.register("_nieuw", rows)
-        columns = ", ".join(rows.columns)
-        conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _nieuw")  # noqa: S608
+        columns = ", ".join([*rows.columns, *vast])
+        values = ", ".join([*rows.columns, *("?" for _ in vast)])
+        conn.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {values} FROM _nieuw",  # noqa: S608
+            list(vast.values()),
+        )
         conn.unregister("_nieuw")
 
 

@@ -278,6 +278,7 @@ def _ingest(
     partities: list[str] | None,
     newest_only: bool,
     write: Callable[[object, Bestand], None],
+    beschrijf: Callable[[Gelezen], dict] | None = None,
     per_gemeente: bool = False,
 ) -> list[Ingelezen]:
     """Ingest every partition of this run (`partities`; None: the asset is unpartitioned).
@@ -286,7 +287,9 @@ def _ingest(
     partition is then read and written in a transaction of its own, one after another, so memory
     holds one partition's rows at a time. A run that fails part-way leaves the partitions before
     it written but without a materialization, so they count as behind and the next run reads
-    them again (their newest file is always re-read).
+    them again (their newest file is always re-read). `beschrijf` gives the UI metadata of the
+    rows a partition loaded; after it, a partitioned run lets go of those rows, so a range of
+    342 gemeenten never holds more than one gemeente's rows.
     """
     alle, _ = inbox.scan(lks.inbox, folders=[inbox.FEED_FOLDERS[feed]])
     per_partitie: dict[str | None, list[Levering]] = {}
@@ -318,6 +321,12 @@ def _ingest(
                     _record(conn, feed, read, loaded, partitie if per_gemeente else None)
             metadata = _metadata(read, loaded, leveringen)
             metadata["bestanden uitgesteld"] = len(uitgesteld)
+            if loaded is not None and beschrijf is not None:
+                metadata |= beschrijf(loaded.gelezen)
+            if partities is not None:
+                for bestand in read:
+                    if bestand.gelezen is not None:
+                        bestand.gelezen.tabellen = {}
             result.append(Ingelezen(partitie, read, loaded, metadata))
         conn.execute("CHECKPOINT")
     return result
@@ -346,12 +355,17 @@ def verwijsindex(context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Wa
 
     def write(conn, bestand: Bestand) -> None:
         lv = bestand.levering
-        rows = bestand.gelezen.tabellen["verwijsindex"].assign(
-            gemeentecode=lv.gemeentecode,
-            leverdatum=lv.leverdatum,
-            bestand=lv.bestand,
-        )
-        replace_rows(conn, "verwijsindex", rows, "gemeentecode = ?", [lv.gemeentecode])
+        vast = {"gemeentecode": lv.gemeentecode, "leverdatum": lv.leverdatum, "bestand": lv.bestand}
+        rows = bestand.gelezen.tabellen["verwijsindex"]
+        replace_rows(conn, "verwijsindex", rows, "gemeentecode = ?", [lv.gemeentecode], vast)
+
+    def beschrijf(gelezen: Gelezen) -> dict:
+        rows = gelezen.tabellen["verwijsindex"]
+        per_cluster = rows.groupby("cluster").size().rename("rijen").reset_index()
+        return {
+            "dagster/partition_row_count": len(rows),
+            "per cluster": dg.MetadataValue.md(per_cluster.to_markdown(index=False)),
+        }
 
     ingelezen = _ingest(
         context,
@@ -362,14 +376,9 @@ def verwijsindex(context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Wa
         partities=context.partition_keys,
         newest_only=True,
         write=write,
+        beschrijf=beschrijf,
         per_gemeente=True,
     )
-    for deel in ingelezen:
-        if deel.loaded is not None:
-            rows = deel.loaded.gelezen.tabellen["verwijsindex"]
-            per_cluster = rows.groupby("cluster").size().rename("rijen").reset_index()
-            deel.metadata["dagster/partition_row_count"] = len(rows)
-            deel.metadata["per cluster"] = dg.MetadataValue.md(per_cluster.to_markdown(index=False))
     _per_partitie(context, ingelezen)
 
 
@@ -405,7 +414,22 @@ def dkd_reintegratie(
                     "aanmaakdatum": gelezen.aanmaakdatum,
                     "bestand": lv.bestand,
                 }
-            replace_rows(conn, table, rows.assign(**extra), where, [lv.gemeentecode, bron])
+            replace_rows(conn, table, rows, where, [lv.gemeentecode, bron], extra)
+
+    def beschrijf(gelezen: Gelezen) -> dict:
+        tabellen = gelezen.tabellen
+        counts = pd.DataFrame(
+            [{"tabel": table, "rijen": len(rows)} for table, rows in tabellen.items()]
+        )
+        lks_rows = tabellen["dkd_loonkostensubsidies"]
+        return {
+            "dagster/partition_row_count": len(tabellen["dkd_reintegratie"]),
+            "berichtversie": gelezen.berichtversie,
+            "per tabel": dg.MetadataValue.md(counts.to_markdown(index=False)),
+            "loonkostensubsidies zonder PercentageLoonwaarde": int(
+                lks_rows["percentage_loonwaarde"].isna().sum()
+            ),
+        }
 
     ingelezen = _ingest(
         context,
@@ -416,21 +440,9 @@ def dkd_reintegratie(
         partities=context.partition_keys,
         newest_only=True,
         write=write,
+        beschrijf=beschrijf,
         per_gemeente=True,
     )
-    for deel in ingelezen:
-        if deel.loaded is not None:
-            tabellen, metadata = deel.loaded.gelezen.tabellen, deel.metadata
-            metadata["dagster/partition_row_count"] = len(tabellen["dkd_reintegratie"])
-            metadata["berichtversie"] = deel.loaded.gelezen.berichtversie
-            counts = pd.DataFrame(
-                [{"tabel": table, "rijen": len(rows)} for table, rows in tabellen.items()]
-            )
-            metadata["per tabel"] = dg.MetadataValue.md(counts.to_markdown(index=False))
-            lks_rows = tabellen["dkd_loonkostensubsidies"]
-            metadata["loonkostensubsidies zonder PercentageLoonwaarde"] = int(
-                lks_rows["percentage_loonwaarde"].isna().sum()
-            )
     _per_partitie(context, ingelezen)
 
 
@@ -463,10 +475,18 @@ def uwv_events(
 
     def write(conn, bestand: Bestand) -> None:
         lv = bestand.levering
-        rows = bestand.gelezen.tabellen["uwv_events"].assign(
-            leverdatum=lv.leverdatum, bestand=lv.bestand
-        )
-        replace_rows(conn, "uwv_events", rows, "leverdatum = ?", [lv.leverdatum])
+        rows = bestand.gelezen.tabellen["uwv_events"]
+        vast = {"leverdatum": lv.leverdatum, "bestand": lv.bestand}
+        replace_rows(conn, "uwv_events", rows, "leverdatum = ?", [lv.leverdatum], vast)
+
+    def beschrijf(gelezen: Gelezen) -> dict:
+        rows = gelezen.tabellen["uwv_events"]
+        per_type = rows.groupby("berichttype").size().rename("events").reset_index()
+        return {
+            "dagster/partition_row_count": len(rows),
+            "per berichttype": dg.MetadataValue.md(per_type.to_markdown(index=False)),
+            **{f"waarschuwing: {w}": n for w, n in gelezen.waarschuwingen.items()},
+        }
 
     ingelezen = _ingest(
         context,
@@ -477,20 +497,13 @@ def uwv_events(
         partities=context.partition_keys,
         newest_only=True,
         write=write,
+        beschrijf=beschrijf,
     )
     zonder = []
     for deel in ingelezen:
-        metadata = deel.metadata
         if deel.loaded is None and not deel.read:
             context.log.info(f"Geen UWV-levering voor {deel.partitie}: partitie ongewijzigd")
-        if deel.loaded is not None:
-            rows = deel.loaded.gelezen.tabellen["uwv_events"]
-            per_type = rows.groupby("berichttype").size().rename("events").reset_index()
-            metadata["dagster/partition_row_count"] = len(rows)
-            metadata["per berichttype"] = dg.MetadataValue.md(per_type.to_markdown(index=False))
-            for warning, count in deel.loaded.gelezen.waarschuwingen.items():
-                metadata[f"waarschuwing: {warning}"] = count
-        if not metadata["bestanden in inbox"]:
+        if not deel.metadata["bestanden in inbox"]:
             zonder.append(deel.partitie)
     _per_partitie(context, ingelezen)
     namen = [f"uwv_lks_{dag.replace('-', '')}.csv" for dag in zonder]
@@ -528,11 +541,9 @@ def dkd_instellingen(
 
     def write(conn, bestand: Bestand) -> None:
         lv = bestand.levering
-        rows = bestand.gelezen.tabellen["dkd_instellingen"].assign(
-            leverdatum=lv.leverdatum,
-            bestand=lv.bestand,
-        )
-        replace_rows(conn, "dkd_instellingen", rows, "bestand = ?", [lv.bestand])
+        rows = bestand.gelezen.tabellen["dkd_instellingen"]
+        vast = {"leverdatum": lv.leverdatum, "bestand": lv.bestand}
+        replace_rows(conn, "dkd_instellingen", rows, "bestand = ?", [lv.bestand], vast)
 
     (deel,) = _ingest(
         context,

@@ -186,4 +186,4 @@ def _bewaar(conn, gemeentecode: str, dag: dt.date, naam: str, deel: list[str], g
                 "aanmaakdatum": gelezen.aanmaakdatum,
                 "bestand": naam,
             }
-        replace_rows(conn, table, rows.assign(**extra), where, [gemeentecode, deel])
+        replace_rows(conn, table, rows, where, [gemeentecode, deel], extra)
