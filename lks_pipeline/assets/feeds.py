@@ -37,6 +37,7 @@ import pandas as pd
 import pandera.pandas as pa
 from dagster_pandera import pandera_schema_to_dagster_type
 
+from lks_pipeline.assets import verdeling
 from lks_pipeline.feeds import csvfeeds, dkd, inbox, schemas
 from lks_pipeline.feeds.csvbestand import BestandAfgewezen
 from lks_pipeline.feeds.inbox import Levering
@@ -286,10 +287,11 @@ def _ingest(
     The inbox folder is listed and the known files are fetched once for the whole run. Each
     partition is then read and written in a transaction of its own, one after another, so memory
     holds one partition's rows at a time. A run that fails part-way leaves the partitions before
-    it written but without a materialization, so they count as behind and the next run reads
-    them again (their newest file is always re-read). `beschrijf` gives the UI metadata of the
-    rows a partition loaded; after it, a partitioned run lets go of those rows, so a range of
-    342 gemeenten never holds more than one gemeente's rows.
+    it written but without a materialization, so they count as behind and the next run takes
+    them again: it re-reads their newest file, or with `lks/alleen_nieuw` finds it recorded as
+    `geladen` in the same transaction as its rows and leaves it. `beschrijf` gives the UI
+    metadata of the rows a partition loaded; after it, a partitioned run lets go of those rows,
+    so a range of 342 gemeenten never holds more than one gemeente's rows.
     """
     alle, _ = inbox.scan(lks.inbox, folders=[inbox.FEED_FOLDERS[feed]])
     per_partitie: dict[str | None, list[Levering]] = {}
@@ -361,10 +363,9 @@ def verwijsindex(context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Wa
 
     def beschrijf(gelezen: Gelezen) -> dict:
         rows = gelezen.tabellen["verwijsindex"]
-        per_cluster = rows.groupby("cluster").size().rename("rijen").reset_index()
         return {
             "dagster/partition_row_count": len(rows),
-            "per cluster": dg.MetadataValue.md(per_cluster.to_markdown(index=False)),
+            "per cluster": verdeling(rows, "cluster", "rijen"),
         }
 
     ingelezen = _ingest(
@@ -481,10 +482,9 @@ def uwv_events(
 
     def beschrijf(gelezen: Gelezen) -> dict:
         rows = gelezen.tabellen["uwv_events"]
-        per_type = rows.groupby("berichttype").size().rename("events").reset_index()
         return {
             "dagster/partition_row_count": len(rows),
-            "per berichttype": dg.MetadataValue.md(per_type.to_markdown(index=False)),
+            "per berichttype": verdeling(rows, "berichttype", "events"),
             **{f"waarschuwing: {w}": n for w, n in gelezen.waarschuwingen.items()},
         }
 

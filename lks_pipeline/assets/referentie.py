@@ -5,6 +5,7 @@ import hashlib
 import dagster as dg
 import pandas as pd
 
+from lks_pipeline.assets import verdeling
 from lks_pipeline.reference_data import doelgroepregister_codes as doelgroep_codes
 from lks_pipeline.reference_data import gemeenten as cbs_gemeenten
 from lks_pipeline.reference_data import package_file
@@ -34,12 +35,11 @@ def gemeenten(duckdb: Warehouse) -> dg.MaterializeResult:
     """
     rows = pd.DataFrame(cbs_gemeenten())
     _write(duckdb, "gemeenten", rows)
-    per_provincie = rows.groupby("provincie").size().rename("gemeenten").reset_index()
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(rows),
             "vingerafdruk": vingerafdruk("gemeenten.csv"),
-            "per provincie": dg.MetadataValue.md(per_provincie.to_markdown(index=False)),
+            "per provincie": verdeling(rows, "provincie", "gemeenten"),
         }
     )
 
