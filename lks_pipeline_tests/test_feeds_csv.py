@@ -31,7 +31,8 @@ def test_verwijsindex_rows_and_quarantine(tmp_path):
         "111222333;Onbekend\n"  # unknown cluster
         "123456782;Uitkeringen\n"  # same bsn and cluster again
         "123456782;Debiteuren\n"  # same bsn, another cluster: fine
-        "123456782;Debiteuren;extra\n",  # too many fields
+        "123456782;Debiteuren;extra\n"  # too many fields
+        ";\n",  # every field empty: broken like any other row, not skipped
     )
     gelezen = csvfeeds.lees_verwijsindex(levering(path, "verwijsindex", gemeentecode="GM0363"))
     assert gelezen.tabellen["verwijsindex"].values.tolist() == [
@@ -45,6 +46,7 @@ def test_verwijsindex_rows_and_quarantine(tmp_path):
         (6, "******333", "cluster: geen bekend DKD-cluster"),
         (7, "******782", "dezelfde bsn en cluster komt eerder in het bestand voor"),
         (9, None, "te veel velden"),
+        (10, "***", "bsn: geen geldig BSN (9 cijfers, elfproef); cluster: geen bekend DKD-cluster"),
     ]
 
 
@@ -84,6 +86,8 @@ UWV_ROWS = [
     "K6;EINDE_ZW;200000007;2026-11-21;Visser;;B.;;;;;;2021-05-01;2021-04-30",
     # 9: ZIEK_UIT_DIENST missing both of its required dates; uwv_kenmerk empty
     ";ZIEK_UIT_DIENST;123456782;;;;;;;;;;;",
+    # 10: every field empty (pandera's default ignore_na would pass this row on every check)
+    ";;;;;;;;;;;;;",
 ]
 
 
@@ -115,6 +119,9 @@ def test_uwv_rows_and_quarantine(tmp_path):
                          "datum_eerste_ao_dag: ontbreekt (verplicht bij ZIEK_UIT_DIENST); "
                          "datum_einde_arbeidsverhouding: ontbreekt "
                          "(verplicht bij ZIEK_UIT_DIENST)"),
+        (10, "***", "uwv_kenmerk: ontbreekt; "
+                    "berichttype: niet ZIEK_UIT_DIENST of EINDE_ZW; "
+                    "bsn: geen geldig BSN (9 cijfers, elfproef)"),
     ]  # fmt: skip
 
 
