@@ -46,8 +46,15 @@ TOTALEN = (
 )
 
 
+# A range run's materializations, one per partition, go to PostgreSQL in one INSERT instead of
+# one each (dagster-postgres' store_event_batch); SQLite stores them one by one either way. A
+# no-op run over 365 partitions on PostgreSQL: 15 s without, 5.4 s with. deploy/ sets the same.
+EVENT_BATCH_SIZE = "1000"
+
+
 def ensure_dagster_home() -> Path:
     """Point DAGSTER_HOME at a persistent folder that carries our instance settings."""
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     config = home / "dagster.yaml"
