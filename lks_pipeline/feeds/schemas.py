@@ -68,6 +68,25 @@ def datum(values: pd.Series) -> pd.Series:
     return pd.to_datetime(strict, format="%Y-%m-%d", errors="coerce")
 
 
+class _Datums:
+    """Each date column of the frame under validation parsed once, for all rules that read it.
+
+    A frame is known by identity and held until the next one, so a cached parse can never belong
+    to another frame; pandera hands every table check the same frame.
+    """
+
+    def __init__(self):
+        self._frame: pd.DataFrame | None = None
+        self._parsed: dict[str, pd.Series] = {}
+
+    def __call__(self, df: pd.DataFrame, column: str) -> pd.Series:
+        if df is not self._frame:
+            self._frame, self._parsed = df, {}
+        if column not in self._parsed:
+            self._parsed[column] = datum(df[column])
+        return self._parsed[column]
+
+
 def _check(check, *, error: str) -> pa.Check:
     """A row rule that decides about empty fields itself.
 
@@ -92,16 +111,16 @@ def _aanwezig(column: str, *, als: tuple[str, str] | None = None) -> pa.Check:
     return _check(check, error=f"{column}: ontbreekt{waar}")
 
 
-def _geldige_datum(column: str) -> pa.Check:
+def _geldige_datum(column: str, datums: _Datums) -> pa.Check:
     return _check(
-        lambda df: df[column].isna() | datum(df[column]).notna(),
+        lambda df: df[column].isna() | datums(df, column).notna(),
         error=f"{column}: geen geldige datum (JJJJ-MM-DD)",
     )
 
 
-def _niet_voor(later: str, eerder: str) -> pa.Check:
+def _niet_voor(later: str, eerder: str, datums: _Datums) -> pa.Check:
     def check(df: pd.DataFrame) -> pd.Series:
-        a, b = datum(df[later]), datum(df[eerder])
+        a, b = datums(df, later), datums(df, eerder)
         return a.isna() | b.isna() | (a >= b)
 
     return _check(check, error=f"{later}: ligt voor {eerder}")
@@ -123,10 +142,11 @@ def _uniek(columns: list[str], wat: str) -> pa.Check:
 
 def uwv_schema(leverdatum: dt.date) -> pa.DataFrameSchema:
     """Rows of `uwv_lks_YYYYMMDD.csv`: both products' events of one delivery day (DESIGN 4.1)."""
+    datums = _Datums()
     geboren_voor_levering = _check(
         lambda df: (
-            datum(df["geboortedatum"]).isna()
-            | (datum(df["geboortedatum"]) <= pd.Timestamp(leverdatum))
+            datums(df, "geboortedatum").isna()
+            | (datums(df, "geboortedatum") <= pd.Timestamp(leverdatum))
         ),
         error="geboortedatum: ligt na de leverdatum",
     )
@@ -140,7 +160,7 @@ def uwv_schema(leverdatum: dt.date) -> pa.DataFrameSchema:
                 error="berichttype: niet ZIEK_UIT_DIENST of EINDE_ZW",
             ),
             _bsn_geldig(),
-            *[_geldige_datum(c) for c in UWV_DATUMS],
+            *[_geldige_datum(c, datums) for c in UWV_DATUMS],
             _aanwezig("geboortedatum", als=("berichttype", "EINDE_ZW")),
             geboren_voor_levering,
             _aanwezig("achternaam", als=("berichttype", "EINDE_ZW")),
@@ -148,8 +168,8 @@ def uwv_schema(leverdatum: dt.date) -> pa.DataFrameSchema:
             _aanwezig("begindatum_zw_uitkering", als=("berichttype", "EINDE_ZW")),
             _aanwezig("datum_eerste_ao_dag", als=("berichttype", "ZIEK_UIT_DIENST")),
             _aanwezig("datum_einde_arbeidsverhouding", als=("berichttype", "ZIEK_UIT_DIENST")),
-            _niet_voor("datum_einde_arbeidsverhouding", "datum_eerste_ao_dag"),
-            _niet_voor("einddatum_zw_uitkering", "begindatum_zw_uitkering"),
+            _niet_voor("datum_einde_arbeidsverhouding", "datum_eerste_ao_dag", datums),
+            _niet_voor("einddatum_zw_uitkering", "begindatum_zw_uitkering", datums),
         ],
         strict=True,
         name="uwv_events",
