@@ -100,9 +100,10 @@ def signaalrapporten(
             ).fetchall()
         }
 
+    root = lks.root
     reports = signaalrapport.private_folder(lks.reports)
     nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    records, geschreven, opgeruimd, schoon = [], 0, 0, set()
+    records, te_schrijven, opgeruimd, schoon = [], {}, 0, set()
     for rapport in gemaakt:
         sha256 = signaalrapport.sha256(rapport.inhoud)
         pad = reports / rapport.gemeentecode / rapport.bestand
@@ -111,8 +112,7 @@ def signaalrapporten(
             schoon.add(rapport.gemeentecode)
         ongewijzigd = pad.is_file() and signaalrapport.sha256(pad.read_bytes()) == sha256
         if not ongewijzigd:
-            signaalrapport.schrijf_atomisch(pad, rapport.inhoud)
-            geschreven += 1
+            te_schrijven[pad] = rapport.inhoud
         vorig = bekend.get(rapport.bestand)
         records.append(
             {
@@ -120,12 +120,14 @@ def signaalrapporten(
                 "gemeentecode": rapport.gemeentecode,
                 "product": rapport.product.naam,
                 "bestand": rapport.bestand,
-                "pad": str(pad.relative_to(lks.root)),
+                "pad": str(pad.relative_to(root)),
                 "sha256": sha256,
                 "aantal": rapport.aantal,
                 "geschreven_op": vorig[1] if ongewijzigd and vorig and vorig[0] == sha256 else nu,
             }
         )
+    signaalrapport.schrijf_atomisch_alle(te_schrijven)
+    geschreven = len(te_schrijven)
     gemaakt = {r["bestand"] for r in records}
     verwijderd = 0
     for bestand, pad in signaalrapport.rapporten_van_dag(reports, dag).items():
