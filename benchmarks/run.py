@@ -33,8 +33,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from benchmarks.triviaal import leeg
 from lks_pipeline.cli import QUIET_RUN_CONFIG
 from lks_pipeline.generate import SCHALEN, Schaal, genereer
+from lks_pipeline.partitions import bereik, dag_partitions, gemeente_partitions
 
 HIER = Path(__file__).resolve().parent
 REPO = HIER.parent
@@ -115,6 +117,37 @@ def getimed(functie: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def vloer(werk: "Werk", assets: list, partities: list[str]) -> float:
+    """Median seconds of Dagster alone on one run of `assets` (no-ops) over `partities`.
+
+    The same instance and run shape as ours (one run over the range, metadata per partition):
+    what no code of ours can go below, shown next to a figure it bounds.
+    """
+
+    def een() -> float:
+        tags = bereik(partities) if len(partities) > 1 else {}
+        partitie = partities[0] if len(partities) == 1 else None
+        return getimed(
+            lambda: dg.materialize(
+                assets,
+                instance=werk.instance,
+                tags=tags,
+                partition_key=partitie,
+                run_config=QUIET_RUN_CONFIG,
+            )
+        )
+
+    return statistics.median(een() for _ in range(werk.opzet.rondes))
+
+
+def vloer_tekst(seconden: float, maatstaf: float, wat: str) -> str:
+    """The floor as a line under its figure: below this ratio no code of ours can go."""
+    return (
+        f"Dagster alleen (lege assets, {wat}, 1 run): {seconden:.2f} s = "
+        f"{seconden / maatstaf:.1f}× de maatstaf"
+    )
+
+
 class Werk:
     """The working folder of one scale: the generated inbox and the warehouses measured on."""
 
@@ -180,21 +213,19 @@ class Werk:
         }
 
     def materialiseer(
-        self, database: Path, assets: list, partition: str | None = None, bereik=None
+        self, database: Path, assets: list, partition: str | None = None, partities=None
     ):
-        """One run; `bereik`: a list of partitions, run as the one range they span."""
-        from lks_pipeline.partitions import bereik as bereik_tags
-
+        """One run; `partities`: a list of partitions, run as the one range they span."""
         result = dg.materialize(
             assets,
             resources=self.resources(database),
             partition_key=partition,
             instance=self.instance,
-            tags={"lks/benchmark": self.opzet.naam, **(bereik_tags(bereik) if bereik else {})},
+            tags={"lks/benchmark": self.opzet.naam, **(bereik(partities) if partities else {})},
             run_config=QUIET_RUN_CONFIG,
         )
         if not result.success:
-            raise RuntimeError(f"{[a.key for a in assets]} {partition or bereik}: run mislukte")
+            raise RuntimeError(f"{[a.key for a in assets]} {partition or partities}: run mislukte")
         return result
 
     def bestanden(self, map_: str, patroon: str) -> list[Path]:
@@ -207,7 +238,7 @@ class Werk:
         from lks_pipeline.assets.feeds import verwijsindex
 
         codes = self.gemeenten("verwijsindex", "verwijsindex_*.csv")
-        self.materialiseer(database, [verwijsindex], bereik=codes)
+        self.materialiseer(database, [verwijsindex], partities=codes)
 
 
 def figuur_verwijsindex(werk: Werk) -> tuple[Figuur, Path]:
@@ -235,6 +266,8 @@ def figuur_verwijsindex(werk: Werk) -> tuple[Figuur, Path]:
     a, b, samples = mediaan_paar(ons, maatstaf, werk.opzet.rondes)
     with duckdb.connect(str(laatste[-1]), read_only=True) as conn:
         (rijen,) = conn.execute("SELECT count(*) FROM verwijsindex").fetchone()
+    codes = werk.gemeenten("verwijsindex", "verwijsindex_*.csv")
+    dagster = vloer(werk, [leeg("leeg_verwijsindex", gemeente_partitions)], codes)
     ratio = a / b
     figuur = Figuur(
         f"verwijsindex-ingest ({len(bestanden)} bestanden, {rijen:,} rijen)",
@@ -244,7 +277,13 @@ def figuur_verwijsindex(werk: Werk) -> tuple[Figuur, Path]:
         a,
         b,
         "s",
-        extra={"samples": samples, "rijen": rijen, "bestanden": len(bestanden)},
+        reden=vloer_tekst(dagster, b, f"dezelfde {len(codes)} gemeenten"),
+        extra={
+            "samples": samples,
+            "rijen": rijen,
+            "bestanden": len(bestanden),
+            "dagster_vloer_s": dagster,
+        },
     )
     return figuur, laatste[-1]
 
@@ -257,7 +296,7 @@ def laad_rest(werk: Werk, database: Path) -> None:
     werk.materialiseer(database, [referentie.gemeenten, referentie.doelgroepregister_codes])
     werk.materialiseer(database, [feeds.dkd_instellingen])
     codes = werk.gemeenten("dkd", "dkd_reintegratie_*.xml")
-    werk.materialiseer(database, [feeds.dkd_reintegratie], bereik=codes)
+    werk.materialiseer(database, [feeds.dkd_reintegratie], partities=codes)
     werk.materialiseer(database, [feeds.uwv_events], TOT.isoformat())
     print(f"Warehouse geladen voor het signaalpad in {time.perf_counter() - start:.0f} s")
 
@@ -359,6 +398,14 @@ def figuren_signaalpad(werk: Werk, database: Path) -> list[Figuur]:
         return getimed(draai)
 
     a, b, samples = mediaan_paar(ons, sql, werk.opzet.rondes)
+    dagster = vloer(
+        werk,
+        [
+            leeg("leeg_signalen", dag_partitions),
+            leeg("leeg_signaalrapporten", dag_partitions, deps=("leeg_signalen",)),
+        ],
+        [dag.isoformat()],
+    )
     with duckdb.connect(str(database), read_only=True) as conn:
         gemeld = _gemeld_ons(conn, dag)
         (events,) = conn.execute(
@@ -383,9 +430,12 @@ def figuren_signaalpad(werk: Werk, database: Path) -> list[Figuur]:
             a,
             b,
             "s",
-            reden="" if zelfde else "NIET HETZELFDE WERK: het SQL-script meldt andere signalen",
+            reden=vloer_tekst(dagster, b, "twee, zelfde dag")
+            if zelfde
+            else "NIET HETZELFDE WERK: het SQL-script meldt andere signalen",
             extra={
                 "samples": samples,
+                "dagster_vloer_s": dagster,
                 "gemeld": len(gemeld),
                 "rapporten": bestanden_ons,
                 "rapporten_sql": bestanden_sql,
@@ -435,7 +485,7 @@ def figuur_backfill(werk: Werk) -> Figuur:
 
     def backfill() -> float:
         database = werk.database("backfill")
-        result = getimed(lambda: werk.materialiseer(database, [uwv_events], bereik=dagen))
+        result = getimed(lambda: werk.materialiseer(database, [uwv_events], partities=dagen))
         with duckdb.connect(str(database), read_only=True) as conn:
             sql = "SELECT count(DISTINCT leverdatum) FROM uwv_events"
             (geladen,) = conn.execute(sql).fetchone()
@@ -448,6 +498,7 @@ def figuur_backfill(werk: Werk) -> Figuur:
         return getimed(lambda: werk.materialiseer(database, [uwv_events], dagen[-2]))
 
     a, b, samples = mediaan_paar(backfill, een_dag, werk.opzet.rondes)
+    dagster = vloer(werk, [leeg("leeg_uwv_events", dag_partitions)], dagen)
     ratio = a / b
     return Figuur(
         f"backfill uwv_events {len(dagen)} dagen vs 1 dag",
@@ -457,8 +508,8 @@ def figuur_backfill(werk: Werk) -> Figuur:
         a,
         b,
         "s",
-        reden="" if ratio <= 3 else "elk bestand apart gelezen en gevalideerd (pandera)",
-        extra={"samples": samples},
+        reden=vloer_tekst(dagster, b, f"dezelfde {len(dagen)} dagen"),
+        extra={"samples": samples, "dagster_vloer_s": dagster},
     )
 
 

@@ -44,6 +44,12 @@ def test_quick_benchmarks_measure_every_figure_against_a_yardstick_doing_the_sam
         assert f"{figuur['naam']} " in run.stdout
         assert f"doel {figuur['doel']}" in run.stdout
     assert resultaat["machine"]["kernen"] >= 1
+    # Where Dagster's own cost bounds a figure, its floor is measured in the same run and shown.
+    for i in (0, 1, 5):
+        figuur = resultaat["figuren"][i]
+        assert figuur["extra"]["dagster_vloer_s"] > 0, figuur
+        assert figuur["reden"].startswith("Dagster alleen (lege assets, "), figuur
+        assert figuur["reden"] in run.stdout
     # The stress day reports signals in several files, or the comparison proves nothing.
     signaalpad = resultaat["figuren"][1]["extra"]
     assert signaalpad["gemeld"] > 100, signaalpad
