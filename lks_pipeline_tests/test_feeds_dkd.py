@@ -115,6 +115,39 @@ def test_v0100_has_no_percentage_loonwaarde():
     ]
 
 
+def test_any_xsd_valid_date_is_read_or_its_client_quarantined_never_the_file_failed():
+    """xs:date also allows a timezone, a minus sign and years past 9999 (XSD 1.0, 3.2.9)."""
+    clients = "\n".join(
+        [
+            # line 4: timezones say nothing about the day: read as plain dates
+            "<Client><BSN>123456782</BSN><Doelgroep><Code>01</Code>"
+            "<Begindatum>2023-01-01+01:00</Begindatum><Einddatum>2023-12-31Z</Einddatum>"
+            "</Doelgroep></Client>",
+            # line 5: a year past 9999 no database date holds
+            "<Client><BSN>010000008</BSN><ReintegratieInzet><Soort>Jobcoaching</Soort>"
+            "<Begindatum>2025-01-01</Begindatum><Einddatum>10000-01-01</Einddatum>"
+            "</ReintegratieInzet></Client>",
+            # line 6: a year before 0001
+            "<Client><BSN>111222333</BSN><Doelgroep><Code>01</Code>"
+            "<Begindatum>-0001-01-01</Begindatum></Doelgroep></Client>",
+            # line 7: a timezone does not hide an end before the begin
+            "<Client><BSN>999999990</BSN><Doelgroep><Code>01</Code>"
+            "<Begindatum>2023-01-02-14:00</Begindatum><Einddatum>2023-01-01+14:00</Einddatum>"
+            "</Doelgroep></Client>",
+        ]
+    )
+    xml = dkd_xml("GM0363", clients + "\n").replace("2026-11-20<", "2026-11-20Z<")
+    gelezen = lees(xml)
+    assert str(gelezen.aanmaakdatum) == "2026-11-20"
+    assert rows(gelezen, "dkd_reintegratie") == [["123456782", 4]]
+    assert rows(gelezen, "dkd_doelgroepen") == [["123456782", "01", "2023-01-01", "2023-12-31"]]
+    assert [(q.regel, q.reden) for q in gelezen.quarantaine] == [
+        (5, "ReintegratieInzet: datum valt buiten de jaren 0001-9999"),
+        (6, "Doelgroep: datum valt buiten de jaren 0001-9999"),
+        (7, "Doelgroep: Einddatum ligt voor Begindatum"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("xml", "reden", "regel"),
     [
@@ -125,6 +158,8 @@ def test_v0100_has_no_percentage_loonwaarde():
         (dkd_xml("GM0599", ""), "Stuurgegevens noemen gemeente GM0599, de bestandsnaam GM0363", 3),
         (dkd_xml("GM0363", "").replace("<Aanmaakdatum>2026-11-20</Aanmaakdatum>", ""),
          "Stuurgegevens voldoet niet aan de XSD: onverwacht of ontbrekend element", 3),
+        (dkd_xml("GM0363", "").replace("2026-11-20<", "12026-11-20<"),
+         "Stuurgegevens: Aanmaakdatum valt buiten de jaren 0001-9999", 3),
         (f'<GSDDossierReintegratie xmlns="{NS_V0200}"><Client><BSN>123456782</BSN></Client>'
          "</GSDDossierReintegratie>", "Stuurgegevens ontbreken of staan niet vooraan", 1),
         (f'<Bericht xmlns="{NS_V0200}"/>', "hoofdelement is Bericht, niet GSDDossierReintegratie", 1),

@@ -286,7 +286,10 @@ class _State:
                 f"Stuurgegevens noemen gemeente {code}, de bestandsnaam {self.gemeentecode}",
                 element.sourceline,
             )
-        self.aanmaakdatum = dt.date.fromisoformat(_text(element, self.ns, "Aanmaakdatum"))
+        aanmaakdatum = _datum(_text(element, self.ns, "Aanmaakdatum"))
+        if aanmaakdatum is None:
+            raise self.reject(f"Stuurgegevens: Aanmaakdatum {_JAREN}", element.sourceline)
+        self.aanmaakdatum = dt.date.fromisoformat(aanmaakdatum)
 
     def require_stuurgegevens(self, regel: int | None) -> None:
         if self.aanmaakdatum is None:
@@ -316,8 +319,8 @@ class _State:
             if kind.tag == t["Doelgroep"]:
                 velden = {veld.tag: veld.text for veld in kind}
                 periode = _periode(velden.get(begin_tag), velden.get(einde_tag))
-                if periode is None:
-                    return Quarantaine(regel, masked, "Doelgroep: Einddatum ligt voor Begindatum")
+                if isinstance(periode, str):
+                    return Quarantaine(regel, masked, f"Doelgroep: {periode}")
                 doelgroepen.append((nummer, velden[t["Code"]], *periode))
             elif kind.tag == t["ReintegratieInzet"]:
                 lks = None
@@ -328,20 +331,16 @@ class _State:
                     else:
                         velden[veld.tag] = veld.text
                 periode = _periode(velden.get(begin_tag), velden.get(einde_tag))
-                if periode is None:
-                    return Quarantaine(
-                        regel, masked, "ReintegratieInzet: Einddatum ligt voor Begindatum"
-                    )
+                if isinstance(periode, str):
+                    return Quarantaine(regel, masked, f"ReintegratieInzet: {periode}")
                 inzet_nr = len(inzetten) + 1
                 inzetten.append((nummer, inzet_nr, velden[t["Soort"]], *periode))
                 if lks is None:
                     continue
                 velden = {veld.tag: veld.text for veld in lks}
                 periode = _periode(velden.get(begin_tag), velden.get(einde_tag))
-                if periode is None:
-                    return Quarantaine(
-                        regel, masked, "Loonkostensubsidie: Einddatum ligt voor Begindatum"
-                    )
+                if isinstance(periode, str):
+                    return Quarantaine(regel, masked, f"Loonkostensubsidie: {periode}")
                 subsidies.append(
                     (
                         nummer,
@@ -359,8 +358,26 @@ class _State:
         return None
 
 
-def _periode(begin: str, end: str | None) -> tuple[str, str | None] | None:
-    """(begindatum, einddatum) as validated ISO text, or None when the end precedes the begin."""
-    if end is not None and dt.date.fromisoformat(end) < dt.date.fromisoformat(begin):
-        return None
-    return begin, end
+_JAREN = "valt buiten de jaren 0001-9999"
+
+
+def _datum(waarde: str | None) -> str | None:
+    """An XSD-valid xs:date as `YYYY-MM-DD`, or None for a year before 0001 or after 9999.
+
+    xs:date allows a timezone (`2024-03-01Z`, `2024-03-01+01:00`); it does not change which
+    day is meant, so it is dropped. Callers tell an absent element (None in) from an unusable
+    year (a value in, None out).
+    """
+    if waarde is None or (len(waarde) >= 10 and waarde[4] == "-" and waarde[:4].isdigit()):
+        return waarde if waarde is None else waarde[:10]
+    return None
+
+
+def _periode(begin: str, end: str | None) -> tuple[str, str | None] | str:
+    """(begindatum, einddatum) as plain ISO dates, or why the period is unusable."""
+    begin_iso, end_iso = _datum(begin), _datum(end)
+    if begin_iso is None or (end is not None and end_iso is None):
+        return f"datum {_JAREN}"
+    if end_iso is not None and end_iso < begin_iso:
+        return "Einddatum ligt voor Begindatum"
+    return begin_iso, end_iso
