@@ -131,18 +131,22 @@ def _lees(source: Path | IO[bytes], bestand: str, gemeentecode: str) -> Gelezen:
         if not isinstance(source, Path):
             source.seek(0)
         events = _iterparse(source, events=("end",), tag=("{*}Stuurgegevens", "{*}Client"))
+        root = None
         for _, element in events:
-            root = element.getroottree().getroot()
+            if root is None:
+                root = element.getroottree().getroot()
             if element.getparent() is not root:
                 continue  # inside another element: judged with its top-level ancestor
-            state.onverwacht(root, element, quarantaine)
-            if element.tag == state.stuurgegevens_tag:
-                state.stuurgegevens(element)
-            elif element.tag == state.client_tag:
+            if root[0] is not element:
+                state.onverwacht(root, element, quarantaine)
+            tag = element.tag
+            if tag == state.client_tag:
                 state.require_stuurgegevens(element.sourceline)
                 problem = state.client(element, rows)
                 if problem:
                     quarantaine.append(problem)
+            elif tag == state.stuurgegevens_tag:
+                state.stuurgegevens(element)
             else:  # a Stuurgegevens or Client of another namespace
                 state.require_stuurgegevens(element.sourceline)
                 quarantaine.append(state.vreemd(element))
@@ -298,10 +302,11 @@ class _State:
             raise self.reject("Stuurgegevens ontbreken of staan niet vooraan", regel)
 
     def client(self, element: etree._Element, rows: dict[str, "_Tabel"]) -> Quarantaine | None:
-        """One Client's rows, or why it is quarantined. Children are read in one pass each.
+        """One Client's rows, or why it is quarantined.
 
-        After the XSD check the structure is known, so every child is visited once and picked by
-        its tag, instead of a namespaced `find` per field.
+        After the XSD check the structure is known: fields are taken by their place in the XSD's
+        sequence, and only optional ones after another optional one by tag. Asking lxml for a tag
+        builds a namespaced string each time; a national file has millions of fields.
         """
         regel = element.sourceline
         t = self._tags
@@ -316,42 +321,36 @@ class _State:
         if nummer in self.seen:
             return Quarantaine(regel, masked, f"BSN komt eerder voor (regel {self.seen[nummer]})")
         doelgroepen, inzetten, subsidies = [], [], []
-        begin_tag, einde_tag = t["Begindatum"], t["Einddatum"]
-        for kind in element:
-            if kind.tag == t["Doelgroep"]:
-                velden = {veld.tag: veld.text for veld in kind}
-                periode = _periode(velden.get(begin_tag), velden.get(einde_tag))
-                if isinstance(periode, str):
-                    return Quarantaine(regel, masked, f"Doelgroep: {periode}")
-                doelgroepen.append((nummer, velden[t["Code"]], *periode))
-            elif kind.tag == t["ReintegratieInzet"]:
-                lks = None
-                velden = {}
-                for veld in kind:
-                    if veld.tag == t["Loonkostensubsidie"]:
-                        lks = veld
-                    else:
-                        velden[veld.tag] = veld.text
-                periode = _periode(velden.get(begin_tag), velden.get(einde_tag))
-                if isinstance(periode, str):
-                    return Quarantaine(regel, masked, f"ReintegratieInzet: {periode}")
-                inzet_nr = len(inzetten) + 1
-                inzetten.append((nummer, inzet_nr, velden[t["Soort"]], *periode))
-                if lks is None:
-                    continue
-                velden = {veld.tag: veld.text for veld in lks}
-                periode = _periode(velden.get(begin_tag), velden.get(einde_tag))
-                if isinstance(periode, str):
-                    return Quarantaine(regel, masked, f"Loonkostensubsidie: {periode}")
-                subsidies.append(
-                    (
-                        nummer,
-                        inzet_nr,
-                        *periode,
-                        velden.get(t["PercentageLoonwaarde"]),
-                        velden.get(t["LoonheffingennummerWerkgever"]),
-                    )
+        for kind in element.iterchildren(t["Doelgroep"]):
+            velden = [veld.text for veld in kind]  # Code, Begindatum[, Einddatum]
+            periode = _periode(velden[1], velden[2] if len(velden) > 2 else None)
+            if isinstance(periode, str):
+                return Quarantaine(regel, masked, f"Doelgroep: {periode}")
+            doelgroepen.append((nummer, velden[0], *periode))
+        for kind in element.iterchildren(t["ReintegratieInzet"]):
+            velden = list(kind)  # Soort, Begindatum[, Einddatum][, Loonkostensubsidie]
+            lks = velden.pop() if len(velden[-1]) else None  # the one child with children
+            periode = _periode(velden[1].text, velden[2].text if len(velden) > 2 else None)
+            if isinstance(periode, str):
+                return Quarantaine(regel, masked, f"ReintegratieInzet: {periode}")
+            inzet_nr = len(inzetten) + 1
+            inzetten.append((nummer, inzet_nr, velden[0].text, *periode))
+            if lks is None:
+                continue
+            # Begindatum, then Einddatum, PercentageLoonwaarde and the werkgever, each optional
+            velden = {veld.tag: veld.text for veld in lks}
+            periode = _periode(lks[0].text, velden.get(t["Einddatum"]))
+            if isinstance(periode, str):
+                return Quarantaine(regel, masked, f"Loonkostensubsidie: {periode}")
+            subsidies.append(
+                (
+                    nummer,
+                    inzet_nr,
+                    *periode,
+                    velden.get(t["PercentageLoonwaarde"]),
+                    velden.get(t["LoonheffingennummerWerkgever"]),
                 )
+            )
         self.seen[nummer] = regel
         rows["dkd_reintegratie"].add([(nummer, regel)])
         rows["dkd_doelgroepen"].add(doelgroepen)
