@@ -15,23 +15,32 @@ import pandas as pd
 
 _NEGEN_CIJFERS = re.compile(r"[0-9]{9}")
 _GEWICHTEN = (9, 8, 7, 6, 5, 4, 3, 2, -1)
-_WEIGHTS = np.array(_GEWICHTEN, dtype=np.int64)
+_WEIGHTS = np.array(_GEWICHTEN, dtype=np.int32)
 
 
 def geldig(values: pd.Series) -> np.ndarray:
-    """Boolean array: which values are valid BSNs (nine digits, elfproef, not all zeros)."""
-    text = values.astype("object").where(values.notna(), "")
-    lengths = text.map(len).to_numpy() if len(text) else np.zeros(0, dtype=np.int64)
-    candidates = (lengths == 9) & text.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    """Boolean array: which values are valid BSNs (nine digits, elfproef, not all zeros).
+
+    Lengths come from the builtin `len` mapped in C; a per-value Python lambda cost 0.4 µs a
+    row. Values that are not all text (never so from our readers) are judged one by one.
+    """
+    text = values.to_numpy(dtype=object)
     result = np.zeros(len(text), dtype=bool)
+    filled = ~pd.isna(text)
+    if not filled.any():
+        return result
+    if pd.api.types.infer_dtype(text[filled], skipna=False) != "string":
+        return np.fromiter(map(is_geldig, text), dtype=bool, count=len(text))
+    lengths = np.zeros(len(text), dtype=np.int64)
+    lengths[filled] = np.fromiter(map(len, text[filled]), dtype=np.int64, count=filled.sum())
+    candidates = lengths == 9
     if not candidates.any():
         return result
-    codepoints = (
-        np.array(text[candidates].tolist(), dtype="U9").view(np.uint32).reshape(-1, 9)
-    ).astype(np.int64) - ord("0")
-    digits = ((codepoints >= 0) & (codepoints <= 9)).all(axis=1)
-    elfproef = (codepoints * _WEIGHTS).sum(axis=1) % 11 == 0
-    result[candidates] = digits & elfproef & codepoints.any(axis=1)
+    codepoints = text[candidates].astype("U9").view(np.uint32).reshape(-1, 9)
+    digits = ((codepoints >= ord("0")) & (codepoints <= ord("9"))).all(axis=1)
+    cijfers = codepoints.astype(np.int32) - ord("0")  # nonsense where not a digit: masked
+    elfproef = (cijfers @ _WEIGHTS) % 11 == 0
+    result[candidates] = digits & elfproef & cijfers.any(axis=1)
     return result
 
 
