@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 MAX_LINE_BYTES = 2 * 1024 * 1024
@@ -155,7 +156,6 @@ def _lees_duckdb(path: Path, header: list[str]) -> tuple[pd.DataFrame, list[tupl
             SELECT * FROM read_csv(?, delim = ';', quote = '"', escape = '"', header = true,
                 auto_detect = false, columns = {columns}, strict_mode = true,
                 store_rejects = true, max_line_size = {MAX_LINE_BYTES}, encoding = 'utf-8')
-            WITH ORDINALITY
             """,  # noqa: S608 - column names come from our own tuple, checked against the header
             [str(path)],
         ).df()
@@ -163,12 +163,16 @@ def _lees_duckdb(path: Path, header: list[str]) -> tuple[pd.DataFrame, list[tupl
             "SELECT line, error_type FROM reject_errors ORDER BY line"
         ).fetchall()
     afgekeurd = [(int(line), _DUCKDB_REASONS.get(kind, kind.lower())) for line, kind in rejects]
-    rejected_lines = {line for line, _ in afgekeurd}
-    good_lines = [
-        n for n in range(2, 2 + len(rows) + len(rejected_lines)) if n not in rejected_lines
-    ]
-    rows.index = pd.Index(good_lines[: len(rows)], name="regel")
-    return rows.drop(columns="ordinality"), afgekeurd
+    # Record k is line k + 1 when the file is regular (checked by the caller), rejected lines
+    # taken out; the rows come in file order (DuckDB preserves insertion order).
+    if afgekeurd:
+        rejected = sorted({line for line, _ in afgekeurd})
+        alle = np.arange(2, 2 + len(rows) + len(rejected), dtype=np.int64)
+        goed = np.setdiff1d(alle, rejected, assume_unique=True)
+        rows.index = pd.Index(goed[: len(rows)], name="regel")
+    else:
+        rows.index = pd.RangeIndex(2, 2 + len(rows), name="regel")
+    return rows, afgekeurd
 
 
 def _lees_python(path: Path, header: list[str]) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
