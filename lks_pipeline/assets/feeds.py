@@ -163,27 +163,29 @@ def _record(
             replaced = loaded is not None and bestand is not loaded and gemeentecode is not None
             status = "vervangen" if replaced else "geladen"
             geladen, versie = bestand.gelezen.regels_geladen, bestand.gelezen.berichtversie
-        levering = pd.DataFrame(
-            [
-                {
-                    "feed": feed,
-                    "bestand": lv.bestand,
-                    "gemeentecode": lv.gemeentecode,
-                    "leverdatum": lv.leverdatum,
-                    "sha256": bestand.sha256,
-                    "grootte": lv.size,
-                    "mtime_ns": lv.mtime_ns,
-                    "status": status,
-                    "regels_geladen": geladen,
-                    "regels_gequarantaineerd": len(bestand.quarantaine),
-                    "berichtversie": versie,
-                    "reden": bestand.afgewezen.reden if bestand.afgewezen else None,
-                    "verwerkt_op": now,
-                }
-            ]
-        )
+        levering = {
+            "feed": feed,
+            "bestand": lv.bestand,
+            "gemeentecode": lv.gemeentecode,
+            "leverdatum": lv.leverdatum,
+            "sha256": bestand.sha256,
+            "grootte": lv.size,
+            "mtime_ns": lv.mtime_ns,
+            "status": status,
+            "regels_geladen": geladen,
+            "regels_gequarantaineerd": len(bestand.quarantaine),
+            "berichtversie": versie,
+            "reden": bestand.afgewezen.reden if bestand.afgewezen else None,
+            "verwerkt_op": now,
+        }
         where, params = "feed = ? AND bestand = ?", [feed, lv.bestand]
-        replace_rows(conn, "leveringen", levering, where, params)
+        # One row as bound values: a one-row DataFrame costs a pandas scan per file.
+        conn.execute(f"DELETE FROM leveringen WHERE {where}", params)  # noqa: S608
+        conn.execute(
+            f"INSERT INTO leveringen ({', '.join(levering)}) "  # noqa: S608 - our own names
+            f"VALUES ({', '.join('?' for _ in levering)})",
+            list(levering.values()),
+        )
         quarantaine = quarantaine_rijen(
             feed, lv.bestand, lv.gemeentecode, lv.leverdatum, bestand.quarantaine
         )
