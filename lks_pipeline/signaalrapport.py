@@ -193,40 +193,52 @@ def schrijf_atomisch(pad: Path, inhoud: bytes) -> None:
 def schrijf_atomisch_alle(bestanden: Mapping[Path, bytes]) -> None:
     """Write each file so a reader sees its old bytes or its new ones, never a part.
 
-    Each goes to a temp file (mode 0600, in the same folder). All temp files are synced, then
-    renamed over their targets, then each folder is synced once so the renames survive a crash.
-    The syncs run in threads, so the file system commits many files per journal transaction: a
-    national day's 684 reports take ~0.2 s instead of ~0.5 s one after the other.
+    Each goes to a temp file (mode 0600, in the same folder) that is written and synced; only
+    when all are, they are renamed over their targets and each folder is synced once, so the
+    renames survive a crash. Folders are worked on in threads: creating and syncing a file wait
+    on the disk with the GIL released, and the file system commits many files per journal
+    transaction. A national day's 684 reports in 342 new folders: ~0.3 s instead of ~1 s.
     """
-    for folder in {pad.parent for pad in bestanden}:
+    per_map: dict[Path, list[Path]] = {}
+    for pad in bestanden:
+        per_map.setdefault(pad.parent, []).append(pad)
+    temps: dict[Path, str] = {}
+
+    def schrijf_map(folder: Path) -> None:
         private_folder(folder)
-    temps: list[tuple[str, Path]] = []
-    try:
-        for pad, inhoud in bestanden.items():
-            fd, temp = tempfile.mkstemp(dir=pad.parent, prefix=f".{pad.name}.", suffix=TEMP_SUFFIX)
-            temps.append((temp, pad))
+        for pad in per_map[folder]:
+            fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{pad.name}.", suffix=TEMP_SUFFIX)
+            temps[pad] = temp
             with os.fdopen(fd, "wb") as f:
-                f.write(inhoud)
-        _overal(_fsync, [temp for temp, _ in temps])
+                f.write(bestanden[pad])
+                f.flush()
+                os.fsync(f.fileno())
+
+    try:
+        _overal(schrijf_map, per_map)  # returns when every folder is done, or raises after
         crashpunt("rapport:voor_rename")
-        for temp, pad in temps:
+        for pad, temp in temps.items():
             os.replace(temp, pad)
     except BaseException:
-        for temp, _ in temps:
+        for temp in temps.values():
             Path(temp).unlink(missing_ok=True)
         raise
-    _overal(sync_map, {pad.parent for pad in bestanden})
+    _overal(sync_map, per_map)
     crashpunt("rapport:na_rename")
 
 
-def _overal(functie: Callable[[Path | str], None], paden: Iterable[Path | str]) -> None:
-    """`functie` on every path; in threads when there are several (a sync releases the GIL)."""
+def _overal(functie: Callable[[Path], None], paden: Iterable[Path]) -> None:
+    """`functie` on every path, in threads when there are several; ends when every call has.
+
+    File system calls wait on the disk with the GIL released. A call that raises is raised
+    again after the others have ended.
+    """
     paden = list(paden)
     if len(paden) < 2:
         for pad in paden:
             functie(pad)
         return
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="sync") as pool:
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="schrijf") as pool:
         list(pool.map(functie, paden))
 
 
