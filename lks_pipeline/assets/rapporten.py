@@ -100,7 +100,7 @@ def signaalrapporten(
             ).fetchall()
         }
 
-    root = lks.root
+    root = lks.root  # resolves the path on every call
     reports = signaalrapport.private_folder(lks.reports)
     nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     records, te_schrijven, opgeruimd, schoon = [], {}, 0, set()
@@ -158,9 +158,9 @@ def signaalrapporten(
 
 def _check_rijen(lks: LksSettings, rows: pd.DataFrame, gemeld: dict) -> dg.AssetCheckResult:
     """Read every file back from disk: its sha256 and its rows must match the warehouse."""
-    in_bestanden, afwijkend = {}, []
+    in_bestanden, afwijkend, root = {}, [], lks.root  # root resolves the path on every call
     for record in rows.itertuples():
-        pad = lks.root / record.pad
+        pad = root / record.pad
         inhoud = pad.read_bytes() if pad.is_file() else b""
         rijen = _rijen_in_bestand(inhoud) if inhoud else 0
         in_bestanden[(record.gemeentecode, record.product)] = rijen
