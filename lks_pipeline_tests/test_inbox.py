@@ -27,6 +27,8 @@ def test_bad_entries_are_reported_not_read(data_root, tmp_path_factory):
     write(outside, "bsn;cluster\n")
     write(root / "uwv" / "uwv_lks_2026112.csv", "x")
     write(root / "uwv" / "uwv_lks_20210230.csv", "x")
+    write(root / "uwv" / "uwv_lks_00001120.csv", "x")  # there is no year 0
+    write(root / "uwv" / "uwv_lks_\u0662\u0660\u0662\u0666\u0661\u0661\u0662\u0660.csv", "x")
     write(root / "verwijsindex" / "verwijsindex_GM9999_20261120.csv", "x")
     write(root / "verwijsindex" / "verwijsindex_gm0363_20261120.csv", "x")
     write(root / "dkd" / "dkd_reintegratie_GM0363_20261120.xml.tmp", "x")
@@ -41,8 +43,15 @@ def test_bad_entries_are_reported_not_read(data_root, tmp_path_factory):
             "bestandsnaam past niet in het patroon van deze feed",
         ),
         ("dkd", "submap", "geen gewoon bestand"),
+        ("uwv", "uwv_lks_00001120.csv", "datum 00001120 in de bestandsnaam bestaat niet"),
         ("uwv", "uwv_lks_20210230.csv", "datum 20210230 in de bestandsnaam bestaat niet"),
         ("uwv", "uwv_lks_2026112.csv", "bestandsnaam past niet in het patroon van deze feed"),
+        # Arabic-Indic digits: int() would read them as 20261120
+        (
+            "uwv",
+            "uwv_lks_\u0662\u0660\u0662\u0666\u0661\u0661\u0662\u0660.csv",
+            "bestandsnaam past niet in het patroon van deze feed",
+        ),
         (
             "verwijsindex",
             "verwijsindex_GM0363_20261121.csv",

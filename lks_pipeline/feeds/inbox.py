@@ -22,13 +22,16 @@ FEED_FOLDERS = {
     "dkd_instellingen": "dkd",
 }
 
+# re.ASCII: `\d` would also match other scripts' digits (`٢٠٢٦`), which int() reads as 2026.
 _PATTERNS = {
-    "uwv": re.compile(r"uwv_lks_(?P<datum>\d{8})\.csv"),
-    "verwijsindex": re.compile(r"verwijsindex_(?P<gemeentecode>GM\d{4})_(?P<datum>\d{8})\.csv"),
-    "dkd_reintegratie": re.compile(
-        r"dkd_reintegratie_(?P<gemeentecode>GM\d{4})_(?P<datum>\d{8})\.xml"
+    "uwv": re.compile(r"uwv_lks_(?P<datum>\d{8})\.csv", re.ASCII),
+    "verwijsindex": re.compile(
+        r"verwijsindex_(?P<gemeentecode>GM\d{4})_(?P<datum>\d{8})\.csv", re.ASCII
     ),
-    "dkd_instellingen": re.compile(r"dkd_instellingen_(?P<datum>\d{8})\.csv"),
+    "dkd_reintegratie": re.compile(
+        r"dkd_reintegratie_(?P<gemeentecode>GM\d{4})_(?P<datum>\d{8})\.xml", re.ASCII
+    ),
+    "dkd_instellingen": re.compile(r"dkd_instellingen_(?P<datum>\d{8})\.csv", re.ASCII),
 }
 
 
@@ -91,8 +94,9 @@ def parse_naam(feed: str, naam: str) -> tuple[dt.date, str | None] | str:
     match = _PATTERNS[feed].fullmatch(naam)
     if match is None:
         return "bestandsnaam past niet in het patroon van deze feed"
-    try:
-        leverdatum = dt.datetime.strptime(match["datum"], "%Y%m%d").date()
+    datum = match["datum"]
+    try:  # strptime costs ~25 µs a name: a quarter of a second for a sensor tick over 10,000
+        leverdatum = dt.date(int(datum[:4]), int(datum[4:6]), int(datum[6:]))
     except ValueError:
         return f"datum {match['datum']} in de bestandsnaam bestaat niet"
     gemeentecode = match.groupdict().get("gemeentecode")
