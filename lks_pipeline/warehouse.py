@@ -192,6 +192,22 @@ def replace_rows(
         conn.unregister("_nieuw")
 
 
+def replace_row(
+    conn: duckdb.DuckDBPyConnection, table: str, row: dict, where: str, params: list
+) -> None:
+    """Delete `where` from `table` and insert the one `row`, its values bound with `?`.
+
+    One row needs no DataFrame: registering one with DuckDB costs a pandas scan, and a range run
+    records a file per partition. Names come from our code, as in `replace_rows`.
+    """
+    conn.execute(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608
+    conn.execute(
+        f"INSERT INTO {table} ({', '.join(row)}) "  # noqa: S608
+        f"VALUES ({', '.join('?' for _ in row)})",
+        list(row.values()),
+    )
+
+
 class Bekend(NamedTuple):
     """What `leveringen` remembers of a file: enough to skip it without reading it again."""
 

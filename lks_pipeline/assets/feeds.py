@@ -44,7 +44,14 @@ from lks_pipeline.feeds.inbox import Levering
 from lks_pipeline.feeds.resultaat import Gelezen, Quarantaine
 from lks_pipeline.partitions import dag_partitions, gemeente_partitions
 from lks_pipeline.resources import LksSettings, Warehouse
-from lks_pipeline.warehouse import Bekend, ensure_schema, known_files, replace_rows, transaction
+from lks_pipeline.warehouse import (
+    Bekend,
+    ensure_schema,
+    known_files,
+    replace_row,
+    replace_rows,
+    transaction,
+)
 
 PREVIEW_ROWS = 20
 # Run tag of the automation (`process`, sensors): a partition that already holds its newest file
@@ -179,13 +186,7 @@ def _record(
             "verwerkt_op": now,
         }
         where, params = "feed = ? AND bestand = ?", [feed, lv.bestand]
-        # One row as bound values: a one-row DataFrame costs a pandas scan per file.
-        conn.execute(f"DELETE FROM leveringen WHERE {where}", params)  # noqa: S608
-        conn.execute(
-            f"INSERT INTO leveringen ({', '.join(levering)}) "  # noqa: S608 - our own names
-            f"VALUES ({', '.join('?' for _ in levering)})",
-            list(levering.values()),
-        )
+        replace_row(conn, "leveringen", levering, where, params)
         quarantaine = quarantaine_rijen(
             feed, lv.bestand, lv.gemeentecode, lv.leverdatum, bestand.quarantaine
         )
@@ -583,24 +584,18 @@ def inbox_bestandsnamen(
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             for entry in onleesbaar:
                 where, params = "feed = ? AND bestand = ?", [entry.feed, entry.bestand]
-                levering = pd.DataFrame(
-                    [
-                        {
-                            "feed": entry.feed,
-                            "bestand": entry.bestand,
-                            "status": "afgewezen",
-                            "regels_geladen": 0,
-                            "regels_gequarantaineerd": 1,
-                            "reden": entry.reden,
-                            "verwerkt_op": now,
-                        }
-                    ]
-                )
-                replace_rows(conn, "leveringen", levering, where, params)
-                quarantaine = pd.DataFrame(
-                    [{"feed": entry.feed, "bestand": entry.bestand, "reden": entry.reden}]
-                )
-                replace_rows(conn, "quarantaine", quarantaine, where, params)
+                levering = {
+                    "feed": entry.feed,
+                    "bestand": entry.bestand,
+                    "status": "afgewezen",
+                    "regels_geladen": 0,
+                    "regels_gequarantaineerd": 1,
+                    "reden": entry.reden,
+                    "verwerkt_op": now,
+                }
+                replace_row(conn, "leveringen", levering, where, params)
+                quarantaine = {"feed": entry.feed, "bestand": entry.bestand, "reden": entry.reden}
+                replace_row(conn, "quarantaine", quarantaine, where, params)
     for entry in onleesbaar:
         context.log.warning(f"Niet gelezen: {entry.feed}/{entry.bestand}: {entry.reden}")
     preview = pd.DataFrame([vars(e) for e in onleesbaar[:PREVIEW_ROWS]])
