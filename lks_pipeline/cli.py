@@ -113,7 +113,9 @@ class _Verloop:
 
 
 def _run(defs, instance, verloop: _Verloop, job: str, partition, assets, label: str, tags=None):
-    """Execute one run; return each asset's materializations' metadata, None on failure.
+    """Execute one run; return each asset's metadata per partition (None: unpartitioned).
+
+    None when the run failed.
 
     A failure prints the run id and the failing steps only: an error text could quote input.
     """
@@ -135,10 +137,10 @@ def _run(defs, instance, verloop: _Verloop, job: str, partition, assets, label: 
         print(f"{label}: MISLUKT in {', '.join(stappen)} (run {result.run_id}; zie de UI)")
         return None
     verloop.geslaagd += 1
-    per_asset: dict[str, list[dict]] = {}
+    per_asset: dict[str, dict[str | None, dict]] = {}
     for event in result.get_asset_materialization_events():
         metadata = {k: v.value for k, v in event.materialization.metadata.items()}
-        per_asset.setdefault(event.asset_key.to_user_string(), []).append(metadata)
+        per_asset.setdefault(event.asset_key.to_user_string(), {})[event.partition] = metadata
         for key in verloop.totalen:
             value = metadata.get(key, 0)
             verloop.totalen[key] += value if isinstance(value, int) else 0
@@ -158,6 +160,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     from lks_pipeline.assets.feeds import ALLEEN_NIEUW
     from lks_pipeline.definitions import default_warehouse, defs
     from lks_pipeline.jobs import SIGNAALPAD
+    from lks_pipeline.partitions import bereik
 
     signaalpad = [asset.key.to_user_string() for asset in SIGNAALPAD]
 
@@ -176,7 +179,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         tags = {**run.tags, **alleen_nieuw}
         per_asset = _run(defs, instance, verloop, run.job, None, run.assets, label, tags)
         if per_asset is not None:
-            events = [m for asset in run.assets for m in per_asset[asset]]
+            events = [m for asset in run.assets for m in per_asset[asset].values()]
 
             def som(key: str, events=events) -> int:
                 return sum(m.get(key, 0) for m in events)
@@ -189,21 +192,29 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     dagen = sorted(t.partition for t in taken if t.asset == "uwv_events")
     achter = dagen if args.alles else plan.dagen_achter(instance, dagen)
-    print(f"Signalen: {len(dagen)} leverdagen, {len(achter)} te verwerken")
-    for i, dag in enumerate(achter, 1):
-        label = f"[{i}/{len(achter)}] signalen {dag}"
-        per_asset = _run(defs, instance, verloop, "signalen_job", dag, signaalpad, label)
-        if per_asset is not None:
-            per_asset = {asset: events[0] for asset, events in per_asset.items()}
-            signalen, rapporten = per_asset["signalen"], per_asset["signaalrapporten"]
-            fouten = per_asset["dkd_aanleverfouten"]
+    reeksen = plan.reeksen(achter)
+    print(f"Signalen: {len(dagen)} leverdagen, {len(achter)} te verwerken in {len(reeksen)} run(s)")
+    for i, reeks in enumerate(reeksen, 1):
+        naam = reeks[0] if len(reeks) == 1 else f"{reeks[0]}..{reeks[-1]} ({len(reeks)} dagen)"
+        label = f"[{i}/{len(reeksen)}] signalen {naam}"
+        if len(reeks) == 1:
+            per_asset = _run(defs, instance, verloop, "signalen_job", reeks[0], signaalpad, label)
+        else:
+            tags = bereik(reeks)
+            per_asset = _run(defs, instance, verloop, "signalen_job", None, signaalpad, label, tags)
+        if per_asset is None:
+            continue
+        verzonden = per_asset["notificaties"][None]["notificaties verzonden"]
+        print(f"{label}: {verzonden} notificaties verzonden")
+        for dag in reeks:
+            signalen, rapporten = per_asset["signalen"][dag], per_asset["signaalrapporten"][dag]
+            fouten = per_asset["dkd_aanleverfouten"][dag]
             verloop.aanleverfouten = (dag, fouten["dagster/partition_row_count"])
             print(
-                f"{label}: {signalen['events']} events, {signalen['gemeld']} gemeld, "
+                f"  {dag}: {signalen['events']} events, {signalen['gemeld']} gemeld, "
                 f"{signalen['niet_routeerbaar']} niet routeerbaar; "
                 f"{rapporten['dagster/partition_row_count']} rapporten "
-                f"({rapporten['rapporten geschreven']} geschreven), "
-                f"{per_asset['notificaties']['notificaties verzonden']} notificaties verzonden; "
+                f"({rapporten['rapporten geschreven']} geschreven); "
                 f"{fouten['dagster/partition_row_count']} aanleverfouten bij "
                 f"{fouten['gemeenten met fouten']} gemeenten"
             )
@@ -212,7 +223,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         label = "notificaties"
         per_asset = _run(defs, instance, verloop, "notificaties_job", None, [label], label)
         if per_asset is not None:
-            print(f"{label}: {per_asset[label][0]['notificaties verzonden']} verzonden")
+            print(f"{label}: {per_asset[label][None]['notificaties verzonden']} verzonden")
     if verloop.geslaagd + verloop.mislukt or hersteld:
         # One refresh of the analysts' copy for everything this process (or a killed one) changed.
         _run(defs, instance, verloop, "analyse_job", None, None, "analysekopie")

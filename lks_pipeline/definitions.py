@@ -75,6 +75,7 @@ def resources_from_env() -> dict:
             pogingen=env_int("LKS_WEBSERVICE_POGINGEN", 3),
             wachttijd_seconds=env_float("LKS_WEBSERVICE_WACHTTIJD", 0.5),
             batch_grootte=env_int("LKS_WEBSERVICE_BATCH", 500),
+            gelijktijdig=env_int("LKS_WEBSERVICE_GELIJKTIJDIG", 6),
         ),
         "drempels": AanleverDrempels(
             marge_dagen=env_int("LKS_AANLEVER_MARGE_DAGEN", 7),

@@ -5,8 +5,6 @@ analysts' copy (DESIGN 6.4). `lks-pipeline process` selects the assets without i
 publishes once at the end instead.
 """
 
-import warnings
-
 import dagster as dg
 
 from lks_pipeline.assets.aanleverfouten import dkd_aanleverfouten
@@ -47,11 +45,9 @@ SIGNAALPAD = [
     notificaties,
 ]
 signalen_job = _job("signalen_job", SIGNAALPAD)
-# A whole delivery day: its UWV file, then its signal path (the UWV sensor and the schedule).
+# A delivery day: its UWV file, then its signal path (the UWV sensor and the schedule). Every
+# daily asset has the single-run policy, so a range of days is one run here as well.
 dag_job = _job("dag_job", [uwv_events, *SIGNAALPAD])
-# dag_job is one day by design: Dagster resolves uwv_events' single-run policy and the signal
-# path's one-partition default to one partition per run, and warns that it chose that.
-warnings.filterwarnings("ignore", "Asset job dag_job materializes assets with varying")
 # Mail that an outage held back, without touching any day (the retry sensor).
 notificaties_job = _job("notificaties_job", [notificaties])
 # Only the analysts' copy (the end of `lks-pipeline process`).

@@ -1,5 +1,7 @@
 """The two partition schemes (DESIGN 6.4); never gemeente x dag (1.2M keys, DAGSTER-DUCKDB 3)."""
 
+import warnings
+
 import dagster as dg
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -14,6 +16,14 @@ gemeente_partitions = dg.StaticPartitionsDefinition(sorted(gemeentecodes()))
 dag_partitions = dg.DailyPartitionsDefinition(
     start_date="2017-01-01", timezone="Europe/Amsterdam", end_offset=1
 )
+
+
+# Every partitioned asset takes a range of partitions in one run (a backfill from the UI, a
+# feed's changed partitions, `process` catching up days): starting a run costs more than most
+# partitions' work. `backfill_policy` is beta in Dagster 1.13; we use it knowingly, so no warning
+# on every load.
+warnings.filterwarnings("ignore", "Parameter `backfill_policy`", dg.BetaWarning)
+SINGLE_RUN = dg.BackfillPolicy.single_run()
 
 
 def bereik(partities: list[str]) -> dict[str, str]:

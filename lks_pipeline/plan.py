@@ -9,6 +9,7 @@ sensor tick can call it while a run holds the DuckDB file.
 - `notificaties` is behind when a report was materialized after its last success.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ REFERENTIE = {
 }
 INGEST_JOBS = ("referentie_job", "inbox_job", "verwijsindex_job", "dkd_reintegratie_job")
 VOOR_DAG_FEEDS = ("dkd_instellingen", "verwijsindex", "dkd_reintegratie")  # a day waits for these
+MAX_DAGEN_PER_RUN = 31
 
 
 @dataclass
@@ -190,6 +192,25 @@ def dagen_achter(instance: dg.DagsterInstance, dagen: list[str]) -> list[str]:
         stand = [pad[asset].get(dag) for asset in SIGNAALPAD]
         if any(r is None or r.storage_id < uwv[dag].storage_id for r in stand):
             result.append(dag)
+    return result
+
+
+def reeksen(dagen: list[str], max_dagen: int = MAX_DAGEN_PER_RUN) -> list[list[str]]:
+    """The days as runs of consecutive days (a gap starts a new run), oldest first.
+
+    One run over a range of days costs one run's start, not one per day; at most `max_dagen`
+    per run, so a long catch-up still shows progress run by run. A day without a UWV file is
+    never added to fill a gap: only days that are behind are processed.
+    """
+    result: list[list[str]] = []
+    vorige = None
+    for dag in sorted(dagen):
+        datum = dt.date.fromisoformat(dag)
+        if result and vorige == datum - dt.timedelta(days=1) and len(result[-1]) < max_dagen:
+            result[-1].append(dag)
+        else:
+            result.append([dag])
+        vorige = datum
     return result
 
 

@@ -209,6 +209,11 @@ class DkdWebservice(dg.ConfigurableResource):
         description="LKS_WEBSERVICE_WACHTTIJD: wait before the 2nd attempt, doubled after.",
     )
     batch_grootte: int = Field(default=500, description="LKS_WEBSERVICE_BATCH: BSNs per request.")
+    gelijktijdig: int = Field(
+        default=6,
+        description="LKS_WEBSERVICE_GELIJKTIJDIG: requests at once to one gemeente (days and "
+        "batches of a run are asked side by side).",
+    )
 
 
 class AanleverDrempels(dg.ConfigurableResource):

@@ -7,6 +7,7 @@ import sys
 import dagster as dg
 import duckdb
 
+from lks_pipeline import plan
 from lks_pipeline_tests.conftest import REPO, cli_env, lks_pipeline, write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
@@ -44,9 +45,16 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
     first = lks_pipeline("process", env=env)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "23 partities, 23 met nieuwe bestanden" in first.stdout
-    assert "Signalen: 5 leverdagen, 5 te verwerken" in first.stdout
+    assert "Signalen: 5 leverdagen, 5 te verwerken in 1 run(s)" in first.stdout
+    assert "[1/1] signalen 2026-11-16..2026-11-20 (5 dagen): 28 notificaties verzonden" in (
+        first.stdout
+    )
     assert (
-        "Klaar: 11 runs geslaagd, 0 mislukt. Bestanden gelezen: 22 (0 afgewezen, 9 regels in quarantaine)"
+        "  2026-11-20: 24 events, 12 gemeld, 3 niet routeerbaar; 5 rapporten (5 geschreven); "
+        "21 aanleverfouten bij 8 gemeenten" in first.stdout
+    )
+    assert (
+        "Klaar: 7 runs geslaagd, 0 mislukt. Bestanden gelezen: 22 (0 afgewezen, 9 regels in quarantaine)"
         in first.stdout
     )
     # No LKS_SMTP_HOST: every report with an address is announced by an .eml in outbox/. The
@@ -145,9 +153,25 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
 
     instance = dg.DagsterInstance.from_config(str(tmp_path / "dagster_home"))
     runs = instance.get_runs(filters=dg.RunsFilter(tags={"lks/command": "process"}))
-    # Reference data, inbox_job, one range run per partitioned feed, 5 days, 1 analysts' copy.
-    assert len(runs) == 11
+    # Reference data, inbox_job, one range run per partitioned feed, one run over the 5 days
+    # (consecutive), 1 analysts' copy.
+    assert len(runs) == 7
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+
+
+def test_days_behind_run_as_consecutive_ranges_of_at_most_a_month():
+    assert plan.reeksen([]) == []
+    assert plan.reeksen(["2026-11-21", "2026-11-20", "2026-11-23"]) == [
+        ["2026-11-20", "2026-11-21"],
+        ["2026-11-23"],  # the 22nd had no UWV file: not filled in
+    ]
+    assert plan.reeksen(["2024-02-28", "2024-02-29", "2024-03-01", "2025-02-28", "2025-03-01"]) == [
+        ["2024-02-28", "2024-02-29", "2024-03-01"],
+        ["2025-02-28", "2025-03-01"],
+    ]
+    jaar = [f"2026-01-{d:02d}" for d in range(1, 32)] + ["2026-02-01", "2026-02-02"]
+    assert [len(r) for r in plan.reeksen(jaar)] == [31, 2]
+    assert [len(r) for r in plan.reeksen(jaar, max_dagen=10)] == [10, 10, 10, 3]
 
 
 def test_a_failed_day_exits_1_and_is_retried_by_the_next_process(tmp_path):
@@ -158,8 +182,11 @@ def test_a_failed_day_exits_1_and_is_retried_by_the_next_process(tmp_path):
 
     failed = lks_pipeline("process", env=env)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "Signalen: 2 leverdagen, 2 te verwerken" in failed.stdout
-    assert "[1/2] signalen 2026-11-20: MISLUKT in signaalrapporten" in failed.stdout
+    assert "Signalen: 2 leverdagen, 2 te verwerken in 1 run(s)" in failed.stdout
+    assert (
+        "[1/1] signalen 2026-11-20..2026-11-21 (2 dagen): MISLUKT in signaalrapporten"
+        in failed.stdout
+    )
     assert "mislukt" in failed.stdout
 
     (data / "reports").unlink()
@@ -189,8 +216,7 @@ def test_process_sends_mail_and_after_an_smtp_outage_sends_each_once(data_root, 
 
     down = lks_pipeline("process", env=env)
     assert down.returncode == 1, down.stdout + down.stderr
-    assert "[1/2] signalen 2026-11-20: MISLUKT in notificaties" in down.stdout
-    assert "[2/2] signalen 2026-11-21: MISLUKT in notificaties" in down.stdout
+    assert "[1/1] signalen 2026-11-20..2026-11-21 (2 dagen): MISLUKT in notificaties" in down.stdout
     assert (data_root / "reports" / "GM0599").is_dir()  # the reports are there regardless
 
     with server:

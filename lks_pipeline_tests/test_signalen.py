@@ -32,6 +32,7 @@ import pytest
 from stdnum.nl import bsn as stdnum_bsn
 
 from lks_pipeline.assets import feeds, rapporten, referentie, signalen
+from lks_pipeline.partitions import bereik
 from lks_pipeline.resources import LksSettings, Warehouse
 from lks_pipeline_tests.conftest import NS_V0100, UWV_HEADER, dkd_xml, write
 
@@ -435,6 +436,51 @@ def test_same_kenmerk_on_a_later_day_is_dubbel(verwerkt):
     assert not (
         data_root / "reports" / "GM0363" / "GM0363_Re-integratie_signaalrapport_20261121.csv"
     ).exists()
+
+
+def test_two_days_in_one_run_equal_two_runs_of_one_day(verwerkt, tmp_path):
+    """A range run (a catch-up) works day by day: D2 sees D1's gemeld signals (dubbel)."""
+    data_root = verwerkt[0]
+    range_root = tmp_path / "bereik"
+    with ingested(range_root) as signaalpad:
+        result = signaalpad(None, tags=bereik([D1, D2]))
+    assert result.success
+    per_dag = {
+        (e.asset_key.to_user_string(), e.partition): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert sorted(per_dag) == [
+        ("poortwachter_termijnen", D1),
+        ("poortwachter_termijnen", D2),
+        ("signaalrapporten", D1),
+        ("signaalrapporten", D2),
+        ("signalen", D1),
+        ("signalen", D2),
+    ]
+    assert [per_dag[("signalen", d)]["dubbel"].value for d in (D1, D2)] == [0, 1]
+    assert [per_dag[("signalen", d)]["gemeld"].value for d in (D1, D2)] == [13, 1]
+    assert [per_dag[("signaalrapporten", d)]["rapporten geschreven"].value for d in (D1, D2)] == [
+        6,
+        1,
+    ]
+    assert {c.check_name: c.passed for c in result.get_asset_check_evaluations()} == {
+        "signalen_alleen_eigen_bsn": True,
+        "signalen_uitkomsten_sluitend": True,
+        "signaalrapporten_rijen_gelijk_aan_gemeld": True,
+    }
+    for sql in (
+        "SELECT * FROM signalen ORDER BY ALL",
+        "SELECT * FROM poortwachter_termijnen ORDER BY ALL",
+        "SELECT * EXCLUDE (geschreven_op) FROM signaalrapporten ORDER BY ALL",
+    ):
+        assert query(range_root, sql) == query(data_root, sql), sql
+    files = sorted(p.relative_to(data_root) for p in (data_root / "reports").rglob("*.csv"))
+    assert len(files) == 7
+    assert sorted(p.relative_to(range_root) for p in (range_root / "reports").rglob("*.csv")) == (
+        files
+    )
+    for path in files:
+        assert (range_root / path).read_bytes() == (data_root / path).read_bytes(), path
 
 
 def test_poortwachter_termijnen(verwerkt):

@@ -5,6 +5,7 @@ verwijsindex and has no verzamelbestand, so without the webservice P10 (01000000
 3. A good answer gives P10 an LKS with a percentage in the window: zekerheid 1.
 """
 
+import datetime as dt
 import re
 import socket
 import threading
@@ -18,9 +19,10 @@ import duckdb
 import pytest
 
 from lks_pipeline.assets import aanleverfouten, signalen, webservice
+from lks_pipeline.partitions import bereik
 from lks_pipeline.resources import AanleverDrempels, DkdWebservice, LksSettings, Warehouse
 from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, dkd_xml, ingest, materializer, write
-from lks_pipeline_tests.test_signalen import D1, build_inbox, client
+from lks_pipeline_tests.test_signalen import D1, D2, build_inbox, client
 
 GM0518_BSNS = ["010000008", "111111109", "232323203", "343434301", "454545411"]
 GOED = dkd_xml(
@@ -37,14 +39,27 @@ ANDER = GOED.replace("<Gemeentecode>GM0518</Gemeentecode>", "<Gemeentecode>GM036
 
 
 class Gemeente(BaseHTTPRequestHandler):
-    """Answers by path: /goed, /eerst500, /traag, /vijandig, /ander, /ongevraagd."""
+    """Answers by path: /goed, /eerst500, /traag, /vijandig, /ander, /ongevraagd, and
+    /gelijktijdig (a good answer after 0.4 s, counting requests that overlap)."""
 
     verzoeken: ClassVar[list[tuple[str, bytes]]] = []
+    bezig: ClassVar[dict[str, int]] = {}  # requests in progress per path, and the most seen
+    hoogste: ClassVar[dict[str, int]] = {}
+    slot = threading.Lock()
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Gemeente.verzoeken.append((self.path, body))
         pad = self.path.split("/")[1]
+        if pad == "gelijktijdig":
+            with Gemeente.slot:
+                Gemeente.bezig[self.path] = Gemeente.bezig.get(self.path, 0) + 1
+                Gemeente.hoogste[self.path] = max(
+                    Gemeente.hoogste.get(self.path, 0), Gemeente.bezig[self.path]
+                )
+            time.sleep(0.4)
+            with Gemeente.slot:
+                Gemeente.bezig[self.path] -= 1
         if pad == "eerst500" and sum(p == self.path for p, _ in Gemeente.verzoeken) == 1:
             return self._antwoord(500, b"storing")
         if pad == "traag":
@@ -87,9 +102,10 @@ def gesloten_poort() -> int:
 
 
 @contextmanager
-def dag_met_webservice(root, url, batch_grootte=500):
-    """Ingest the inbox with GM0518 as a webservice gemeente at `url`; run D1's webservice step
-    and signalen; yield the warehouse connection."""
+def dag_met_webservice(root, url, batch_grootte=500, dagen=(D1,), gelijktijdig=6):
+    """Ingest the inbox with GM0518 as a webservice gemeente at `url`; run the webservice step
+    and signalen of `dagen` (several: one run over their range); yield the warehouse connection
+    and how long that run took."""
     build_inbox(root)
     write(
         root / "inbox" / "dkd" / "dkd_instellingen_20261119.csv",
@@ -100,17 +116,26 @@ def dag_met_webservice(root, url, batch_grootte=500):
         "lks": LksSettings(data_dir=str(root)),
         "duckdb": Warehouse(database=str(root / "warehouse" / "lks.duckdb")),
         "webservice": DkdWebservice(
-            timeout_seconds=0.5, pogingen=3, wachttijd_seconds=0.01, batch_grootte=batch_grootte
+            timeout_seconds=0.5,
+            pogingen=3,
+            wachttijd_seconds=0.01,
+            batch_grootte=batch_grootte,
+            gelijktijdig=gelijktijdig,
         ),
         "drempels": AanleverDrempels(),
     }
     with dg.instance_for_test() as instance:
         materialize = materializer(resources, instance)
-        ingest(materialize, ("GM0363", "GM0518", "GM0014"), [D1])
+        ingest(materialize, ("GM0363", "GM0518", "GM0014"), dagen)
         start = time.monotonic()
-        materialize(
-            [webservice.dkd_webservice, aanleverfouten.dkd_aanleverfouten, signalen.signalen], D1
+        result = dg.materialize(
+            [webservice.dkd_webservice, aanleverfouten.dkd_aanleverfouten, signalen.signalen],
+            resources=resources,
+            instance=instance,
+            partition_key=dagen[0] if len(dagen) == 1 else None,
+            tags=bereik(list(dagen)) if len(dagen) > 1 else None,
         )
+        assert result.success
         duur = time.monotonic() - start
     with duckdb.connect(str(root / "warehouse" / "lks.duckdb"), read_only=True) as conn:
         yield conn, duur
@@ -232,3 +257,40 @@ def test_every_rejected_batch_counts_once(data_root, server):
             ("GM0518", 3, 1, "ongeldig", 1, 200, 0, 1),
         ]
         assert fouten(conn) == [("BERICHT_ONGELDIG", 3)]
+
+
+def test_a_run_over_two_days_asks_both_days_at_once_and_stores_each_day_apart(data_root, server):
+    url = f"{server}/gelijktijdig/GM0518/GSDDossierReintegratie-v0200"
+    with dag_met_webservice(data_root, url, dagen=(D1, D2)) as (conn, _):
+        assert conn.execute(
+            "SELECT dag, gemeentecode, batch, bsns, status, pogingen FROM dkd_webservice_bevragingen "
+            "ORDER BY dag"
+        ).fetchall() == [
+            (dt.date(2026, 11, 20), "GM0518", 1, 5, "ok", 1),
+            (dt.date(2026, 11, 21), "GM0518", 1, 1, "ok", 1),
+        ]
+        # D2's event for P10 gets zekerheid 1 from the answer as well
+        assert conn.execute(
+            "SELECT leverdatum, uitkomst, zekerheid FROM signalen "
+            "WHERE gemeentecode = 'GM0518' AND bsn = '010000008' ORDER BY leverdatum"
+        ).fetchall() == [
+            (dt.date(2026, 11, 20), "gemeld", 1),
+            (dt.date(2026, 11, 21), "gemeld", 1),
+        ]
+    assert Gemeente.hoogste[url.removeprefix(server)] == 2
+
+
+def test_no_gemeente_gets_more_requests_at_once_than_allowed(server):
+    instellingen = DkdWebservice(timeout_seconds=5, gelijktijdig=2, wachttijd_seconds=0.01)
+    paden = ["/gelijktijdig/GM0518/limiet", "/gelijktijdig/GM0363/limiet"]
+    batches = [
+        webservice.Batch(dt.date(2026, 11, 20) + dt.timedelta(days=i), code, server + pad, 1, [b])
+        for i in range(5)
+        for code, pad, b in (("GM0518", paden[0], "010000008"), ("GM0363", paden[1], "999999904"))
+        if code == "GM0518" or i == 0
+    ]
+    antwoorden = webservice.vraag_alle(instellingen, batches)
+    # GM0363's answer names GM0518, so it is rejected; the limit is what this test is about
+    assert [a.status for a, _ in antwoorden] == ["ok", "ongeldig", "ok", "ok", "ok", "ok"]
+    assert Gemeente.hoogste[paden[0]] == 2  # five batches, at most two at a time
+    assert Gemeente.hoogste[paden[1]] == 1

@@ -21,9 +21,9 @@ Decisions where the spec is silent:
 import dagster as dg
 import pandas as pd
 
-from lks_pipeline.assets.signalen import column_schema, partition_day
+from lks_pipeline.assets.signalen import column_schema, partition_days
 from lks_pipeline.feeds.dkd import HUIDIGE_BERICHTVERSIE
-from lks_pipeline.partitions import dag_partitions
+from lks_pipeline.partitions import SINGLE_RUN, dag_partitions
 from lks_pipeline.resources import AanleverDrempels, Warehouse
 from lks_pipeline.warehouse import ensure_schema, load_sql, transaction
 
@@ -55,6 +55,7 @@ GROUP BY ALL
     group_name="aanleverfouten",
     kinds={"duckdb"},
     pool="duckdb_writer",
+    backfill_policy=SINGLE_RUN,
     deps=[
         dg.AssetDep("dkd_instellingen"),
         dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
@@ -79,25 +80,26 @@ def dkd_aanleverfouten(
     Its metadata holds the number of gemeenten per fouttype (plotted over time in the Plots tab)
     and a table of the last 14 evaluated days.
     """
-    dag = partition_day(context)
-    parameters = {
-        "dag": dag,
-        "marge": drempels.marge_dagen,
-        "vi_max_dagen": drempels.verwijsindex_max_dagen,
-        "versie": HUIDIGE_BERICHTVERSIE,
-    }
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        with transaction(conn, "dkd_aanleverfouten"):
-            conn.execute("DELETE FROM dkd_aanleverfouten WHERE dag = $dag", {"dag": dag})
-            conn.execute(f"INSERT INTO dkd_aanleverfouten {AANLEVERFOUTEN_SQL}", parameters)
+        for dag in partition_days(context):
+            parameters = {
+                "dag": dag,
+                "marge": drempels.marge_dagen,
+                "vi_max_dagen": drempels.verwijsindex_max_dagen,
+                "versie": HUIDIGE_BERICHTVERSIE,
+            }
+            with transaction(conn, "dkd_aanleverfouten"):
+                conn.execute("DELETE FROM dkd_aanleverfouten WHERE dag = $dag", {"dag": dag})
+                conn.execute(f"INSERT INTO dkd_aanleverfouten {AANLEVERFOUTEN_SQL}", parameters)
+            rows = conn.execute(
+                "SELECT gemeentecode, fouttype, aantal FROM dkd_aanleverfouten WHERE dag = $dag",
+                {"dag": dag},
+            ).df()
+            trend = conn.execute(TREND_SQL, {"dag": dag, "dagen": TREND_DAGEN}).df()
+            context.add_asset_metadata(_metadata(rows, trend), partition_key=dag.isoformat())
         conn.execute("CHECKPOINT")
-        rows = conn.execute(
-            "SELECT gemeentecode, fouttype, aantal FROM dkd_aanleverfouten WHERE dag = $dag",
-            {"dag": dag},
-        ).df()
-        trend = conn.execute(TREND_SQL, {"dag": dag, "dagen": TREND_DAGEN}).df()
-    return dg.MaterializeResult(metadata=_metadata(rows, trend))
+    return dg.MaterializeResult()
 
 
 def _metadata(rows: pd.DataFrame, trend: pd.DataFrame) -> dict:

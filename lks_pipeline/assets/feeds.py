@@ -42,7 +42,7 @@ from lks_pipeline.feeds import csvfeeds, dkd, inbox, schemas
 from lks_pipeline.feeds.csvbestand import BestandAfgewezen
 from lks_pipeline.feeds.inbox import Levering
 from lks_pipeline.feeds.resultaat import Gelezen, Quarantaine
-from lks_pipeline.partitions import dag_partitions, gemeente_partitions
+from lks_pipeline.partitions import SINGLE_RUN, dag_partitions, gemeente_partitions
 from lks_pipeline.resources import LksSettings, Warehouse
 from lks_pipeline.warehouse import (
     Bekend,
@@ -57,8 +57,6 @@ PREVIEW_ROWS = 20
 # Run tag of the automation (`process`, sensors): a partition that already holds its newest file
 # is not read again. Without it (a materialization from the UI) that file is re-read and reloaded.
 ALLEEN_NIEUW = "lks/alleen_nieuw"
-# `backfill_policy` is beta in Dagster 1.13; we use it knowingly, so no warning on every load.
-warnings.filterwarnings("ignore", "Parameter `backfill_policy`", dg.BetaWarning)
 QUARANTAINE_KOLOMMEN = [
     "feed",
     "bestand",
@@ -348,7 +346,7 @@ def _per_partitie(context: dg.AssetExecutionContext, ingelezen: list[Ingelezen])
     group_name="feeds",
     kinds={"duckdb", "csv"},
     pool="duckdb_writer",
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=SINGLE_RUN,
     metadata={"dagster/column_schema": _column_schema(schemas.verwijsindex_schema())},
 )
 def verwijsindex(context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse) -> None:
@@ -391,7 +389,7 @@ def verwijsindex(context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Wa
     group_name="feeds",
     kinds={"duckdb", "xml"},
     pool="duckdb_writer",
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=SINGLE_RUN,
 )
 def dkd_reintegratie(
     context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
@@ -455,7 +453,7 @@ def dkd_reintegratie(
     group_name="feeds",
     kinds={"duckdb", "csv"},
     pool="duckdb_writer",
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=SINGLE_RUN,
     metadata={"dagster/column_schema": _column_schema(schemas.uwv_schema(dt.date(2017, 1, 1)))},
     check_specs=[
         dg.AssetCheckSpec(

@@ -18,8 +18,13 @@ import dagster as dg
 import pandas as pd
 
 from lks_pipeline import signaalrapport
-from lks_pipeline.assets.signalen import LEKKEN_SQL, column_schema, partition_day, signalen
-from lks_pipeline.partitions import dag_partitions
+from lks_pipeline.assets.signalen import (
+    LEKKEN_SQL,
+    column_schema,
+    partition_days,
+    signalen,
+)
+from lks_pipeline.partitions import SINGLE_RUN, dag_partitions
 from lks_pipeline.resources import LksSettings, Warehouse
 from lks_pipeline.warehouse import ensure_schema, replace_rows, transaction
 
@@ -47,6 +52,7 @@ def _rijen_in_bestand(inhoud: bytes) -> int:
     kinds={"csv", "duckdb"},
     pool="duckdb_writer",
     deps=[signalen],
+    backfill_policy=SINGLE_RUN,
     metadata={
         "dagster/column_schema": column_schema(
             ("leverdatum", "DATE", "delivery day (the partition)"),
@@ -77,31 +83,65 @@ def signaalrapporten(
     Writes `reports/GMxxxx/GMxxxx_<product>_signaalrapport_YYYYMMDD.csv` for each gemeente and
     product with at least one `gemeld` signal: UTF-8 with BOM, `;`, dates DD-MM-JJJJ, sorted by
     BSN, formula cells prefixed with `'`, written atomically and readable by the service only.
-    Refuses to write anything while the day's signals name a gemeente with a BSN it did not
-    deliver.
+    Refuses to write anything while the signals of any day of the run name a gemeente with a
+    BSN it did not deliver. A range of days is written day by day, each day's records in a
+    transaction of their own.
     """
-    dag = partition_day(context)
-    parameters = {"dag": dag}
-    with duckdb.get_connection() as conn:
-        ensure_schema(conn)
-        lekken, gemeenten = conn.execute(LEKKEN_SQL, parameters).fetchone()
-        if lekken:
-            raise dg.Failure(
-                f"Geen rapporten geschreven: {lekken} signalen naar {gemeenten} gemeente(n) met "
-                "een BSN dat die gemeente niet zelf aanleverde (DESIGN 5.1)."
-            )
-        gemaakt = signaalrapport.rapporten(conn, dag)
-        bekend = {
-            bestand: (sha256, geschreven_op)
-            for bestand, sha256, geschreven_op in conn.execute(
-                "SELECT bestand, sha256, geschreven_op FROM signaalrapporten "
-                "WHERE leverdatum = $dag",
-                parameters,
-            ).fetchall()
-        }
-
+    dagen = partition_days(context)
     root = lks.root  # resolves the path on every call
     reports = signaalrapport.private_folder(lks.reports)
+    gemeld_totaal, in_rapporten, afwijkend = 0, 0, []
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        for dag in dagen:
+            lekken, gemeenten = conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone()
+            if lekken:
+                raise dg.Failure(
+                    f"Geen rapporten geschreven: {lekken} signalen van {dag} naar "
+                    f"{len(gemeenten)} gemeente(n) met een BSN dat die gemeente niet zelf "
+                    "aanleverde (DESIGN 5.1)."
+                )
+        for dag in dagen:
+            rows, metadata = _schrijf_dag(context, conn, root, reports, dag)
+            context.add_asset_metadata(metadata, partition_key=dag.isoformat())
+            gemeld = {
+                (gemeentecode, product): aantal
+                for gemeentecode, product, aantal in conn.execute(
+                    "SELECT gemeentecode, product, count(*) FROM signalen "
+                    "WHERE leverdatum = $dag AND uitkomst = 'gemeld' GROUP BY ALL",
+                    {"dag": dag},
+                ).fetchall()
+            }
+            rijen, dag_afwijkend = _lees_terug(root, rows, gemeld)
+            gemeld_totaal += sum(gemeld.values())
+            in_rapporten += rijen
+            afwijkend += dag_afwijkend
+        conn.execute("CHECKPOINT")
+    return dg.MaterializeResult(
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="signaalrapporten_rijen_gelijk_aan_gemeld",
+                passed=not afwijkend,
+                metadata={
+                    "gemeld": gemeld_totaal,
+                    "rijen in rapporten": in_rapporten,
+                    "afwijkend": ", ".join(sorted(afwijkend)[:20]) or "geen",
+                },
+            )
+        ]
+    )
+
+
+def _schrijf_dag(context, conn, root, reports, dag: dt.date) -> tuple[pd.DataFrame, dict]:
+    """Write one day's reports and replace its records in one transaction."""
+    gemaakt = signaalrapport.rapporten(conn, dag)
+    bekend = {
+        bestand: (sha256, geschreven_op)
+        for bestand, sha256, geschreven_op in conn.execute(
+            "SELECT bestand, sha256, geschreven_op FROM signaalrapporten WHERE leverdatum = ?",
+            [dag],
+        ).fetchall()
+    }
     nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     records, te_schrijven, opgeruimd, schoon = [], {}, 0, set()
     for rapport in gemaakt:
@@ -138,27 +178,17 @@ def signaalrapporten(
         context.log.info(f"{verwijderd} rapport(en) van {dag} verwijderd: geen signalen meer")
 
     rows = pd.DataFrame(records, columns=RECORD_KOLOMMEN)
-    with duckdb.get_connection() as conn:
-        with transaction(conn, "signaalrapporten"):
-            replace_rows(conn, "signaalrapporten", rows, "leverdatum = ?", [dag])
-        conn.execute("CHECKPOINT")
-        gemeld = {
-            (gemeentecode, product): aantal
-            for gemeentecode, product, aantal in conn.execute(
-                "SELECT gemeentecode, product, count(*) FROM signalen "
-                "WHERE leverdatum = $dag AND uitkomst = 'gemeld' GROUP BY ALL",
-                parameters,
-            ).fetchall()
-        }
-    return dg.MaterializeResult(
-        metadata=_metadata(rows, geschreven, verwijderd, opgeruimd, reports),
-        check_results=[_check_rijen(lks, rows, gemeld)],
-    )
+    with transaction(conn, "signaalrapporten"):
+        replace_rows(conn, "signaalrapporten", rows, "leverdatum = ?", [dag])
+    return rows, _metadata(rows, geschreven, verwijderd, opgeruimd, reports)
 
 
-def _check_rijen(lks: LksSettings, rows: pd.DataFrame, gemeld: dict) -> dg.AssetCheckResult:
-    """Read every file back from disk: its sha256 and its rows must match the warehouse."""
-    in_bestanden, afwijkend, root = {}, [], lks.root  # root resolves the path on every call
+def _lees_terug(root, rows: pd.DataFrame, gemeld: dict) -> tuple[int, list[str]]:
+    """Read every file back from disk: its sha256 and its rows must match the warehouse.
+
+    Returns the rows found in the files and what differs (file names, or gemeente and product).
+    """
+    in_bestanden, afwijkend = {}, []
     for record in rows.itertuples():
         pad = root / record.pad
         inhoud = pad.read_bytes() if pad.is_file() else b""
@@ -174,15 +204,7 @@ def _check_rijen(lks: LksSettings, rows: pd.DataFrame, gemeld: dict) -> dg.Asset
     afwijkend += [
         f"{gemeentecode} {product}" for gemeentecode, product in in_bestanden.keys() - gemeld.keys()
     ]
-    return dg.AssetCheckResult(
-        check_name="signaalrapporten_rijen_gelijk_aan_gemeld",
-        passed=not afwijkend,
-        metadata={
-            "gemeld": sum(gemeld.values()),
-            "rijen in rapporten": sum(in_bestanden.values()),
-            "afwijkend": ", ".join(sorted(afwijkend)[:20]) or "geen",
-        },
-    )
+    return sum(in_bestanden.values()), afwijkend
 
 
 def _metadata(

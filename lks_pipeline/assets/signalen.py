@@ -18,7 +18,7 @@ import datetime as dt
 
 import dagster as dg
 
-from lks_pipeline.partitions import dag_partitions
+from lks_pipeline.partitions import SINGLE_RUN, dag_partitions
 from lks_pipeline.resources import Warehouse
 from lks_pipeline.warehouse import ensure_schema, load_sql, transaction
 
@@ -26,6 +26,7 @@ from lks_pipeline.warehouse import ensure_schema, load_sql, transaction
 ROUTERING_SQL = load_sql("routering.sql")
 SIGNALEN_SQL = load_sql("signalen.sql")
 LEKKEN_SQL = load_sql("signalen_lekken.sql")
+TERMIJNEN_SQL = load_sql("poortwachter_termijnen.sql")
 
 UITKOMSTEN = ("gemeld", "buiten_doelgroep", "na_wetswijziging_2022", "dubbel", "niet_routeerbaar")
 
@@ -92,9 +93,13 @@ TERMIJNEN_KOLOMMEN = column_schema(
 )
 
 
-def partition_day(context: dg.AssetExecutionContext) -> dt.date:
-    """The delivery day of a daily partition."""
-    return dt.date.fromisoformat(context.partition_key)
+def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The delivery days of this run, oldest first: one, or a range (`SINGLE_RUN`).
+
+    A range is worked through day by day, each day in a transaction of its own, so a day sees
+    the `gemeld` signals of the days before it (`dubbel`) as it would in runs of one day.
+    """
+    return sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
 
 
 def bereken_signalen(conn, dag: dt.date) -> None:
@@ -119,6 +124,7 @@ def _markdown(conn, sql: str, parameters: dict) -> dg.MetadataValue:
     group_name="signalen",
     kinds={"duckdb"},
     pool="duckdb_writer",
+    backfill_policy=SINGLE_RUN,
     metadata={"dagster/column_schema": SIGNALEN_KOLOMMEN},
     deps=[
         dg.AssetDep("uwv_events"),
@@ -148,11 +154,11 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
     """One row per (UWV event, gemeente it is routed to), with outcome and zekerheid (DESIGN 5).
 
     An event no gemeente knows has one `niet_routeerbaar` row without gemeente, so every event
-    of the day is accounted for. The partition is replaced whole in one transaction; routing and
-    scoring run as SQL inside DuckDB over the gemeenten's current verwijsindex and DKD data.
+    of the day is accounted for. Each day is replaced whole in one transaction; routing and
+    scoring run as SQL inside DuckDB over the gemeenten's current verwijsindex and DKD data. The
+    checks cover every day of the run and name the days that fail.
     """
-    dag = partition_day(context)
-    parameters = {"dag": dag}
+    lekken, lekkende, lekkende_gemeenten, open_ = 0, [], set(), []
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
         (codes,) = conn.execute("SELECT count(*) FROM doelgroepregister_codes").fetchone()
@@ -161,39 +167,75 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
                 "doelgroepregister_codes is leeg: materialiseer eerst de groep referentie, "
                 "anders valt iedereen met een doelgroep buiten de populatie."
             )
-        bereken_signalen(conn, dag)
+        for dag in partition_days(context):
+            bereken_signalen(conn, dag)
+            dag_lekken, gemeenten = conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone()
+            if dag_lekken:
+                lekken += dag_lekken
+                lekkende_gemeenten.update(gemeenten)
+                lekkende.append(f"{dag}: {dag_lekken} rijen, {len(gemeenten)} gemeente(n)")
+            metadata, sluitend = _dag(conn, dag)
+            if not sluitend:
+                open_.append(str(dag))
+            context.add_asset_metadata(metadata, partition_key=dag.isoformat())
         conn.execute("CHECKPOINT")
-        lekken, lekkende_gemeenten = conn.execute(LEKKEN_SQL, parameters).fetchone()
-        sluitend = dict(
-            zip(
-                SLUITEND_KOLOMMEN,
-                conn.execute(
-                    SLUITEND_SQL, parameters | {"uitkomsten": list(UITKOMSTEN)}
-                ).fetchone(),
-                strict=True,
-            )
-        )
-        per_uitkomst = conn.execute(
-            "SELECT uitkomst, count(*) AS rijen, count(DISTINCT regel) AS events "
-            "FROM signalen WHERE leverdatum = $dag GROUP BY uitkomst ORDER BY uitkomst",
-            parameters,
-        ).df()
-        (gemeenten,) = conn.execute(
-            "SELECT count(DISTINCT gemeentecode) FROM signalen "
-            "WHERE leverdatum = $dag AND uitkomst = 'gemeld'",
-            parameters,
-        ).fetchone()
-        per_zekerheid = _markdown(
-            conn,
-            "SELECT product, zekerheid, count(*) AS gemeld FROM signalen "
-            "WHERE leverdatum = $dag AND uitkomst = 'gemeld' GROUP BY ALL ORDER BY ALL",
-            parameters,
-        )
     if lekken:
         context.log.error(
-            f"{lekken} signalen naar {lekkende_gemeenten} gemeente(n) met een BSN "
-            "dat die gemeente niet zelf aanleverde; rapporten worden niet geschreven"
+            f"{lekken} signalen naar gemeenten met een BSN dat die gemeente niet zelf aanleverde "
+            f"({'; '.join(lekkende)}); rapporten worden niet geschreven"
         )
+    return dg.MaterializeResult(
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="signalen_alleen_eigen_bsn",
+                passed=lekken == 0,
+                metadata={
+                    "rijen": lekken,
+                    "gemeenten": len(lekkende_gemeenten),
+                    "per dag": "; ".join(lekkende) or "geen",
+                },
+            ),
+            dg.AssetCheckResult(
+                check_name="signalen_uitkomsten_sluitend",
+                passed=not open_,
+                metadata={
+                    "dagen": len(context.partition_keys),
+                    "dagen niet sluitend": ", ".join(open_) or "geen",
+                },
+                description="Per dag staan de tellingen in de metadata van de materialisatie."
+                if open_
+                else None,
+            ),
+        ],
+    )
+
+
+def _dag(conn, dag: dt.date) -> tuple[dict, bool]:
+    """One day's UI metadata, and whether its outcomes add up (DESIGN 5.3)."""
+    parameters = {"dag": dag}
+    sluitend = dict(
+        zip(
+            SLUITEND_KOLOMMEN,
+            conn.execute(SLUITEND_SQL, parameters | {"uitkomsten": list(UITKOMSTEN)}).fetchone(),
+            strict=True,
+        )
+    )
+    per_uitkomst = conn.execute(
+        "SELECT uitkomst, count(*) AS rijen, count(DISTINCT regel) AS events "
+        "FROM signalen WHERE leverdatum = $dag GROUP BY uitkomst ORDER BY uitkomst",
+        parameters,
+    ).df()
+    (gemeenten,) = conn.execute(
+        "SELECT count(DISTINCT gemeentecode) FROM signalen "
+        "WHERE leverdatum = $dag AND uitkomst = 'gemeld'",
+        parameters,
+    ).fetchone()
+    per_zekerheid = _markdown(
+        conn,
+        "SELECT product, zekerheid, count(*) AS gemeld FROM signalen "
+        "WHERE leverdatum = $dag AND uitkomst = 'gemeld' GROUP BY ALL ORDER BY ALL",
+        parameters,
+    )
     counts = dict(zip(per_uitkomst["uitkomst"], per_uitkomst["rijen"].tolist(), strict=True))
     events = sluitend["events"]
     in_bestand = sluitend["regels_geladen"]
@@ -205,38 +247,22 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
         and sluitend["onbekende_uitkomst"] == 0
         and (in_bestand is None or events == in_bestand)
     )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/partition_row_count": sum(counts.values()),
-            "events": events,
-            "events in quarantaine": sluitend["in_quarantaine"] or 0,
-            **{uitkomst: counts.get(uitkomst, 0) for uitkomst in UITKOMSTEN},
-            "gemeenten met signalen": gemeenten,
-            "per uitkomst": dg.MetadataValue.md(per_uitkomst.to_markdown(index=False)),
-            "gemeld per zekerheid": per_zekerheid,
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="signalen_alleen_eigen_bsn",
-                passed=lekken == 0,
-                metadata={"rijen": lekken, "gemeenten": lekkende_gemeenten},
-            ),
-            dg.AssetCheckResult(
-                check_name="signalen_uitkomsten_sluitend",
-                passed=passed,
-                metadata={
-                    "events": events,
-                    "regels geladen volgens leveringen": (
-                        in_bestand if in_bestand is not None else "geen geaccepteerd bestand"
-                    ),
-                    "regels in quarantaine": sluitend["in_quarantaine"] or 0,
-                    "events zonder uitkomst": sluitend["zonder_uitkomst"],
-                    "uitkomsten zonder event": sluitend["zonder_event"],
-                    "onbekende uitkomsten": sluitend["onbekende_uitkomst"],
-                },
-            ),
-        ],
-    )
+    metadata = {
+        "dagster/partition_row_count": sum(counts.values()),
+        "events": events,
+        "events in quarantaine": sluitend["in_quarantaine"] or 0,
+        **{uitkomst: counts.get(uitkomst, 0) for uitkomst in UITKOMSTEN},
+        "gemeenten met signalen": gemeenten,
+        "per uitkomst": dg.MetadataValue.md(per_uitkomst.to_markdown(index=False)),
+        "gemeld per zekerheid": per_zekerheid,
+        "regels geladen volgens leveringen": (
+            in_bestand if in_bestand is not None else "geen geaccepteerd bestand"
+        ),
+        "events zonder uitkomst": sluitend["zonder_uitkomst"],
+        "uitkomsten zonder event": sluitend["zonder_event"],
+        "onbekende uitkomsten": sluitend["onbekende_uitkomst"],
+    }
+    return metadata, passed
 
 
 @dg.asset(
@@ -245,6 +271,7 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
     kinds={"duckdb"},
     pool="duckdb_writer",
     deps=[signalen],
+    backfill_policy=SINGLE_RUN,
     metadata={"dagster/column_schema": TERMIJNEN_KOLOMMEN},
 )
 def poortwachter_termijnen(
@@ -256,27 +283,29 @@ def poortwachter_termijnen(
     aanpak, weeks 26, 52 and 78 evaluatie/herijking, week 91 re-integratieverslag; the
     `uiterste_datum` is the last day of that week. Kept per gemeente for caseworkers' tooling.
     """
-    dag = partition_day(context)
-    parameters = {"dag": dag}
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        with transaction(conn, "poortwachter_termijnen"):
-            conn.execute("DELETE FROM poortwachter_termijnen WHERE leverdatum = $dag", parameters)
-            conn.execute(
-                "INSERT INTO poortwachter_termijnen BY NAME "
-                + load_sql("poortwachter_termijnen.sql"),
+        for dag in partition_days(context):
+            parameters = {"dag": dag}
+            with transaction(conn, "poortwachter_termijnen"):
+                conn.execute(
+                    "DELETE FROM poortwachter_termijnen WHERE leverdatum = $dag", parameters
+                )
+                conn.execute(
+                    f"INSERT INTO poortwachter_termijnen BY NAME {TERMIJNEN_SQL}", parameters
+                )
+            (rijen, signalen_, gemeenten) = conn.execute(
+                "SELECT count(*), count(DISTINCT uwv_kenmerk || gemeentecode), "
+                "count(DISTINCT gemeentecode) FROM poortwachter_termijnen WHERE leverdatum = $dag",
                 parameters,
+            ).fetchone()
+            context.add_asset_metadata(
+                {
+                    "dagster/partition_row_count": rijen,
+                    "signalen": signalen_,
+                    "gemeenten": gemeenten,
+                },
+                partition_key=dag.isoformat(),
             )
         conn.execute("CHECKPOINT")
-        (rijen, signalen_, gemeenten) = conn.execute(
-            "SELECT count(*), count(DISTINCT uwv_kenmerk || gemeentecode), "
-            "count(DISTINCT gemeentecode) FROM poortwachter_termijnen WHERE leverdatum = $dag",
-            parameters,
-        ).fetchone()
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/partition_row_count": rijen,
-            "signalen": signalen_,
-            "gemeenten": gemeenten,
-        }
-    )
+    return dg.MaterializeResult()

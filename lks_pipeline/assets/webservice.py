@@ -7,24 +7,30 @@ so `signalen` uses them for zekerheid and population that day. A batch that stay
 recorded as `onbereikbaar` (an aanleverfout, WEBSERVICE_ONBEREIKBAAR) and the signals still go
 out on the verwijsindex alone (zekerheid 3). `dkd_webservice_bevragingen` holds one row per
 batch: never a BSN. Network calls happen with the warehouse closed, so a slow gemeente never
-holds the DuckDB lock.
+holds the DuckDB lock. A run over several days asks all their batches side by side (bounded per
+gemeente), so an unreachable gemeente's retry waits are paid once per run, and then stores each
+day in a transaction of its own.
 """
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import dagster as dg
 import httpx
 import pandas as pd
 
 from lks_pipeline.assets.feeds import quarantaine_rijen
-from lks_pipeline.assets.signalen import column_schema, partition_day
+from lks_pipeline.assets.signalen import column_schema, partition_days
 from lks_pipeline.feeds.resultaat import Quarantaine
 from lks_pipeline.feeds.webservice import Antwoord, vraag
-from lks_pipeline.partitions import dag_partitions
+from lks_pipeline.partitions import SINGLE_RUN, dag_partitions
 from lks_pipeline.resources import DkdWebservice, Warehouse
 from lks_pipeline.warehouse import ensure_schema, replace_rows, transaction
 
 FEED = "dkd_webservice"
+MAX_VERBINDINGEN = 16  # requests in flight at once, over all gemeenten
 VRAGEN_SQL = """
 SELECT i.gemeentecode, i.url, list_sort(list(DISTINCT v.bsn)) AS bsns
 FROM dkd_instellingen_actueel AS i
@@ -56,6 +62,7 @@ BEVRAGINGEN_KOLOMMEN = [
     group_name="feeds",
     kinds={"duckdb", "xml"},
     pool="duckdb_writer",
+    backfill_policy=SINGLE_RUN,
     deps=[
         dg.AssetDep("uwv_events"),
         dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
@@ -88,82 +95,141 @@ def dkd_webservice(
     dkd_loonkostensubsidies with bron `webservice`; rejected replies and Clients go to
     `quarantaine` (feed dkd_webservice).
     """
-    dag = partition_day(context)
+    dagen = partition_days(context)
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        vragen = conn.execute(VRAGEN_SQL, {"dag": dag}).fetchall()
+        vragen = {dag: conn.execute(VRAGEN_SQL, {"dag": dag}).fetchall() for dag in dagen}
 
-    batches: list[tuple[str, str, int, list[str], str, Antwoord, dt.datetime]] = []
-    with httpx.Client(timeout=webservice.timeout_seconds, follow_redirects=False) as client:
-        for gemeentecode, url, bsns in vragen:
-            for n, start in enumerate(range(0, len(bsns), webservice.batch_grootte), 1):
-                deel = bsns[start : start + webservice.batch_grootte]
-                naam = f"webservice_{gemeentecode}_{dag:%Y%m%d}_{n}"
-                antwoord = vraag(
-                    client,
-                    url,
-                    gemeentecode,
-                    deel,
-                    pogingen=webservice.pogingen,
-                    wachttijd=webservice.wachttijd_seconds,
-                    naam=naam,
-                )
-                if antwoord.status != "ok":
-                    context.log.warning(
-                        f"{naam}: {antwoord.status} na {antwoord.pogingen} poging(en): "
-                        f"{antwoord.fout}"
-                    )
-                nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-                batches.append((gemeentecode, url, n, deel, naam, antwoord, nu))
+    batches = [
+        Batch(dag, gemeentecode, url, n, bsns[start : start + webservice.batch_grootte])
+        for dag in dagen
+        for gemeentecode, url, bsns in vragen[dag]
+        for n, start in enumerate(range(0, len(bsns), webservice.batch_grootte), 1)
+    ]
+    antwoorden = vraag_alle(webservice, batches)
+    for batch, (antwoord, _) in zip(batches, antwoorden, strict=True):
+        if antwoord.status != "ok":
+            context.log.warning(
+                f"{batch.naam}: {antwoord.status} na {antwoord.pogingen} poging(en): "
+                f"{antwoord.fout}"
+            )
 
-    rijen, quarantaine_per_batch = [], []
     with duckdb.get_connection() as conn:
-        with transaction(conn, "dkd_webservice"):
-            for gemeentecode, url, n, deel, naam, antwoord, nu in batches:
-                gelezen = antwoord.gelezen
-                if gelezen is not None:
-                    _bewaar(conn, gemeentecode, dag, naam, deel, gelezen)
-                    quarantaine = gelezen.quarantaine
-                elif antwoord.status == "ongeldig":
-                    quarantaine = [Quarantaine(None, None, antwoord.fout)]
-                else:
-                    quarantaine = []
-                quarantaine_per_batch.append(
-                    quarantaine_rijen(FEED, naam, gemeentecode, dag, quarantaine)
-                )
-                rijen.append(
-                    {
-                        "dag": dag,
-                        "gemeentecode": gemeentecode,
-                        "batch": n,
-                        "url": url,
-                        "bsns": len(deel),
-                        "status": antwoord.status,
-                        "pogingen": antwoord.pogingen,
-                        "http_status": antwoord.http_status,
-                        "fout": antwoord.fout,
-                        "clients": len(gelezen.tabellen["dkd_reintegratie"]) if gelezen else 0,
-                        "in_quarantaine": len(quarantaine),
-                        "berichtversie": gelezen.berichtversie if gelezen else None,
-                        "gevraagd_op": nu,
-                    }
-                )
-            gevuld = [rows for rows in quarantaine_per_batch if len(rows)]
-            quarantaine = (
-                pd.concat(gevuld, ignore_index=True)
-                if gevuld
-                else quarantaine_rijen(FEED, "", None, dag, [])
+        for dag in dagen:
+            van_dag = [
+                (batch, *beantwoord)
+                for batch, beantwoord in zip(batches, antwoorden, strict=True)
+                if batch.dag == dag
+            ]
+            with transaction(conn, "dkd_webservice"):
+                overzicht = _bewaar_dag(conn, dag, van_dag)
+            context.add_asset_metadata(
+                _metadata(overzicht, len(vragen[dag])), partition_key=dag.isoformat()
             )
-            replace_rows(
-                conn, "quarantaine", quarantaine, "feed = ? AND leverdatum = ?", [FEED, dag]
-            )
-            overzicht = pd.DataFrame(rijen, columns=BEVRAGINGEN_KOLOMMEN)
-            replace_rows(conn, "dkd_webservice_bevragingen", overzicht, "dag = ?", [dag])
         conn.execute("CHECKPOINT")
+    return dg.MaterializeResult()
 
+
+@dataclass(frozen=True)
+class Batch:
+    """One request: up to `batch_grootte` of a day's BSNs for one webservice gemeente."""
+
+    dag: dt.date
+    gemeentecode: str
+    url: str
+    n: int
+    bsns: list[str]
+
+    @property
+    def naam(self) -> str:
+        return f"webservice_{self.gemeentecode}_{self.dag:%Y%m%d}_{self.n}"
+
+
+def vraag_alle(
+    webservice: DkdWebservice, batches: list[Batch]
+) -> list[tuple[Antwoord, dt.datetime]]:
+    """Ask every batch, several at once; each answer with the UTC time of its last attempt.
+
+    A gemeente that does not answer costs its retries' waits once, not once per batch or day:
+    the waits run side by side. No gemeente gets more than `gelijktijdig` requests at a time.
+    """
+    per_gemeente = {
+        code: threading.BoundedSemaphore(webservice.gelijktijdig)
+        for code in {b.gemeentecode for b in batches}
+    }
+
+    def vraag_een(client: httpx.Client, batch: Batch) -> tuple[Antwoord, dt.datetime]:
+        with per_gemeente[batch.gemeentecode]:
+            antwoord = vraag(
+                client,
+                batch.url,
+                batch.gemeentecode,
+                batch.bsns,
+                pogingen=webservice.pogingen,
+                wachttijd=webservice.wachttijd_seconds,
+                naam=batch.naam,
+            )
+        return antwoord, dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    if not batches:
+        return []
+    with (
+        httpx.Client(timeout=webservice.timeout_seconds, follow_redirects=False) as client,
+        ThreadPoolExecutor(
+            max_workers=min(len(batches), MAX_VERBINDINGEN), thread_name_prefix="webservice"
+        ) as pool,
+    ):
+        return list(pool.map(lambda batch: vraag_een(client, batch), batches))
+
+
+def _bewaar_dag(conn, dag: dt.date, beantwoord: list) -> pd.DataFrame:
+    """Store one day's answers, its quarantine and its overview rows; return the overview."""
+    rijen, quarantaine_per_batch = [], []
+    for batch, antwoord, nu in beantwoord:
+        gelezen = antwoord.gelezen
+        if gelezen is not None:
+            _bewaar(conn, batch.gemeentecode, dag, batch.naam, batch.bsns, gelezen)
+            quarantaine = gelezen.quarantaine
+        elif antwoord.status == "ongeldig":
+            quarantaine = [Quarantaine(None, None, antwoord.fout)]
+        else:
+            quarantaine = []
+        quarantaine_per_batch.append(
+            quarantaine_rijen(FEED, batch.naam, batch.gemeentecode, dag, quarantaine)
+        )
+        rijen.append(
+            {
+                "dag": dag,
+                "gemeentecode": batch.gemeentecode,
+                "batch": batch.n,
+                "url": batch.url,
+                "bsns": len(batch.bsns),
+                "status": antwoord.status,
+                "pogingen": antwoord.pogingen,
+                "http_status": antwoord.http_status,
+                "fout": antwoord.fout,
+                "clients": len(gelezen.tabellen["dkd_reintegratie"]) if gelezen else 0,
+                "in_quarantaine": len(quarantaine),
+                "berichtversie": gelezen.berichtversie if gelezen else None,
+                "gevraagd_op": nu,
+            }
+        )
+    gevuld = [rows for rows in quarantaine_per_batch if len(rows)]
+    quarantaine = (
+        pd.concat(gevuld, ignore_index=True)
+        if gevuld
+        else quarantaine_rijen(FEED, "", None, dag, [])
+    )
+    replace_rows(conn, "quarantaine", quarantaine, "feed = ? AND leverdatum = ?", [FEED, dag])
+    overzicht = pd.DataFrame(rijen, columns=BEVRAGINGEN_KOLOMMEN)
+    replace_rows(conn, "dkd_webservice_bevragingen", overzicht, "dag = ?", [dag])
+    return overzicht
+
+
+def _metadata(overzicht: pd.DataFrame, gemeenten: int) -> dict:
     metadata = {
         "dagster/partition_row_count": len(overzicht),
-        "gemeenten gevraagd": len(vragen),
+        "gemeenten gevraagd": gemeenten,
         "batches ok": int((overzicht["status"] == "ok").sum()),
         "batches onbereikbaar": int((overzicht["status"] == "onbereikbaar").sum()),
         "batches ongeldig": int((overzicht["status"] == "ongeldig").sum()),
@@ -171,7 +237,7 @@ def dkd_webservice(
     if len(overzicht):
         tabel = overzicht[["gemeentecode", "batch", "bsns", "status", "pogingen", "fout"]]
         metadata["bevragingen"] = dg.MetadataValue.md(tabel.to_markdown(index=False))
-    return dg.MaterializeResult(metadata=metadata)
+    return metadata
 
 
 def _bewaar(conn, gemeentecode: str, dag: dt.date, naam: str, deel: list[str], gelezen) -> None:

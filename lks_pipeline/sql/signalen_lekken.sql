@@ -1,6 +1,6 @@
 -- DESIGN 5.1, the privacy rule, checked independently of the routing: rows of the day that name
 -- a gemeente whose own verwijsindex and DKD data both lack the BSN.
-SELECT count(*) AS rijen, count(DISTINCT s.gemeentecode) AS gemeenten
+SELECT count(*) AS rijen, list(DISTINCT s.gemeentecode) AS gemeenten
 FROM signalen AS s
 WHERE s.leverdatum = $dag
   AND s.gemeentecode IS NOT NULL
