@@ -54,7 +54,7 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
         "21 aanleverfouten bij 8 gemeenten" in first.stdout
     )
     assert (
-        "Klaar: 7 runs geslaagd, 0 mislukt. Bestanden gelezen: 22 (0 afgewezen, 9 regels in quarantaine)"
+        "Klaar: 12 runs geslaagd, 0 mislukt. Bestanden gelezen: 22 (0 afgewezen, 9 regels in quarantaine)"
         in first.stdout
     )
     # No LKS_SMTP_HOST: every report with an address is announced by an .eml in outbox/. The
@@ -153,9 +153,14 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
 
     instance = dg.DagsterInstance.from_config(str(tmp_path / "dagster_home"))
     runs = instance.get_runs(filters=dg.RunsFilter(tags={"lks/command": "process"}))
-    # Reference data, inbox_job, one range run per partitioned feed, one run over the 5 days
-    # (consecutive), 1 analysts' copy.
-    assert len(runs) == 7
+    # Reference data, inbox_job, the verwijsindex in 4 runs and the DKD files in 3 (gaps of more
+    # than 25 gemeenten split a range), uwv_events, one run over the 5 consecutive days, and 1
+    # analysts' copy.
+    assert len(runs) == 12
+    assert "[3/10] verwijsindex GM0014..GM0153 (3 partities): 75 rijen, 1 in quarantaine" in (
+        first.stdout
+    )
+    assert "[6/10] verwijsindex GM0772: 34 rijen" in first.stdout
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
 
 
@@ -172,6 +177,31 @@ def test_days_behind_run_as_consecutive_ranges_of_at_most_a_month():
     jaar = [f"2026-01-{d:02d}" for d in range(1, 32)] + ["2026-02-01", "2026-02-02"]
     assert [len(r) for r in plan.reeksen(jaar)] == [31, 2]
     assert [len(r) for r in plan.reeksen(jaar, max_dagen=10)] == [10, 10, 10, 3]
+
+
+def test_a_feeds_partitions_run_as_ranges_split_at_wide_gaps():
+    def taak(partitie):
+        return plan.Taak("verwijsindex_job", "verwijsindex", partitie, "-")
+
+    # GM0014, GM0034 and GM0153 are places 0, 1 and 26 of the 342; GM0344 is 96, GM0363 106.
+    taken = [taak(p) for p in ("GM0363", "GM0014", "GM0153", "GM0034", "GM0344")]
+    assert [b.naam for b in plan.bundel(taken)] == [
+        "verwijsindex GM0014..GM0153 (3 partities)",
+        "verwijsindex GM0344..GM0363 (2 partities)",
+    ]
+    assert [b.naam for b in plan.bundel(taken, max_gat=400)] == [
+        "verwijsindex GM0014..GM0363 (5 partities)"
+    ]
+    assert len(plan.bundel(taken, max_gat=0)) == 4  # only GM0014 and GM0034 are neighbours
+    dagen = [
+        plan.Taak("uwv_events_job", "uwv_events", d, "-") for d in ("2026-11-20", "2026-12-31")
+    ]
+    assert [b.partities for b in plan.bundel(dagen)] == [["2026-11-20"], ["2026-12-31"]]
+    onverdeeld = [plan.Taak("inbox_job", "inbox_bestandsnamen", None, "-")]
+    assert [b.naam for b in plan.bundel(onverdeeld + taken[:1])] == [
+        "inbox_bestandsnamen",
+        "verwijsindex GM0363",
+    ]
 
 
 def test_a_failed_day_exits_1_and_is_retried_by_the_next_process(tmp_path):

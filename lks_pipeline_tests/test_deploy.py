@@ -153,7 +153,7 @@ def test_process_records_its_runs_in_postgres_and_writes_the_same_reports(
 
     result = lks_pipeline("process", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Klaar: 7 runs geslaagd, 0 mislukt." in result.stdout
+    assert "Klaar: 12 runs geslaagd, 0 mislukt." in result.stdout
     reports, outbox = sqlite_reports
     assert tree(data / "reports") == reports
     assert sorted(p.name for p in (data / "outbox").iterdir()) == outbox
@@ -167,7 +167,7 @@ def test_process_records_its_runs_in_postgres_and_writes_the_same_reports(
     assert {p.name for p in (home / "storage").glob("*/*")} == {"compute_logs"}
     assert postgres.query(
         "dagster_process", "SELECT status, count(*) FROM runs GROUP BY status"
-    ) == [("SUCCESS", 7)]
+    ) == [("SUCCESS", 12)]
     materialized = postgres.query(
         "dagster_process",
         "SELECT asset_key, partition, count(*) FROM event_logs "
