@@ -29,30 +29,48 @@ gerouteerd AS (
     LEFT JOIN routering AS r ON r.bsn = v.bsn
 ),
 
+-- The gemeenten's DKD facts about the day's BSNs only: the DKD tables hold millions of rows.
+dkd_lks AS (
+    SELECT gemeentecode, bsn, begindatum, einddatum
+    FROM dkd_loonkostensubsidies
+    WHERE percentage_loonwaarde IS NOT NULL AND bsn IN (SELECT bsn FROM routering)
+),
+
+dkd_inzet AS (
+    SELECT DISTINCT gemeentecode, bsn
+    FROM dkd_inzetten
+    WHERE bsn IN (SELECT bsn FROM routering)
+),
+
+dkd_doelgroep AS (
+    SELECT d.gemeentecode, d.bsn, d.begindatum, d.einddatum, c.code IS NOT NULL AS lks_code
+    FROM dkd_doelgroepen AS d
+    LEFT JOIN doelgroepregister_codes AS c ON c.code = d.code
+    WHERE d.bsn IN (SELECT bsn FROM routering)
+),
+
 -- What the gemeente's own DKD data says about the BSN within the window.
 dkd AS (
     SELECT
         g.regel,
         g.gemeentecode,
         EXISTS (
-            SELECT 1 FROM dkd_loonkostensubsidies AS l
+            SELECT 1 FROM dkd_lks AS l
             WHERE l.gemeentecode = g.gemeentecode AND l.bsn = g.bsn
-              AND l.percentage_loonwaarde IS NOT NULL
               AND l.begindatum <= g.peildatum
               AND (l.einddatum IS NULL OR l.einddatum >= g.venster_begin)
         ) AS lks_met_loonwaarde,
         EXISTS (
-            SELECT 1 FROM dkd_inzetten AS i
+            SELECT 1 FROM dkd_inzet AS i
             WHERE i.gemeentecode = g.gemeentecode AND i.bsn = g.bsn
         ) AS inzet,
         EXISTS (
-            SELECT 1 FROM dkd_doelgroepen AS d
+            SELECT 1 FROM dkd_doelgroep AS d
             WHERE d.gemeentecode = g.gemeentecode AND d.bsn = g.bsn
         ) AS doelgroep_bekend,
         EXISTS (
-            SELECT 1 FROM dkd_doelgroepen AS d
-            JOIN doelgroepregister_codes AS c ON c.code = d.code
-            WHERE d.gemeentecode = g.gemeentecode AND d.bsn = g.bsn
+            SELECT 1 FROM dkd_doelgroep AS d
+            WHERE d.gemeentecode = g.gemeentecode AND d.bsn = g.bsn AND d.lks_code
               AND d.begindatum <= g.peildatum
               AND (d.einddatum IS NULL OR d.einddatum >= g.venster_begin)
         ) AS in_populatie
