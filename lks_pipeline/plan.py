@@ -119,24 +119,38 @@ def bundel(taken: list[Taak], max_gat: int = MAX_GAT) -> list[Bundel]:
         if any(t.partition is None for t in deel):
             result.append(Bundel(job, deel))
             continue
-        stukken: list[list[Taak]] = []
-        vorige = None
-        for taak in sorted(deel, key=lambda t: _positie(t.partition)):
-            positie = _positie(taak.partition)
-            if stukken and positie - vorige - 1 <= max_gat:
-                stukken[-1].append(taak)
-            else:
-                stukken.append([taak])
-            vorige = positie
+        stukken = _stukken(deel, lambda t: _positie(t.partition), max_gat)
         result += [Bundel(job, stuk) for stuk in stukken]
     return result
 
 
 def _positie(partitie: str) -> int:
     """Where a partition key lies in its scheme: a gemeente's place, or a day's ordinal."""
-    if partitie.startswith("GM"):
+    if partitie in GEMEENTE_POSITIE:
         return GEMEENTE_POSITIE[partitie]
     return dt.date.fromisoformat(partitie).toordinal()
+
+
+def _stukken(items: list, positie, max_gat: int, max_lengte: int | None = None) -> list[list]:
+    """`items` sorted by `positie`, in pieces of neighbours.
+
+    A piece ends where more than `max_gat` positions lie between two items, or where it has
+    reached `max_lengte` items.
+    """
+    stukken: list[list] = []
+    vorige = None
+    for item in sorted(items, key=positie):
+        plek = positie(item)
+        if (
+            stukken
+            and plek - vorige - 1 <= max_gat
+            and (max_lengte is None or len(stukken[-1]) < max_lengte)
+        ):
+            stukken[-1].append(item)
+        else:
+            stukken.append([item])
+        vorige = plek
+    return stukken
 
 
 def referentie_taken() -> list[Taak]:
@@ -231,16 +245,7 @@ def reeksen(dagen: list[str], max_dagen: int = MAX_DAGEN_PER_RUN) -> list[list[s
     per run, so a long catch-up still shows progress run by run. A day without a UWV file is
     never added to fill a gap: only days that are behind are processed.
     """
-    result: list[list[str]] = []
-    vorige = None
-    for dag in sorted(dagen):
-        datum = dt.date.fromisoformat(dag)
-        if result and vorige == datum - dt.timedelta(days=1) and len(result[-1]) < max_dagen:
-            result[-1].append(dag)
-        else:
-            result.append([dag])
-        vorige = datum
-    return result
+    return _stukken(dagen, _positie, 0, max_dagen)
 
 
 def notificaties_achter(instance: dg.DagsterInstance) -> bool:
