@@ -160,7 +160,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     from lks_pipeline.assets.feeds import ALLEEN_NIEUW
     from lks_pipeline.definitions import default_warehouse, defs
     from lks_pipeline.jobs import SIGNAALPAD
-    from lks_pipeline.partitions import bereik
+    from lks_pipeline.partitions import doel
 
     signaalpad = [asset.key.to_user_string() for asset in SIGNAALPAD]
 
@@ -197,11 +197,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     for i, reeks in enumerate(reeksen, 1):
         naam = reeks[0] if len(reeks) == 1 else f"{reeks[0]}..{reeks[-1]} ({len(reeks)} dagen)"
         label = f"[{i}/{len(reeksen)}] signalen {naam}"
-        if len(reeks) == 1:
-            per_asset = _run(defs, instance, verloop, "signalen_job", reeks[0], signaalpad, label)
-        else:
-            tags = bereik(reeks)
-            per_asset = _run(defs, instance, verloop, "signalen_job", None, signaalpad, label, tags)
+        partitie, tags = doel(reeks)
+        per_asset = _run(defs, instance, verloop, "signalen_job", partitie, signaalpad, label, tags)
         if per_asset is None:
             continue
         verzonden = per_asset["notificaties"][None]["notificaties verzonden"]

@@ -37,3 +37,13 @@ def bereik(partities: list[str]) -> dict[str, str]:
         ASSET_PARTITION_RANGE_START_TAG: min(partities),
         ASSET_PARTITION_RANGE_END_TAG: max(partities),
     }
+
+
+def doel(partities: list[str]) -> tuple[str | None, dict[str, str]]:
+    """A run's partition key and tags: one partition by its key, several as their range.
+
+    A single partition stays a plain partition run, which the UI shows by its key.
+    """
+    if len(partities) == 1:
+        return partities[0], {}
+    return None, bereik(partities) if partities else {}

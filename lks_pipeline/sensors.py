@@ -43,7 +43,7 @@ from lks_pipeline import herstel, jobs, plan
 from lks_pipeline.assets.feeds import ALLEEN_NIEUW
 from lks_pipeline.feeds import inbox
 from lks_pipeline.feeds.inbox import Levering
-from lks_pipeline.partitions import bereik
+from lks_pipeline.partitions import doel
 from lks_pipeline.resources import LksSettings
 
 INTERVAL_SECONDEN = 30
@@ -186,16 +186,16 @@ def _evaluate(
         run_key = f"{feed}:{hashlib.sha256(sleutel.encode()).hexdigest()[:16]}"
         if _run_bestaat(context.instance, run_key):  # touched, not changed
             run_key += ":" + ",".join(taken[p].vingerafdruk for p in groep)
-        partities = [p for p in groep if p is not None]
+        partitie, bereik_tags = doel([p for p in groep if p is not None])
         request = dg.RunRequest(
             run_key=run_key,
             job_name=job,
-            partition_key=partities[0] if len(partities) == 1 else None,
+            partition_key=partitie,
             asset_selection=asset_selection,
             tags={
                 ALLEEN_NIEUW: "ja",
                 "lks/bestanden": str(sum(len(per_partitie[p]) for p in groep)),
-                **(bereik(partities) if len(partities) > 1 else {}),
+                **bereik_tags,
             },
         )
         (dag_requests if feed == "uwv" else requests).append(request)
