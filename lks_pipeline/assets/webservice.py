@@ -106,23 +106,19 @@ def dkd_webservice(
         for gemeentecode, url, bsns in vragen[dag]
         for n, start in enumerate(range(0, len(bsns), webservice.batch_grootte), 1)
     ]
-    antwoorden = vraag_alle(webservice, batches)
-    for batch, (antwoord, _) in zip(batches, antwoorden, strict=True):
+    per_dag: dict[dt.date, list] = {dag: [] for dag in dagen}
+    for batch, (antwoord, nu) in zip(batches, vraag_alle(webservice, batches), strict=True):
         if antwoord.status != "ok":
             context.log.warning(
                 f"{batch.naam}: {antwoord.status} na {antwoord.pogingen} poging(en): "
                 f"{antwoord.fout}"
             )
+        per_dag[batch.dag].append((batch, antwoord, nu))
 
     with duckdb.get_connection() as conn:
         for dag in dagen:
-            van_dag = [
-                (batch, *beantwoord)
-                for batch, beantwoord in zip(batches, antwoorden, strict=True)
-                if batch.dag == dag
-            ]
             with transaction(conn, "dkd_webservice"):
-                overzicht = _bewaar_dag(conn, dag, van_dag)
+                overzicht = _bewaar_dag(conn, dag, per_dag[dag])
             context.add_asset_metadata(
                 _metadata(overzicht, len(vragen[dag])), partition_key=dag.isoformat()
             )
