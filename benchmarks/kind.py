@@ -26,8 +26,8 @@ def dkd(root: str, database: str, gemeentecode: str) -> dict:
     """Ours: one dkd_reintegratie partition on a fresh warehouse, through Dagster."""
     import dagster as dg
 
-    from lks_pipeline.assets.feeds import dkd_reintegratie
-    from lks_pipeline.resources import LksSettings, Warehouse
+    from lks_pipeline.core.resources import LksSettings, Warehouse
+    from lks_pipeline.ingest.assets import dkd_reintegratie
 
     resources = {"lks": LksSettings(data_dir=root), "duckdb": Warehouse(database=database)}
     with dg.DagsterInstance.ephemeral() as instance:

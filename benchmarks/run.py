@@ -34,9 +34,9 @@ import dagster as dg
 import duckdb
 
 from benchmarks.triviaal import leeg
-from lks_pipeline.cli import QUIET_RUN_CONFIG
-from lks_pipeline.generate import SCHALEN, Schaal, genereer
-from lks_pipeline.partitions import bereik, dag_partitions, gemeente_partitions
+from lks_pipeline.cli.process import QUIET_RUN_CONFIG
+from lks_pipeline.core.partitions import bereik, dag_partitions, gemeente_partitions
+from lks_pipeline.synthetic.generator import SCHALEN, Schaal, genereer
 
 HIER = Path(__file__).resolve().parent
 REPO = HIER.parent
@@ -187,13 +187,10 @@ class Werk:
 
     def resources(self, database: Path, root: Path | None = None) -> dict:
         """Our resources on `database`, with `root` (default: this scale's) as the data root."""
-        from lks_pipeline.resources import (
-            AanleverDrempels,
-            DkdWebservice,
-            LksSettings,
-            Mail,
-            Warehouse,
-        )
+        from lks_pipeline.aanleverfouten.resources import AanleverDrempels
+        from lks_pipeline.core.resources import LksSettings, Warehouse
+        from lks_pipeline.notificaties.resources import Mail
+        from lks_pipeline.webservice.resources import DkdWebservice
 
         return {
             "lks": LksSettings(data_dir=str(root or self.root)),
@@ -229,7 +226,7 @@ class Werk:
         return sorted({p.name.split("_")[-2] for p in self.bestanden(map_, patroon)})
 
     def ingest_vi(self, database: Path) -> None:
-        from lks_pipeline.assets.feeds import verwijsindex
+        from lks_pipeline.ingest.assets import verwijsindex
 
         codes = self.gemeenten("verwijsindex", "verwijsindex_*.csv")
         self.materialiseer(database, [verwijsindex], partities=codes)
@@ -284,7 +281,8 @@ def figuur_verwijsindex(werk: Werk) -> tuple[Figuur, Path]:
 
 def laad_rest(werk: Werk, database: Path) -> None:
     """Reference data, instellingen, every DKD file and the stress day: the signal path's input."""
-    from lks_pipeline.assets import feeds, referentie
+    from lks_pipeline.ingest import assets as feeds
+    from lks_pipeline.referentie import assets as referentie
 
     start = time.perf_counter()
     werk.materialiseer(database, [referentie.gemeenten, referentie.doelgroepregister_codes])
@@ -366,8 +364,8 @@ def _gemeld_ons(conn, dag: dt.date) -> set:
 def figuren_signaalpad(werk: Werk, database: Path) -> list[Figuur]:
     """The stress day's signalen and signaalrapporten, against the SQL script and pandas."""
     from benchmarks.pandas_signaalpad import signaalpad as pandas_signaalpad
-    from lks_pipeline.assets.rapporten import signaalrapporten
-    from lks_pipeline.assets.signalen import signalen
+    from lks_pipeline.rapporten.assets import signaalrapporten
+    from lks_pipeline.signalen.assets import signalen
 
     dag = TOT  # the generator's last day is the stress day
     rapporten = werk.root / "reports"
@@ -472,7 +470,7 @@ def figuur_backfill(werk: Werk) -> Figuur:
 
     One run over their range is what a UI backfill launches (the asset's single-run policy).
     """
-    from lks_pipeline.assets.feeds import uwv_events
+    from lks_pipeline.ingest.assets import uwv_events
 
     dagen = [p.name[8:16] for p in werk.bestanden("uwv", "uwv_lks_*.csv")]
     dagen = [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in dagen][-werk.opzet.backfill_dagen :]
@@ -509,9 +507,9 @@ def figuur_backfill(werk: Werk) -> Figuur:
 
 def figuur_sensor(werk: Werk) -> Figuur:
     """The verwijsindex sensor's ticks over an inbox of many files: first, quiet, one new file."""
-    from lks_pipeline import sensors
+    from lks_pipeline.automation import sensors
     from lks_pipeline.definitions import build_defs
-    from lks_pipeline.reference_data import gemeentecodes
+    from lks_pipeline.referentie.data import gemeentecodes
 
     root = werk.map / "sensor"
     shutil.rmtree(root, ignore_errors=True)

@@ -1,56 +1,33 @@
-"""The code location: one Definitions of plain lists. Environment is read here and nowhere else."""
-
-import os
+"""The code location: one Definitions of plain lists, bound to resources from the environment."""
 
 import dagster as dg
 
-from lks_pipeline.assets import (
-    aanleverfouten,
-    analyse,
-    feeds,
-    notificaties,
-    rapporten,
-    referentie,
-    signalen,
-    webservice,
+from lks_pipeline.aanleverfouten import assets as aanleverfouten
+from lks_pipeline.aanleverfouten.resources import AanleverDrempels
+from lks_pipeline.analyse import assets as analyse
+from lks_pipeline.automation.jobs import ALL_JOBS
+from lks_pipeline.automation.schedules import dagelijks_0700
+from lks_pipeline.automation.sensors import ALL_SENSORS
+from lks_pipeline.core.resources import LksSettings, Warehouse
+from lks_pipeline.core.settings import (
+    default_warehouse,
+    env_flag,
+    env_float,
+    env_int,
+    env_or,
+    warehouse_wait_seconds,
 )
-from lks_pipeline.jobs import ALL_JOBS
-from lks_pipeline.resources import AanleverDrempels, DkdWebservice, LksSettings, Mail, Warehouse
-from lks_pipeline.schedules import dagelijks_0700
-from lks_pipeline.sensors import ALL_SENSORS
+from lks_pipeline.ingest import assets as ingest
+from lks_pipeline.notificaties import assets as notificaties
+from lks_pipeline.notificaties.resources import Mail
+from lks_pipeline.rapporten import assets as rapporten
+from lks_pipeline.referentie import assets as referentie
+from lks_pipeline.signalen import assets as signalen
+from lks_pipeline.webservice import assets as webservice
+from lks_pipeline.webservice.resources import DkdWebservice
 
-
-def env_or(name: str, default: str) -> str | dg.EnvVar:
-    """EnvVar when set, so the UI shows where a value came from; otherwise the demo default."""
-    return dg.EnvVar(name) if name in os.environ else default
-
-
-def env_int(name: str, default: int) -> int | dg.EnvVar:
-    """An integer EnvVar when set, else the default."""
-    return dg.EnvVar.int(name) if name in os.environ else default
-
-
-def env_flag(name: str, default: bool) -> bool:
-    """`1/true/ja/yes/on` or `0/false/nee/no/off`; anything else is a configuration error."""
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return default
-    flag = value.strip().lower()
-    if flag in {"1", "true", "ja", "yes", "on"}:
-        return True
-    if flag in {"0", "false", "nee", "no", "off"}:
-        return False
-    raise ValueError(f"{name}={value!r}: verwacht 1 of 0")
-
-
-def env_float(name: str, default: float) -> float:
-    """A number from the environment (Dagster's EnvVar has no float form), else the default."""
-    return float(os.environ[name]) if os.environ.get(name, "").strip() else default
-
-
-def default_warehouse() -> str:
-    """`warehouse/lks.duckdb` under the data root (DESIGN 3)."""
-    return os.path.join(os.environ.get("LKS_DATA_DIR", "data"), "warehouse", "lks.duckdb")
+# The rooms' assets in the order data flows through them (docs/architecture.md).
+ROOMS = [referentie, ingest, webservice, aanleverfouten, signalen, rapporten, notificaties, analyse]
 
 
 def resources_from_env() -> dict:
@@ -59,7 +36,7 @@ def resources_from_env() -> dict:
         "lks": LksSettings(data_dir=env_or("LKS_DATA_DIR", "data")),
         "duckdb": Warehouse(
             database=env_or("LKS_DUCKDB_PATH", default_warehouse()),
-            wacht_seconden=env_float("LKS_WAREHOUSE_WACHT", 600.0),
+            wacht_seconden=warehouse_wait_seconds(),
         ),
         "mail": Mail(
             smtp_host=env_or("LKS_SMTP_HOST", ""),
@@ -87,18 +64,7 @@ def resources_from_env() -> dict:
 def build_defs(resources: dict) -> dg.Definitions:
     """Every asset, job, sensor and schedule, bound to `resources` (tests pass their own)."""
     return dg.Definitions(
-        assets=dg.load_assets_from_modules(
-            [
-                referentie,
-                feeds,
-                webservice,
-                aanleverfouten,
-                signalen,
-                rapporten,
-                notificaties,
-                analyse,
-            ]
-        ),
+        assets=dg.load_assets_from_modules(ROOMS),
         jobs=ALL_JOBS,
         sensors=ALL_SENSORS,
         schedules=[dagelijks_0700],

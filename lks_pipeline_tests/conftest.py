@@ -71,7 +71,8 @@ def materializer(resources: dict, instance):
 
 def ingest(materialize, gemeenten, dagen) -> None:
     """Load reference data, instellingen, each gemeente's feeds and each day's UWV file."""
-    from lks_pipeline.assets import feeds, referentie
+    from lks_pipeline.ingest import assets as feeds
+    from lks_pipeline.referentie import assets as referentie
 
     materialize([referentie.gemeenten, referentie.doelgroepregister_codes])
     materialize([feeds.dkd_instellingen])

@@ -29,8 +29,11 @@ import dagster as dg
 import duckdb
 from stdnum.nl import bsn as stdnum_bsn
 
-from lks_pipeline.assets import aanleverfouten, webservice
-from lks_pipeline.resources import AanleverDrempels, DkdWebservice, LksSettings, Warehouse
+from lks_pipeline.aanleverfouten import assets as aanleverfouten
+from lks_pipeline.aanleverfouten.resources import AanleverDrempels
+from lks_pipeline.core.resources import LksSettings, Warehouse
+from lks_pipeline.webservice import assets as webservice
+from lks_pipeline.webservice.resources import DkdWebservice
 from lks_pipeline_tests.conftest import (
     INSTELLINGEN_HEADER,
     NS_V0100,

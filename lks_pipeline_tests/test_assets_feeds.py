@@ -7,12 +7,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from lks_pipeline import plan
-from lks_pipeline.assets import feeds, referentie
-from lks_pipeline.feeds import csvfeeds
-from lks_pipeline.partitions import bereik
-from lks_pipeline.resources import LksSettings, Warehouse
-from lks_pipeline.warehouse import ensure_schema, transaction
+from lks_pipeline.automation import plan
+from lks_pipeline.core.partitions import bereik
+from lks_pipeline.core.resources import LksSettings, Warehouse
+from lks_pipeline.core.warehouse import ensure_schema, transaction
+from lks_pipeline.ingest import assets as feeds
+from lks_pipeline.ingest import csv_feeds as csvfeeds
+from lks_pipeline.referentie import assets as referentie
 from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, UWV_HEADER, dkd_xml, write
 
 
@@ -295,7 +296,7 @@ def test_a_failed_write_leaves_nothing_half_written(tmp_path):
 
 
 def test_known_untouched_files_are_not_hashed_again(run, data_root, monkeypatch):
-    from lks_pipeline.feeds.inbox import Levering
+    from lks_pipeline.ingest.inbox import Levering
 
     old = vi(data_root, "verwijsindex_GM0363_20261101.csv", "bsn;cluster\n123456782;Uitkeringen\n")
     vi(data_root, "verwijsindex_GM0363_20261108.csv", "bsn;cluster\n010000008;Debiteuren\n")

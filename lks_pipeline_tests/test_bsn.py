@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.nl import bsn as stdnum_bsn
 
-from lks_pipeline.feeds import bsn
+from lks_pipeline.ingest import bsn
 
 
 def reference(value: str) -> bool:

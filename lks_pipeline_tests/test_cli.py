@@ -7,7 +7,7 @@ import sys
 import dagster as dg
 import duckdb
 
-from lks_pipeline import plan
+from lks_pipeline.automation import plan
 from lks_pipeline_tests.conftest import REPO, cli_env, lks_pipeline, write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
@@ -269,10 +269,9 @@ def test_process_sends_mail_and_after_an_smtp_outage_sends_each_once(data_root, 
 
 
 def test_dagster_home_config_follows_the_package_but_keeps_an_operators_own(tmp_path, monkeypatch):
-    from lks_pipeline.cli import ensure_dagster_home
-    from lks_pipeline.reference_data import package_file
+    from lks_pipeline.automation.instance import ensure_dagster_home, instance_config
 
-    ours = package_file("dagster.yaml").read_text()
+    ours = instance_config().read_text()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     config = ensure_dagster_home() / "dagster.yaml"
     assert config.read_text() == ours

@@ -4,9 +4,9 @@ import dagster as dg
 import duckdb
 import yaml
 
+from lks_pipeline.automation.instance import instance_config
+from lks_pipeline.core.warehouse import ensure_schema
 from lks_pipeline.definitions import defs
-from lks_pipeline.reference_data import package_file
-from lks_pipeline.warehouse import ensure_schema
 
 ASSETS = {
     "gemeenten": ("referentie", None),
@@ -104,7 +104,7 @@ def test_in_process_executor_and_jobs():
 
 
 def test_instance_config_serializes_writers():
-    config = yaml.safe_load(package_file("dagster.yaml").read_text())
+    config = yaml.safe_load(instance_config().read_text())
     with dg.instance_for_test(overrides=config) as instance:
         pools = instance.get_concurrency_config().pool_config
         assert pools.default_pool_limit == 1

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from lks_pipeline.feeds import csvfeeds
-from lks_pipeline.feeds.csvbestand import BestandAfgewezen
-from lks_pipeline.feeds.inbox import Levering
+from lks_pipeline.ingest import csv_feeds as csvfeeds
+from lks_pipeline.ingest.csv_file import BestandAfgewezen
+from lks_pipeline.ingest.inbox import Levering
 from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, UWV_HEADER, write
 
 

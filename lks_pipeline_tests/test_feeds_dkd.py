@@ -6,8 +6,8 @@ import time
 import pandas as pd
 import pytest
 
-from lks_pipeline.feeds import dkd
-from lks_pipeline.feeds.csvbestand import BestandAfgewezen
+from lks_pipeline.ingest import dkd
+from lks_pipeline.ingest.csv_file import BestandAfgewezen
 from lks_pipeline_tests.conftest import NS_V0100, NS_V0200, Teller, dkd_xml
 
 LKS = (

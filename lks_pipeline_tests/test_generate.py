@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lks_pipeline.generate import SCHALEN, genereer
+from lks_pipeline.synthetic.generator import SCHALEN, genereer
 from lks_pipeline_tests.conftest import NS_V0100, REPO
 
 TOT = dt.date(2026, 11, 20)
@@ -115,7 +115,7 @@ def test_generated_bsns_are_distinct_valid_and_sometimes_start_with_zero():
     import numpy as np
     from stdnum.nl import bsn
 
-    from lks_pipeline.generate import bsns
+    from lks_pipeline.synthetic.generator import bsns
 
     values = [f"{b:09d}" for b in bsns(np.random.default_rng(5), 20_000)]
     assert len(set(values)) == 20_000

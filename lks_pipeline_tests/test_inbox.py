@@ -1,7 +1,7 @@
 import datetime as dt
 import os
 
-from lks_pipeline.feeds import inbox
+from lks_pipeline.ingest import inbox
 from lks_pipeline_tests.conftest import write
 
 

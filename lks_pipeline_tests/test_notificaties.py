@@ -18,8 +18,13 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from lks_pipeline.assets import feeds, notificaties, rapporten, referentie, signalen
-from lks_pipeline.resources import LksSettings, Mail, Warehouse
+from lks_pipeline.core.resources import LksSettings, Warehouse
+from lks_pipeline.ingest import assets as feeds
+from lks_pipeline.notificaties import assets as notificaties
+from lks_pipeline.notificaties.resources import Mail
+from lks_pipeline.rapporten import assets as rapporten
+from lks_pipeline.referentie import assets as referentie
+from lks_pipeline.signalen import assets as signalen
 from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, write
 from lks_pipeline_tests.test_signalen import D1, UWV_D1, build_inbox
 

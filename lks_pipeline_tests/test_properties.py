@@ -31,11 +31,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lks_pipeline import signaalrapport
-from lks_pipeline.assets.signalen import bereken_signalen
-from lks_pipeline.reference_data import doelgroepregister_codes
-from lks_pipeline.signaalrapport import EINDE_ZW, REINTEGRATIE, ZEKERHEID_OMSCHRIJVING
-from lks_pipeline.warehouse import ensure_schema
+from lks_pipeline.core.warehouse import ensure_schema
+from lks_pipeline.rapporten import signaalrapport
+from lks_pipeline.rapporten.signaalrapport import EINDE_ZW, REINTEGRATIE, ZEKERHEID_OMSCHRIJVING
+from lks_pipeline.referentie.data import doelgroepregister_codes
+from lks_pipeline.signalen.assets import bereken_signalen
 
 GEMEENTEN = ("GM0014", "GM0363", "GM0518")
 BSNS = ("999999904", "555555501", "333333305", "777777708", "010000008")

@@ -18,7 +18,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from lks_pipeline.reference_data import package_file
+from lks_pipeline.automation.instance import instance_config
+from lks_pipeline.core.files import package_file
 from lks_pipeline_tests.conftest import cli_env, lks_pipeline, tree, write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
@@ -247,8 +248,8 @@ def fake_run(instance, tags, status=dg.DagsterRunStatus.STARTED):
 
 
 def test_the_sensor_fails_only_runs_whose_process_is_gone_and_frees_their_slot(tmp_path):
+    from lks_pipeline.automation.sensors import herstel_sensor
     from lks_pipeline.definitions import defs
-    from lks_pipeline.sensors import herstel_sensor
 
     data = inbox_with_addresses(tmp_path / "data")
     env = cli_env(data, tmp_path / "home")
@@ -298,7 +299,7 @@ def test_the_sensor_fails_only_runs_whose_process_is_gone_and_frees_their_slot(t
 def test_a_killed_run_worker_not_yet_reaped_counts_as_gone():
     """A code server collects a killed run worker's exit status only at its next clean-up; until
     then the worker is a zombie that still has a /proc entry."""
-    from lks_pipeline.herstel import proces_leeft
+    from lks_pipeline.automation.recovery import proces_leeft
 
     zombie = subprocess.Popen(["sleep", "60"])
     try:
@@ -320,7 +321,7 @@ def test_a_queued_run_whose_process_started_long_after_its_creation_is_alive(tmp
     the queue reaches it; that later process is the run's own, not a reused pid."""
     from dagster._core.events import EngineEventData
 
-    from lks_pipeline.herstel import herstel
+    from lks_pipeline.automation.recovery import herstel
 
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         queued_long = fake_run(instance, {})
@@ -347,7 +348,7 @@ def test_a_queued_run_whose_process_started_long_after_its_creation_is_alive(tmp
 def test_a_run_that_ends_while_herstel_looks_keeps_its_own_end(monkeypatch):
     """The list of running runs is read first; a run whose process exits after that, having
     recorded its own end, is not then reported failed as if it had died."""
-    from lks_pipeline.herstel import LOPEND, herstel
+    from lks_pipeline.automation.recovery import LOPEND, herstel
 
     instance = dg.DagsterInstance.ephemeral()
     exited = subprocess.Popen(["true"])
@@ -376,7 +377,9 @@ def persoonsgegevens(inbox):
                 namen.update(w for w in re.findall(r"\w+", naam) if len(w) >= 4)
     # A surname that is also a place in the packaged reference data ("Holland" in Noord-Holland)
     # appears in its metadata by right; it cannot be told apart, so it is not looked for.
-    plaatsen = set(re.findall(r"\w+", package_file("gemeenten.csv").read_text()))
+    plaatsen = set(
+        re.findall(r"\w+", package_file("lks_pipeline.referentie", "gemeenten.csv").read_text())
+    )
     return bsns, namen - plaatsen
 
 
@@ -425,7 +428,7 @@ def test_no_bsn_or_name_outside_the_reports(demo_verwerkt):
 
 WRITER = """
 import sys, time
-from lks_pipeline.resources import Warehouse
+from lks_pipeline.core.resources import Warehouse
 with Warehouse(database=sys.argv[1], wacht_seconden=0).get_connection() as conn:
     print("open", flush=True)
     conn.execute("CREATE TABLE IF NOT EXISTS t (schrijver VARCHAR, nr INTEGER)")
@@ -477,7 +480,7 @@ def test_two_writers_at_once_are_serialized_by_the_pool_not_by_luck(uninterrupte
         env = cli_env(data, tmp_path / "home", **server.env(), LKS_WAREHOUSE_WACHT="0")
         # The instance as the daemon made it, with the packaged settings (the writers' pool).
         (tmp_path / "home").mkdir(mode=0o700)
-        shutil.copyfile(package_file("dagster.yaml"), tmp_path / "home" / "dagster.yaml")
+        shutil.copyfile(instance_config(), tmp_path / "home" / "dagster.yaml")
         instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
         both = [
             subprocess.Popen(

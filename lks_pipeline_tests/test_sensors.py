@@ -13,10 +13,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from lks_pipeline import sensors
+from lks_pipeline.aanleverfouten.resources import AanleverDrempels
+from lks_pipeline.automation import sensors
+from lks_pipeline.automation.schedules import dagelijks_0700
+from lks_pipeline.core.resources import LksSettings, Warehouse
 from lks_pipeline.definitions import build_defs
-from lks_pipeline.resources import AanleverDrempels, DkdWebservice, LksSettings, Mail, Warehouse
-from lks_pipeline.schedules import dagelijks_0700
+from lks_pipeline.notificaties.resources import Mail
+from lks_pipeline.webservice.resources import DkdWebservice
 from lks_pipeline_tests.conftest import write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN
 from lks_pipeline_tests.test_signalen import D1, D2, build_inbox
@@ -264,7 +267,7 @@ def test_sensors_run_by_default_and_a_quiet_tick_over_10k_files_is_cheap(data_ro
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, sensor.name
     folder = data_root / "inbox" / "verwijsindex"
     folder.mkdir(parents=True)
-    from lks_pipeline.reference_data import gemeentecodes
+    from lks_pipeline.referentie.data import gemeentecodes
 
     codes = sorted(gemeentecodes())
     for i in range(10_000):

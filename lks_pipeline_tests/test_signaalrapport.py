@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lks_pipeline import signaalrapport
-from lks_pipeline.signaalrapport import EINDE_ZW, REINTEGRATIE
+from lks_pipeline.core import files
+from lks_pipeline.rapporten import signaalrapport
+from lks_pipeline.rapporten.signaalrapport import EINDE_ZW, REINTEGRATIE
 
 
 def cell(value):
@@ -73,8 +74,8 @@ def test_file_names_and_headers_are_the_seed_products():
 
 def test_atomic_write_is_private_and_replaces(tmp_path):
     path = tmp_path / "reports" / "GM0363" / "GM0363_x.csv"
-    signaalrapport.schrijf_atomisch(path, b"een")
-    signaalrapport.schrijf_atomisch(path, b"twee")
+    files.write_atomic(path, b"een")
+    files.write_atomic(path, b"twee")
     assert path.read_bytes() == b"twee"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
@@ -83,9 +84,9 @@ def test_atomic_write_is_private_and_replaces(tmp_path):
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     path = tmp_path / "GM0363" / "GM0363_x.csv"
-    signaalrapport.schrijf_atomisch(path, b"oud")
+    files.write_atomic(path, b"oud")
     with pytest.raises(TypeError):
-        signaalrapport.schrijf_atomisch(path, "not bytes")
+        files.write_atomic(path, "not bytes")
     assert path.read_bytes() == b"oud"
     assert [p.name for p in path.parent.iterdir()] == ["GM0363_x.csv"]
 
@@ -94,5 +95,5 @@ def test_only_our_temp_files_are_cleaned_up(tmp_path):
     (tmp_path / ".GM0363_x.csv.abc.tmp").write_bytes(b"half")
     (tmp_path / "GM0363_x.csv").write_bytes(b"heel")
     (tmp_path / "notities.tmp").write_bytes(b"van iemand anders")
-    assert signaalrapport.verwijder_restanten(tmp_path) == 1
+    assert files.remove_temp_leftovers(tmp_path) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["GM0363_x.csv", "notities.tmp"]

@@ -31,9 +31,12 @@ import duckdb
 import pytest
 from stdnum.nl import bsn as stdnum_bsn
 
-from lks_pipeline.assets import feeds, rapporten, referentie, signalen
-from lks_pipeline.partitions import bereik
-from lks_pipeline.resources import LksSettings, Warehouse
+from lks_pipeline.core.partitions import bereik
+from lks_pipeline.core.resources import LksSettings, Warehouse
+from lks_pipeline.ingest import assets as feeds
+from lks_pipeline.rapporten import assets as rapporten
+from lks_pipeline.referentie import assets as referentie
+from lks_pipeline.signalen import assets as signalen
 from lks_pipeline_tests.conftest import NS_V0100, UWV_HEADER, dkd_xml, write
 
 D1, D2 = "2026-11-20", "2026-11-21"

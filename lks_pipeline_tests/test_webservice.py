@@ -18,9 +18,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from lks_pipeline.assets import aanleverfouten, signalen, webservice
-from lks_pipeline.partitions import bereik
-from lks_pipeline.resources import AanleverDrempels, DkdWebservice, LksSettings, Warehouse
+from lks_pipeline.aanleverfouten import assets as aanleverfouten
+from lks_pipeline.aanleverfouten.resources import AanleverDrempels
+from lks_pipeline.core.partitions import bereik
+from lks_pipeline.core.resources import LksSettings, Warehouse
+from lks_pipeline.signalen import assets as signalen
+from lks_pipeline.webservice import assets as webservice
+from lks_pipeline.webservice.resources import DkdWebservice
 from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, dkd_xml, ingest, materializer, write
 from lks_pipeline_tests.test_signalen import D1, D2, build_inbox, client
 

@@ -1,0 +1,13 @@
+-- DKD-aanleverfouten per day, and the newest state per gemeente for analysts.
+-- Idempotent; run outside any data transaction (core/warehouse.py).
+CREATE TABLE IF NOT EXISTS dkd_aanleverfouten (
+    dag DATE NOT NULL, gemeentecode VARCHAR NOT NULL, fouttype VARCHAR NOT NULL,
+    aantal INTEGER NOT NULL, toelichting VARCHAR NOT NULL);
+CREATE OR REPLACE VIEW dkd_aanleverfouten_actueel AS
+    SELECT a.dag, a.gemeentecode, g.gemeentenaam, a.fouttype, a.aantal, a.toelichting,
+        (SELECT count(*) FROM dkd_aanleverfouten AS b
+            WHERE b.gemeentecode = a.gemeentecode AND b.fouttype = a.fouttype
+              AND b.dag > a.dag - 30 AND b.dag <= a.dag) AS dagen_in_laatste_30
+    FROM dkd_aanleverfouten AS a
+    LEFT JOIN gemeenten AS g ON g.gemeentecode = a.gemeentecode
+    WHERE a.dag = (SELECT max(dag) FROM dkd_aanleverfouten);

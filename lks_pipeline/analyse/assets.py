@@ -1,0 +1,89 @@
+"""The analysts' copy (DESIGN 6.4): `warehouse/lks_analyse.duckdb`, replaced whole after a run.
+
+DuckDB allows one writer or many readers on a file, never both, so analysts never open the live
+`lks.duckdb`. After every run that changed the warehouse this step copies it (all tables and
+views) into a temporary file next to the copy and renames it over the old one: a reader holding
+the old copy open keeps reading the old state, a reader opening it afterwards gets the new one,
+and nobody ever sees a half-written partition. The copy is mode 0640 (owner and group, for the
+analysts' group); like the warehouse it holds personal data.
+"""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from lks_pipeline.core.crashpoints import crashpoint
+from lks_pipeline.core.files import sync_folder
+from lks_pipeline.core.resources import Warehouse
+from lks_pipeline.core.warehouse import ensure_schema
+
+ANALYSE_BESTAND = "lks_analyse.duckdb"
+
+
+def publiceer(conn, doel: Path) -> int:
+    """Copy the connection's database to `doel` atomically; return the file's size."""
+    temp = doel.with_name(f".{doel.name}.{os.getpid()}.tmp")
+    # What an earlier, killed refresh left (any pid): only one writer runs at a time.
+    for pad in doel.parent.glob(f".{doel.name}.*.tmp*"):
+        pad.unlink()
+    bron = conn.execute("SELECT current_database()").fetchone()[0]
+    conn.execute("CHECKPOINT")
+    conn.execute(f"ATTACH '{_sql_tekst(temp)}' AS lks_analyse_nieuw")
+    try:
+        conn.execute(f'COPY FROM DATABASE "{bron}" TO lks_analyse_nieuw')
+    finally:
+        conn.execute("DETACH lks_analyse_nieuw")
+    os.chmod(temp, 0o640)
+    with open(temp, "rb") as f:
+        os.fsync(f.fileno())
+    crashpoint("analyse:voor_replace")
+    os.replace(temp, doel)
+    sync_folder(doel.parent)
+    return doel.stat().st_size
+
+
+def _sql_tekst(pad: Path) -> str:
+    return str(pad).replace("'", "''")
+
+
+@dg.asset(
+    group_name="analyse",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+    deps=[
+        "gemeenten",
+        "doelgroepregister_codes",
+        "dkd_instellingen",
+        "inbox_bestandsnamen",
+        dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("dkd_reintegratie", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("uwv_events", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("dkd_webservice", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("signalen", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("signaalrapporten", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("poortwachter_termijnen", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("dkd_aanleverfouten", partition_mapping=dg.AllPartitionMapping()),
+        "notificaties",
+    ],
+)
+def lks_analyse(duckdb: Warehouse) -> dg.MaterializeResult:
+    """The read-only copy of the whole warehouse that analysts query (all tables and views).
+
+    Open it with `duckdb -readonly data/warehouse/lks_analyse.duckdb`; see the README's
+    "For analysts". Replaced atomically, so a reader never sees half a run.
+    """
+    doel = Path(duckdb.database).resolve().with_name(ANALYSE_BESTAND)
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        grootte = publiceer(conn, doel)
+        tabellen = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchone()[0]
+    return dg.MaterializeResult(
+        metadata={
+            "pad": dg.MetadataValue.path(str(doel)),
+            "grootte (MB)": round(grootte / 1e6, 2),
+            "tabellen en views": tabellen,
+        }
+    )

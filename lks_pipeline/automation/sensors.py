@@ -1,0 +1,361 @@
+"""Sensors (DESIGN 7): one per feed on its inbox folder, the reference data, and held-back mail.
+
+Ticks decide, runs act: a tick lists its folder (one `scandir`, one `lstat` per entry), hashes
+only files it has not seen, and asks for runs; it never opens the warehouse, so it never waits
+for or blocks a run's DuckDB lock.
+
+- **Cursor**: the highest ctime seen and the names seen at that ctime. ctime changes when a file
+  is written or moved into the folder (`mv` keeps the mtime, not the ctime), so an unchanged
+  file is never hashed twice and an 11k-file inbox costs one listing per tick. A tick hashes at
+  most `HASH_BUDGET_BYTES`; the rest follows next tick.
+- **Runs**: all partitions of a feed that a tick finds behind go in one run over their range
+  (starting a run costs more than reading a partition), tagged `lks/alleen_nieuw` so that the
+  partitions in between are not read again; a UWV day is a run of its own. The run key is the
+  feed and a sha256 over each partition's new files' names and content, so the daemon never
+  runs one content twice. A partition whose latest materialization already saw the
+  inbox's files (e.g. loaded by `lks-pipeline process`) is not requested. A file touched without
+  a change (new mtime, same content) gets one cheap run that only records the new fingerprint;
+  otherwise that partition would look unread forever.
+- **Bad names**: the sensor that owns the folder (uwv, verwijsindex, and dkd_reintegratie for
+  `dkd/`) logs each unreadable entry by file name and requests `inbox_bestandsnamen`, which
+  records it in the quarantine.
+- **Order**: the UWV sensor's run is the whole day (`dag_job`: uwv_events, signalen, reports,
+  deadlines, notificaties). It waits while reference data or another feed's files are not yet
+  loaded, or an ingest run is queued or running, so a verwijsindex delivered with the UWV file
+  is used; after `MAX_WACHT_SECONDEN` it goes ahead and logs which partitions it gave up on.
+  A later verwijsindex or DKD delivery does not re-run days already processed (the reports a
+  gemeente has do not change behind its back); the 07:00 schedule re-runs that day.
+- **Mail**: `notificaties_sensor` requests `notificaties_job` when a report is newer than the
+  last successful mail step and nothing that sends mail is running, backing off from 5 minutes
+  to an hour while it keeps failing.
+"""
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+
+import dagster as dg
+
+from lks_pipeline.analyse.assets import lks_analyse
+from lks_pipeline.automation import jobs, plan
+from lks_pipeline.automation import recovery as herstel
+from lks_pipeline.core.partitions import doel
+from lks_pipeline.core.resources import LksSettings
+from lks_pipeline.ingest import inbox
+from lks_pipeline.ingest.assets import ALLEEN_NIEUW, dkd_instellingen, inbox_bestandsnamen
+from lks_pipeline.ingest.inbox import Levering
+from lks_pipeline.rapporten.assets import signaalrapporten
+
+INTERVAL_SECONDEN = 30
+HASH_BUDGET_BYTES = 512 * 1024 * 1024
+MAX_WACHT_SECONDEN = 15 * 60
+NIET_KLAAR = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+MAIL_JOBS = (jobs.dag_job, jobs.signalen_job, jobs.notificaties_job)
+MAIL_TERUGVAL = (5 * 60, 60 * 60)  # first retry, longest wait
+ANALYSE = lks_analyse.key  # every run refreshes the analysts' copy
+
+
+def _nu() -> float:
+    """Wall-clock seconds; one place, so a test can move time forward for the sensors only."""
+    return time.time()
+
+
+@dataclass
+class Cursor:
+    """What a feed sensor has seen: a ctime high-water mark, never a list of every file."""
+
+    ctime_ns: int = 0
+    namen: list[str] = field(default_factory=list)
+    onleesbaar: str = ""
+    wacht_sinds: float | None = None
+
+    @classmethod
+    def laad(cls, tekst: str | None) -> "Cursor":
+        return cls(**json.loads(tekst)) if tekst else cls()
+
+    def bewaar(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def is_nieuw(self, lv: Levering) -> bool:
+        return lv.ctime_ns > self.ctime_ns or (
+            lv.ctime_ns == self.ctime_ns and lv.bestand not in self.namen
+        )
+
+    def schuif_op(self, gezien: list[Levering]) -> None:
+        for lv in gezien:
+            if lv.ctime_ns > self.ctime_ns:
+                self.ctime_ns, self.namen = lv.ctime_ns, [lv.bestand]
+            elif lv.ctime_ns == self.ctime_ns and lv.bestand not in self.namen:
+                self.namen.append(lv.bestand)
+
+
+def _te_hashen(nieuw: list[Levering]) -> list[Levering]:
+    """The oldest new files up to the byte budget (at least one), so every tick ends quickly."""
+    gekozen, totaal = [], 0
+    for lv in sorted(nieuw, key=lambda lv: (lv.ctime_ns, lv.bestand)):
+        if gekozen and totaal + lv.size > HASH_BUDGET_BYTES:
+            break
+        gekozen.append(lv)
+        totaal += lv.size
+    return gekozen
+
+
+def _run_bestaat(instance: dg.DagsterInstance, run_key: str) -> bool:
+    return bool(instance.get_run_ids(dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1))
+
+
+def _lopend(instance: dg.DagsterInstance, wachtend: tuple[jobs.AssetJob, ...]) -> int:
+    return sum(
+        len(instance.get_run_ids(dg.RunsFilter(job_name=job.name, statuses=NIET_KLAAR)))
+        for job in wachtend
+    )
+
+
+def _wacht_op_inlezen(instance: dg.DagsterInstance, lks: LksSettings) -> list[str]:
+    """Why a day's signal path should not start yet (empty: it may)."""
+    redenen = []
+    lopend = _lopend(instance, plan.INGEST_JOBS)
+    if lopend:
+        redenen.append(f"{lopend} inleesrun(s) wachten of lopen")
+    taken = [*plan.referentie_taken(), *plan.ingest_taken(lks.inbox, feeds=plan.VOOR_DAG_FEEDS)]
+    achter = plan.achter(instance, taken)
+    if achter:
+        namen = ", ".join(t.naam for t in achter[:10]) + (" ..." if len(achter) > 10 else "")
+        redenen.append(f"nog niet ingelezen: {namen}")
+    return redenen
+
+
+def _evaluate(
+    context: dg.SensorEvaluationContext,
+    lks: LksSettings,
+    feed: str,
+    *,
+    eigenaar: bool,
+    job: jobs.AssetJob,
+    asset_selection: list[dg.AssetKey] | None,
+) -> dg.SensorResult | dg.SkipReason:
+    folder = inbox.FEED_FOLDERS[feed]
+    leveringen, onleesbaar = inbox.scan(lks.inbox, folders=[folder])
+    leveringen = [lv for lv in leveringen if lv.feed == feed]
+    cursor = Cursor.laad(context.cursor)
+    requests: list[dg.RunRequest] = []
+
+    if eigenaar:
+        vingerafdruk = inbox.vingerafdruk_onleesbaar(onleesbaar)
+        if onleesbaar and vingerafdruk != cursor.onleesbaar:
+            for entry in onleesbaar:
+                context.log.warning(f"Niet gelezen: {folder}/{entry.bestand}: {entry.reden}")
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"onleesbaar:{folder}:{vingerafdruk}",
+                    job_name=jobs.inbox_job.name,
+                    asset_selection=[inbox_bestandsnamen.key, ANALYSE],
+                )
+            )
+        cursor.onleesbaar = vingerafdruk
+
+    gehasht = {
+        lv: lv.sha256() for lv in _te_hashen([lv for lv in leveringen if cursor.is_nieuw(lv)])
+    }
+    per_partitie: dict[str | None, list[Levering]] = defaultdict(list)
+    for lv in gehasht:
+        per_partitie[lv.partitie].append(lv)
+    taken = {
+        t.partition: t
+        for t in plan.ingest_taken(
+            lks.inbox,
+            feeds=(feed,),
+            leveringen=[lv for lv in leveringen if lv.partitie in per_partitie],
+        )
+    }
+    achter = {t.partition for t in plan.achter(context.instance, list(taken.values()))}
+    inhoud: dict[str | None, str] = {}
+    for partitie in sorted(achter, key=lambda p: p or ""):
+        inhoud[partitie] = hashlib.sha256(
+            "".join(f"{lv.bestand}:{gehasht[lv]}\n" for lv in per_partitie[partitie]).encode()
+        ).hexdigest()[:16]
+    dag_requests = []
+    # A day is its own run (its signal path follows); any other feed's partitions share one run.
+    groepen = [[dag] for dag in inhoud] if feed == "uwv" else [list(inhoud)] if inhoud else []
+    for groep in groepen:
+        sleutel = ",".join(f"{p or '-'}={inhoud[p]}" for p in groep)
+        run_key = f"{feed}:{hashlib.sha256(sleutel.encode()).hexdigest()[:16]}"
+        if _run_bestaat(context.instance, run_key):  # touched, not changed
+            run_key += ":" + ",".join(taken[p].vingerafdruk for p in groep)
+        partitie, bereik_tags = doel([p for p in groep if p is not None])
+        request = dg.RunRequest(
+            run_key=run_key,
+            job_name=job.name,
+            partition_key=partitie,
+            asset_selection=asset_selection,
+            tags={
+                ALLEEN_NIEUW: "ja",
+                "lks/bestanden": str(sum(len(per_partitie[p]) for p in groep)),
+                **bereik_tags,
+            },
+        )
+        (dag_requests if feed == "uwv" else requests).append(request)
+
+    if dag_requests:
+        redenen = _wacht_op_inlezen(context.instance, lks)
+        nu = _nu()
+        if redenen and (cursor.wacht_sinds is None or nu - cursor.wacht_sinds < MAX_WACHT_SECONDEN):
+            cursor.wacht_sinds = cursor.wacht_sinds or nu
+            context.log.info("Leverdag(en) wachten: " + "; ".join(redenen))
+            # The new UWV files stay unseen, so the next tick looks at them again.
+            return dg.SensorResult(run_requests=requests, cursor=cursor.bewaar())
+        if redenen:
+            context.log.warning(
+                f"Na {MAX_WACHT_SECONDEN // 60} minuten wachten toch verwerkt: "
+                + "; ".join(redenen)
+            )
+        cursor.wacht_sinds = None
+        requests += dag_requests
+
+    cursor.schuif_op(list(gehasht))
+    if not requests:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(f"Niets nieuws in inbox/{folder} voor {feed}"),
+            cursor=cursor.bewaar(),
+        )
+    return dg.SensorResult(run_requests=requests, cursor=cursor.bewaar())
+
+
+def _feed_sensor(feed: str, job, *, eigenaar: bool, asset: dg.AssetsDefinition | None = None):
+    folder = inbox.FEED_FOLDERS[feed]
+    targets = [job] if job is jobs.inbox_job or not eigenaar else [job, jobs.inbox_job]
+
+    @dg.sensor(
+        name=f"{feed}_sensor",
+        minimum_interval_seconds=INTERVAL_SECONDEN,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        jobs=targets,
+        description=f"Watches inbox/{folder}/ for {feed} files: requests `{job.name}` for exactly "
+        "the partitions whose files are new or changed."
+        + (" Records badly named entries in the quarantine." if eigenaar else ""),
+    )
+    def _sensor(context: dg.SensorEvaluationContext, lks: LksSettings):
+        return _evaluate(
+            context,
+            lks,
+            feed,
+            eigenaar=eigenaar,
+            job=job,
+            asset_selection=[asset.key, ANALYSE] if asset else None,
+        )
+
+    return _sensor
+
+
+uwv_sensor = _feed_sensor("uwv", jobs.dag_job, eigenaar=True)
+verwijsindex_sensor = _feed_sensor("verwijsindex", jobs.verwijsindex_job, eigenaar=True)
+dkd_reintegratie_sensor = _feed_sensor("dkd_reintegratie", jobs.dkd_reintegratie_job, eigenaar=True)
+dkd_instellingen_sensor = _feed_sensor(
+    "dkd_instellingen", jobs.inbox_job, eigenaar=False, asset=dkd_instellingen
+)
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[jobs.referentie_job],
+)
+def referentie_sensor(context: dg.SensorEvaluationContext):
+    """Loads the packaged gemeenten and doelgroepregister codes on the first start and after an
+    upgrade that changed them."""  # noqa: D205, D209
+    taken = [t for t in plan.referentie_taken() if plan.achter(context.instance, [t])]
+    if not taken:
+        return dg.SkipReason("Referentiedata is actueel")
+    sleutel = ":".join(f"{t.asset}={t.vingerafdruk}" for t in taken)
+    return dg.RunRequest(
+        run_key=f"referentie:{sleutel}",
+        job_name=jobs.referentie_job.name,
+        asset_selection=[*(t.asset for t in taken), ANALYSE],
+    )
+
+
+@dataclass
+class MailCursor:
+    """The reports the retries are for, how many were made, and when the next may go."""
+
+    rapport: int = 0
+    pogingen: int = 0
+    volgende: float = 0.0
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[jobs.notificaties_job],
+)
+def notificaties_sensor(context: dg.SensorEvaluationContext):
+    """Sends mail that an SMTP outage held back: requests `notificaties_job` when a report is
+    newer than the last successful notificaties step; after 5 minutes, then backing off to an
+    hour while it keeps failing."""  # noqa: D205, D209
+    cursor = MailCursor(**json.loads(context.cursor)) if context.cursor else MailCursor()
+    if not plan.notificaties_achter(context.instance):
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason("Alle notificaties zijn verzonden"),
+            cursor=json.dumps(asdict(MailCursor())),
+        )
+    if _lopend(context.instance, MAIL_JOBS):
+        return dg.SkipReason("Een run die mail verstuurt loopt of wacht al")
+    rapport = plan.laatste(context.instance, signaalrapporten.key).storage_id
+    if rapport != cursor.rapport:
+        cursor = MailCursor(rapport=rapport, volgende=_nu() + MAIL_TERUGVAL[0])
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason("Nieuwe rapporten: eerste herhaling over 5 minuten"),
+            cursor=json.dumps(asdict(cursor)),
+        )
+    if _nu() < cursor.volgende:
+        volgende = dt.datetime.fromtimestamp(cursor.volgende, dt.UTC)
+        return dg.SkipReason(f"Volgende poging na {volgende:%H:%M} UTC")
+    cursor.pogingen += 1
+    wacht = min(MAIL_TERUGVAL[0] * 2**cursor.pogingen, MAIL_TERUGVAL[1])
+    cursor.volgende = _nu() + wacht
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(job_name=jobs.notificaties_job.name, tags={"lks/trigger": "herhaling"})
+        ],
+        cursor=json.dumps(asdict(cursor)),
+    )
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[jobs.analyse_job],
+)
+def herstel_sensor(context: dg.SensorEvaluationContext):
+    """Fails runs whose process died (kill -9, out of memory, a restart) and frees their writer
+    slot, so one crash never holds up every later run (`herstel.py`); then refreshes the
+    analysts' copy, which the dead run may have changed the warehouse under."""  # noqa: D205, D209
+    hersteld = herstel.herstel(context.instance)
+    for run in hersteld:
+        context.log.warning(f"Hersteld: {run}")
+    if not hersteld:
+        return dg.SkipReason("Geen runs van een afgebroken proces")
+    return dg.RunRequest(
+        run_key=f"herstel:{hersteld[0].run_id}",
+        job_name=jobs.analyse_job.name,
+        tags={"lks/trigger": "herstel"},
+    )
+
+
+ALL_SENSORS = [
+    herstel_sensor,
+    uwv_sensor,
+    verwijsindex_sensor,
+    dkd_reintegratie_sensor,
+    dkd_instellingen_sensor,
+    referentie_sensor,
+    notificaties_sensor,
+]

@@ -1,0 +1,54 @@
+"""`lks-pipeline`: the headless commands (DESIGN 7).
+
+- `generate` writes a synthetic inbox (`generate.py`).
+- `process` processes everything new in the inbox through the same Definitions and instance as
+  the UI (`process.py`).
+- `dev` starts the UI (`dagster dev`) on the same instance (`dev.py`).
+
+Each command's module is imported only when it runs, so `generate` never loads Dagster.
+"""
+
+import argparse
+import importlib
+
+SCHALEN = ("demo", "klein", "national")
+# Options of `generate` that override one size of the chosen scale.
+MATEN = (
+    "gemeenten",
+    "verwijsindex_rijen",
+    "dkd_clienten",
+    "events_per_dag",
+    "dagen",
+    "stressdag_events",
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The commands and their options."""
+    top = argparse.ArgumentParser(prog="lks-pipeline", description=__doc__.split("\n")[0])
+    sub = top.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="schrijf een synthetische inbox")
+    gen.add_argument("--schaal", choices=SCHALEN, default="demo")
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--tot", default="2026-11-20", help="laatste leverdag (JJJJ-MM-DD)")
+    gen.add_argument("--uit", help="doelmap (standaard: $LKS_DATA_DIR/inbox)")
+    gen.add_argument("--overschrijf", action="store_true", help="vervang een bestaande inbox")
+    for maat in MATEN:
+        gen.add_argument(f"--{maat.replace('_', '-')}", dest=maat, type=int)
+
+    proc = sub.add_parser(
+        "process", help="verwerk alles wat nieuw is in de inbox: warehouse en signaalrapporten"
+    )
+    proc.add_argument("--alles", action="store_true", help="ook ongewijzigde partities en dagen")
+
+    dev = sub.add_parser("dev", help="start de Dagster UI op dezelfde instance")
+    dev.add_argument("dagster_args", nargs=argparse.REMAINDER)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `lks-pipeline` console script."""
+    args = parser().parse_args(argv)
+    command = importlib.import_module(f"lks_pipeline.cli.{args.command}")
+    return command.run(args)

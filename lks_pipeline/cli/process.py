@@ -1,0 +1,196 @@
+"""`lks-pipeline process` (DESIGN 7): everything new in the inbox, without the daemon.
+
+Through the same Definitions and the `DAGSTER_HOME` instance as the UI (so its runs show
+there), in this order:
+
+1. runs that a killed process left behind are failed and their writer slot freed;
+2. the reference and ingest assets of every partition whose inbox files changed since its last
+   materialization (the files' fingerprint: name, size, mtime, kept in that materialization's
+   metadata), one run per job: a feed's partitions go in one run over their range, tagged so
+   that a partition already holding its newest file is not read again (`--alles` re-reads every
+   partition and re-runs every day);
+3. in date order, the signal path (`signalen_job`) of every delivery day whose signal path is
+   older than its uwv_events, consecutive days in one run;
+4. `notificaties_job` when an earlier run left mail unsent;
+5. one refresh of the analysts' copy (`analyse_job`) when anything ran.
+
+The decisions are `automation/plan.py`'s, the same the sensors make. A second run with nothing
+new runs nothing. What the command prints it counts in the warehouse (`summary.py`).
+"""
+
+import argparse
+from dataclasses import dataclass
+
+import dagster as dg
+
+from lks_pipeline.automation import jobs, plan, recovery
+from lks_pipeline.automation.instance import ensure_dagster_home
+from lks_pipeline.cli import summary
+from lks_pipeline.cli.summary import ProcessResult
+from lks_pipeline.core.partitions import doel
+from lks_pipeline.core.resources import Warehouse
+from lks_pipeline.core.settings import data_root, warehouse_path, warehouse_wait_seconds
+from lks_pipeline.ingest.assets import ALLEEN_NIEUW, uwv_events
+from lks_pipeline.notificaties.assets import notificaties
+
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster's own row counts of a materialization (not labels of ours).
+ROW_COUNTS = ("dagster/partition_row_count", "dagster/row_count")
+
+
+@dataclass
+class Session:
+    """One `process`: where it runs, and what it has done so far."""
+
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    warehouse: Warehouse
+    result: ProcessResult
+    everything: bool
+
+    def execute(self, job, label: str, *, partition=None, assets=None, tags=None):
+        """Execute one run; its result, or None after printing why it failed.
+
+        A failure prints the run id and the failing steps only: an error text could quote input.
+        """
+        outcome = self.defs.resolve_job_def(job.name).execute_in_process(
+            instance=self.instance,
+            partition_key=partition,
+            asset_selection=assets,
+            run_config=QUIET_RUN_CONFIG,
+            tags={"lks/command": "process", **recovery.run_tags(), **(tags or {})},
+            raise_on_error=False,
+        )
+        if not outcome.success:
+            self.result.runs_mislukt += 1
+            steps = sorted({e.step_key for e in outcome.get_step_failure_events()})
+            print(f"{label}: MISLUKT in {', '.join(steps)} (run {outcome.run_id}; zie de UI)")
+            return None
+        self.result.runs_geslaagd += 1
+        return outcome
+
+
+def run(args: argparse.Namespace) -> int:
+    """Ingest what is new, then the signal path of each delivery day that is behind.
+
+    Exit 1 only when a run itself failed (a step error, a blocking check); rejected files and
+    quarantined rows are data problems, recorded in the warehouse.
+    """
+    ensure_dagster_home()
+    from lks_pipeline.definitions import defs
+
+    session = Session(
+        defs,
+        dg.DagsterInstance.get(),
+        Warehouse(database=str(warehouse_path()), wacht_seconden=warehouse_wait_seconds()),
+        ProcessResult(),
+        everything=args.alles,
+    )
+    recovered = recovery.herstel(session.instance)
+    for dead in recovered:
+        print(f"Hersteld: {dead}")
+    tasks = ingest(session)
+    behind = signal_path(session, tasks)
+    held_back_mail(session, behind)
+    if session.result.runs_geslaagd + session.result.runs_mislukt or recovered:
+        # One refresh of the analysts' copy for everything this process (or a killed one) changed.
+        session.execute(jobs.analyse_job, "analysekopie")
+    print_summary(session.result)
+    return 1 if session.result.runs_mislukt else 0
+
+
+def ingest(session: Session) -> list[plan.Taak]:
+    """Reference data and every feed partition whose files changed, one run per range."""
+    inbox = data_root() / "inbox"
+    tasks = plan.alle_taken(inbox)
+    todo = tasks if session.everything else plan.achter(session.instance, tasks)
+    print(f"Inbox {inbox}: {len(tasks)} partities, {len(todo)} met nieuwe bestanden")
+    runs = plan.bundel(todo)
+    only_new = {} if session.everything else {ALLEEN_NIEUW: "ja"}
+    for i, bundle in enumerate(runs, 1):
+        label = f"[{i}/{len(runs)}] {bundle.naam}"
+        since = summary.now()
+        tags = {**bundle.tags, **only_new}
+        outcome = session.execute(bundle.job, label, assets=bundle.assets, tags=tags)
+        if outcome is None:
+            continue
+        with session.warehouse.get_connection() as conn:
+            files = summary.files_since(conn, since)
+        session.result.add_files(files)
+        print(
+            f"{label}: {_rows(outcome)} rijen, {files.regels_in_quarantaine} in quarantaine, "
+            f"{files.afgewezen} bestand(en) afgewezen"
+        )
+    return tasks
+
+
+def _rows(outcome: dg.ExecuteInProcessResult) -> int:
+    """Rows the run's materializations loaded, by Dagster's own row-count metadata."""
+    return sum(
+        event.materialization.metadata[key].value
+        for event in outcome.get_asset_materialization_events()
+        for key in ROW_COUNTS
+        if key in event.materialization.metadata
+    )
+
+
+def signal_path(session: Session, tasks: list[plan.Taak]) -> list[str]:
+    """The signal path of every day that is behind, consecutive days in one run."""
+    days = sorted(t.partition for t in tasks if t.asset == uwv_events.key)
+    behind = days if session.everything else plan.dagen_achter(session.instance, days)
+    series = plan.reeksen(behind)
+    print(f"Signalen: {len(days)} leverdagen, {len(behind)} te verwerken in {len(series)} run(s)")
+    for i, stretch in enumerate(series, 1):
+        name = (
+            stretch[0]
+            if len(stretch) == 1
+            else (f"{stretch[0]}..{stretch[-1]} ({len(stretch)} dagen)")
+        )
+        label = f"[{i}/{len(series)}] signalen {name}"
+        partition, tags = doel(stretch)
+        since = summary.now()
+        assets = [asset.key for asset in jobs.SIGNAALPAD]
+        outcome = session.execute(
+            jobs.signalen_job, label, partition=partition, assets=assets, tags=tags
+        )
+        if outcome is not None:
+            _report_days(session, label, stretch, since)
+    return behind
+
+
+def _report_days(session: Session, label: str, stretch: list[str], since) -> None:
+    """Print and add up what a signal-path run did, day by day."""
+    with session.warehouse.get_connection() as conn:
+        sent = summary.sent_since(conn, since)
+        counts = [summary.day(conn, day, since) for day in stretch]
+    session.result.notificaties_verzonden += sent
+    print(f"{label}: {sent} notificaties verzonden")
+    for day, c in zip(stretch, counts, strict=True):
+        session.result.add_day(day, c)
+        print(
+            f"  {day}: {c.events} events, {c.gemeld} gemeld, {c.niet_routeerbaar} niet "
+            f"routeerbaar; {c.rapporten} rapporten ({c.rapporten_geschreven} geschreven); "
+            f"{c.aanleverfouten} aanleverfouten bij {c.gemeenten_met_fouten} gemeenten"
+        )
+
+
+def held_back_mail(session: Session, behind: list[str]) -> None:
+    """Mail an earlier process could not send (SMTP down); a day's run above sends it too."""
+    if behind or not plan.notificaties_achter(session.instance):
+        return
+    label = "notificaties"
+    since = summary.now()
+    if session.execute(jobs.notificaties_job, label, assets=[notificaties.key]) is not None:
+        with session.warehouse.get_connection() as conn:
+            sent = summary.sent_since(conn, since)
+        session.result.notificaties_verzonden += sent
+        print(f"{label}: {sent} verzonden")
+
+
+def print_summary(result: ProcessResult) -> None:
+    """The closing lines: the counts, and where the results are."""
+    database = warehouse_path()
+    print(result.text())
+    print(f"Rapporten: {data_root() / 'reports'}/GMxxxx/")
+    print(f"Warehouse: {database} (schema main); runs en checks in de UI: lks-pipeline dev")
+    print(f"Voor analisten: {database.with_name('lks_analyse.duckdb')} (alleen-lezen kopie)")

@@ -1,0 +1,161 @@
+"""The resources every room uses: where the data root is, and the warehouse connection.
+
+Every setting has a working default, so the demo needs nothing set; `definitions.py` turns the
+`LKS_*` environment variables into `EnvVar`s so the UI shows where a value came from. Resources
+of one room (mail, the DKD webservice, the aanleverfouten thresholds) live in that room.
+"""
+
+import fcntl
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from lks_pipeline.core.files import private_folder
+
+
+class LksSettings(dg.ConfigurableResource):
+    """The data root of DESIGN 3 and the folders under it."""
+
+    data_dir: str = Field(
+        default="data",
+        description="LKS_DATA_DIR: root of inbox/, warehouse/, reports/ and outbox/.",
+    )
+
+    @property
+    def root(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+
+LOCK_HOLDER = re.compile(
+    r"Could not set lock on file .*?Conflicting lock is held in (.*?\(PID \d+\))"
+)
+
+
+# Writers' lock files this process holds (`Warehouse._schrijver`).
+_SCHRIJVERS: set[str] = set()
+
+
+class WarehouseBezet(RuntimeError):
+    """Another process kept the warehouse file locked for longer than the step would wait."""
+
+
+class Warehouse(DuckDBResource):
+    """DuckDBResource that keeps its files private, waits out a foreign lock, and always closes.
+
+    - The folder is made mode 0700, and the database and its WAL are created with umask 077
+      (0600), so neither is readable by other users.
+    - DuckDB allows one process on a file. A process that holds the live file (an analyst who
+      opened `lks.duckdb` instead of `lks_analyse.duckdb`, a stray CLI) makes the step wait: it
+      logs once who holds the file and what to do, tries again with backoff up to
+      `wacht_seconden`, and only then fails with that message. Upstream's `get_connection`
+      retried silently and then failed with DuckDB's bare error.
+    - Upstream closes only when the block succeeds; a failed step would keep the file open in a
+      long-lived process (the CLI, a code server).
+    - Our own writers also take an exclusive `flock` on `<database>.schrijver` for as long as
+      they hold a connection, and wait for it without limit, as they would for the pool's slot.
+      The pool alone is not enough: on a SQLite instance two processes (two `process` started
+      at once) can both claim its one slot, seen in the two-writers test. The kernel drops the
+      lock when its process dies, so a crash leaves nothing to clean up.
+    """
+
+    wacht_seconden: float = Field(
+        default=600.0,
+        description="LKS_WAREHOUSE_WACHT: seconds a step waits for another process to let go "
+        "of the warehouse file before it fails.",
+    )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if self.database != ":memory:":
+            private_folder(Path(self.database).resolve().parent)
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        # umask is per process; the run worker executes one step at a time (in-process executor).
+        previous = os.umask(0o077)
+        try:
+            with self._schrijver():
+                conn = self._connect()
+                try:
+                    yield conn
+                finally:
+                    conn.close()
+        finally:
+            os.umask(previous)
+
+    @contextmanager
+    def _schrijver(self) -> Iterator[None]:
+        """Hold the writers' file lock: one of our writers on the warehouse at a time.
+
+        Re-entrant within a process, so a connection opened while another is open (in the
+        same step) does not wait for itself.
+        """
+        pad = f"{self.database}.schrijver"
+        if self.database == ":memory:" or pad in _SCHRIJVERS:
+            yield
+            return
+        fd = os.open(pad, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                dg.get_dagster_logger().info(
+                    "Een andere schrijver van deze pipeline gebruikt het warehouse: wacht."
+                )
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            _SCHRIJVERS.add(pad)
+            try:
+                yield
+            finally:
+                _SCHRIJVERS.discard(pad)
+        finally:
+            os.close(fd)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        config = {"custom_user_agent": "dagster", **self.connection_config}
+        deadline = time.monotonic() + self.wacht_seconden
+        delay, gemeld = 0.5, False
+        while True:
+            try:
+                return duckdb.connect(self.database, read_only=False, config=config)
+            except duckdb.IOException as exc:
+                holder = LOCK_HOLDER.search(str(exc))
+                if holder is None:
+                    raise
+                message = (
+                    f"Het warehouse {self.database} is in gebruik door een ander proces "
+                    f"({holder[1]}). Analisten openen lks_analyse.duckdb, niet het live bestand; "
+                    "sluit dat proces."
+                )
+                if time.monotonic() + delay > deadline:
+                    raise WarehouseBezet(
+                        f"{message} Na {self.wacht_seconden:g} s wachten gestopt; "
+                        "de volgende run probeert het opnieuw."
+                    ) from None
+                if not gemeld:
+                    dg.get_dagster_logger().warning(
+                        f"{message} Deze stap wacht en probeert het opnieuw, "
+                        f"tot {self.wacht_seconden:g} s."
+                    )
+                    gemeld = True
+                time.sleep(delay)
+                delay = min(delay * 2, 15.0)

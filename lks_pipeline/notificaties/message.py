@@ -1,0 +1,81 @@
+"""Notification e-mails (DESIGN 6.2): one per new or changed signaalrapport, never personal data.
+
+Pure mail code, no Dagster: the message of one report. Delivering it is `transport.py`'s; the
+ledger that makes sending exactly-once lives in the `notificaties` asset.
+
+Decisions where the spec is silent:
+- The Message-ID is derived from the report file and its sha256, so the mail of one report
+  content always carries the same id. A crash between the server accepting a mail and the ledger
+  recording it re-sends that mail once on the next run; a receiving system can drop the copy by
+  its Message-ID.
+- The body names the gemeente, the product, the file, the delivery day and the number of
+  signals, and says when the file replaces an earlier version. It holds no BSN and no name.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from lks_pipeline.rapporten.signaalrapport import PRODUCTEN
+
+AFZENDER_NAAM = "LKS signaalverwerking"
+
+
+@dataclass(frozen=True)
+class Melding:
+    """What a notification says about one report; all of it may be shown in logs and the UI."""
+
+    bestand: str
+    sha256: str
+    leverdatum: dt.date
+    gemeentecode: str
+    gemeentenaam: str
+    product: str
+    aantal: int
+    vervangt_eerdere: bool = False
+
+    @property
+    def onderwerp(self) -> str:
+        return {p.naam: p.onderwerp for p in PRODUCTEN}[self.product]
+
+    def message_id(self, afzender: str) -> str:
+        domein = afzender.rpartition("@")[2] or "localhost"
+        return f"<{self.bestand.removesuffix('.csv')}.{self.sha256[:16]}@{domein}>"
+
+    def tekst(self) -> str:
+        regels = [
+            "Geachte heer, mevrouw,",
+            "",
+            f"Er staat een signaalrapport '{self.product}' voor uw gemeente klaar.",
+            "",
+            f"Gemeente:        {self.gemeentecode} {self.gemeentenaam}".rstrip(),
+            f"Bestand:         {self.bestand}",
+            f"Leverdatum:      {self.leverdatum:%d-%m-%Y}",
+            f"Aantal signalen: {self.aantal}",
+        ]
+        if self.vervangt_eerdere:
+            regels += ["", "Dit bestand vervangt een eerdere versie met dezelfde naam."]
+        regels += [
+            "",
+            "Deze e-mail bevat geen persoonsgegevens;",
+            "de signalen staan alleen in het bestand.",
+            "",
+            "Met vriendelijke groet,",
+            AFZENDER_NAAM,
+            "",
+        ]
+        return "\n".join(regels)
+
+
+def bericht(melding: Melding, afzender: str, ontvanger: str) -> EmailMessage:
+    """The e-mail for one report, to one gemeente address."""
+    msg = EmailMessage()
+    msg["From"] = f"{AFZENDER_NAAM} <{afzender}>"
+    msg["To"] = ontvanger
+    msg["Subject"] = melding.onderwerp
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = melding.message_id(afzender)
+    msg["X-LKS-Rapport"] = melding.bestand
+    msg.set_content(melding.tekst())
+    return msg

@@ -1,0 +1,48 @@
+"""How notification mail leaves (DESIGN 6.2): the `mail` resource."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from lks_pipeline.notificaties.transport import OutboxVerzending, SmtpVerzending, smtp_sessie
+
+
+class Mail(dg.ConfigurableResource):
+    """How notifications leave (DESIGN 6.2): SMTP when `smtp_host` is set, else `.eml` files."""
+
+    smtp_host: str = Field(default="", description="LKS_SMTP_HOST; empty: write to outbox/.")
+    smtp_port: int = Field(default=587, description="LKS_SMTP_PORT.")
+    smtp_starttls: bool = Field(
+        default=True, description="LKS_SMTP_STARTTLS (0/1): upgrade to TLS before anything else."
+    )
+    smtp_user: str = Field(default="", description="LKS_SMTP_USER; empty: no login.")
+    smtp_password: str = Field(default="", description="LKS_SMTP_PASSWORD.")
+    smtp_timeout_seconds: float = Field(
+        default=30.0, description="LKS_SMTP_TIMEOUT: seconds per SMTP operation."
+    )
+    mail_from: str = Field(
+        default="lks-signalen@localhost", description="LKS_MAIL_FROM: the sender address."
+    )
+
+    @property
+    def kanaal(self) -> str:
+        return f"smtp://{self.smtp_host}:{self.smtp_port}" if self.smtp_host else "outbox"
+
+    @contextmanager
+    def verzending(self, outbox: Path) -> Iterator[OutboxVerzending | SmtpVerzending]:
+        """A transport for this run's mails: one SMTP session, or the outbox folder."""
+        if not self.smtp_host:
+            yield OutboxVerzending(outbox)
+            return
+        with smtp_sessie(
+            self.smtp_host,
+            self.smtp_port,
+            starttls=self.smtp_starttls,
+            user=self.smtp_user or None,
+            password=self.smtp_password or None,
+            timeout=self.smtp_timeout_seconds,
+        ) as sessie:
+            yield sessie

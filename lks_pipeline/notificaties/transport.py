@@ -1,0 +1,97 @@
+"""How a notification e-mail is delivered: one SMTP session per run, or `.eml` files in `outbox/`.
+
+Pure mail code, no Dagster. STARTTLS is on by default; with a user set, the password is only ever
+sent over TLS. An `.eml` is written atomically under a name made of the report file and its
+sha256, so writing it twice gives one file.
+"""
+
+import smtplib
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from pathlib import Path
+
+from lks_pipeline.core.files import private_folder, write_atomic
+
+
+class Onbezorgbaar(Exception):
+    """The mail was not accepted; `alles` says whether the whole transport is down."""
+
+    def __init__(self, reden: str, *, alles: bool):
+        super().__init__(reden)
+        self.alles = alles
+
+
+def _reden(error: Exception) -> str:
+    """A short, loggable reason: the error class and its text (never message content)."""
+    return f"{type(error).__name__}: {error}"[:300]
+
+
+class SmtpVerzending:
+    """One SMTP session for a run's mails: connect once, send each, quit."""
+
+    def __init__(self, smtp: smtplib.SMTP):
+        self._smtp = smtp
+
+    def verstuur(self, msg: EmailMessage) -> str:
+        try:
+            self._smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as error:
+            raise Onbezorgbaar(_reden(error), alles=False) from error
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            raise Onbezorgbaar(_reden(error), alles=True) from error
+        except smtplib.SMTPException as error:
+            raise Onbezorgbaar(_reden(error), alles=False) from error
+        return "smtp"
+
+
+class OutboxVerzending:
+    """Writes each mail as `outbox/<report>.<sha256 prefix>.eml` (mode 0600, folder 0700)."""
+
+    def __init__(self, outbox: Path):
+        self._outbox = private_folder(outbox)
+
+    def verstuur(self, msg: EmailMessage) -> str:
+        naam = msg["Message-ID"].strip("<>").rpartition("@")[0]
+        write_atomic(self._outbox / f"{naam}.eml", bytes(msg))
+        return "eml"
+
+
+@contextmanager
+def smtp_sessie(
+    host: str,
+    port: int,
+    *,
+    starttls: bool,
+    user: str | None,
+    password: str | None,
+    timeout: float,
+) -> Iterator[SmtpVerzending]:
+    """Open, secure and log in; `Onbezorgbaar(alles=True)` when the server cannot be used."""
+    try:
+        smtp = smtplib.SMTP(host, port, timeout=timeout)
+    except OSError as error:
+        raise Onbezorgbaar(_reden(error), alles=True) from error
+    try:
+        try:
+            smtp.ehlo()
+            if starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if user:
+                if not starttls:
+                    raise Onbezorgbaar(
+                        "LKS_SMTP_USER is gezet zonder STARTTLS: het wachtwoord gaat nooit "
+                        "onversleuteld over het netwerk",
+                        alles=True,
+                    )
+                smtp.login(user, password or "")
+        except (smtplib.SMTPException, OSError) as error:
+            raise Onbezorgbaar(_reden(error), alles=True) from error
+        yield SmtpVerzending(smtp)
+    finally:
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()

@@ -1,0 +1,228 @@
+"""The signaalrapporten asset (DESIGN 6.1): one CSV per gemeente, product and delivery day.
+
+Decisions where the spec is silent:
+- A file whose bytes would not change is left alone (same bytes, same mtime), so a re-run
+  rewrites nothing and a watcher of the folder sees no change.
+- A report of the day that is no longer produced (a re-run after the data changed left that
+  gemeente without signals) is deleted with its record: the folder shows what the warehouse
+  says, and "no empty reports" holds after re-runs too.
+- Temp files a crashed write left behind are removed before a gemeente's folder is written.
+- `pad` in the record is relative to the data root, so the table stays true when the root moves.
+"""
+
+import csv
+import datetime as dt
+import io
+
+import dagster as dg
+import pandas as pd
+
+from lks_pipeline.core.files import private_folder, remove_temp_leftovers, write_atomic_all
+from lks_pipeline.core.metadata import column_schema
+from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
+from lks_pipeline.core.resources import LksSettings, Warehouse
+from lks_pipeline.core.warehouse import ensure_schema, replace_rows, transaction
+from lks_pipeline.rapporten import signaalrapport
+from lks_pipeline.signalen.assets import LEKKEN_SQL, signalen
+
+RECORD_KOLOMMEN = [
+    "leverdatum",
+    "gemeentecode",
+    "product",
+    "bestand",
+    "pad",
+    "sha256",
+    "aantal",
+    "geschreven_op",
+]
+
+
+def _rijen_in_bestand(inhoud: bytes) -> int:
+    """Records after the header, read as Excel would (a quoted line break stays in its cell)."""
+    text = inhoud.decode("utf-8-sig")
+    return sum(1 for _ in csv.reader(io.StringIO(text, newline=""), delimiter=";")) - 1
+
+
+@dg.asset(
+    partitions_def=dag_partitions,
+    group_name="rapporten",
+    kinds={"csv", "duckdb"},
+    pool="duckdb_writer",
+    deps=[signalen],
+    backfill_policy=SINGLE_RUN,
+    metadata={
+        "dagster/column_schema": column_schema(
+            ("leverdatum", "DATE", "delivery day (the partition)"),
+            ("gemeentecode", "VARCHAR", "the gemeente the file is for"),
+            ("product", "VARCHAR", "LKS re-integratie or LKS einde zw"),
+            ("bestand", "VARCHAR", "file name"),
+            ("pad", "VARCHAR", "path relative to the data root"),
+            ("sha256", "VARCHAR", "sha256 of the file's bytes"),
+            ("aantal", "INTEGER", "signals (rows) in the file"),
+            ("geschreven_op", "TIMESTAMP", "UTC time the current bytes were written"),
+        )
+    },
+    check_specs=[
+        dg.AssetCheckSpec(
+            "signaalrapporten_rijen_gelijk_aan_gemeld",
+            asset="signaalrapporten",
+            blocking=True,
+            description="Per gemeente and product, the rows in the file on disk equal the "
+            "`gemeld` signals of the day, and the file's sha256 equals its record.",
+        )
+    ],
+)
+def signaalrapporten(
+    context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
+) -> dg.MaterializeResult:
+    """One row per report file of the day: gemeente, product, path, sha256 and number of signals.
+
+    Writes `reports/GMxxxx/GMxxxx_<product>_signaalrapport_YYYYMMDD.csv` for each gemeente and
+    product with at least one `gemeld` signal: UTF-8 with BOM, `;`, dates DD-MM-JJJJ, sorted by
+    BSN, formula cells prefixed with `'`, written atomically and readable by the service only.
+    Refuses to write anything while the signals of any day of the run name a gemeente with a
+    BSN it did not deliver. A range of days is written day by day, each day's records in a
+    transaction of their own.
+    """
+    dagen = partition_days(context)
+    root = lks.root  # resolves the path on every call
+    reports = private_folder(lks.reports)
+    gemeld_totaal, in_rapporten, afwijkend = 0, 0, []
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        for dag in dagen:
+            lekken, gemeenten = conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone()
+            if lekken:
+                raise dg.Failure(
+                    f"Geen rapporten geschreven: {lekken} signalen van {dag} naar "
+                    f"{len(gemeenten)} gemeente(n) met een BSN dat die gemeente niet zelf "
+                    "aanleverde (DESIGN 5.1)."
+                )
+        for dag in dagen:
+            rows, metadata = _schrijf_dag(context, conn, root, reports, dag)
+            context.add_asset_metadata(metadata, partition_key=dag.isoformat())
+            gemeld = {
+                (gemeentecode, product): aantal
+                for gemeentecode, product, aantal in conn.execute(
+                    "SELECT gemeentecode, product, count(*) FROM signalen "
+                    "WHERE leverdatum = $dag AND uitkomst = 'gemeld' GROUP BY ALL",
+                    {"dag": dag},
+                ).fetchall()
+            }
+            rijen, dag_afwijkend = _lees_terug(root, rows, gemeld)
+            gemeld_totaal += sum(gemeld.values())
+            in_rapporten += rijen
+            afwijkend += dag_afwijkend
+        conn.execute("CHECKPOINT")
+    return dg.MaterializeResult(
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="signaalrapporten_rijen_gelijk_aan_gemeld",
+                passed=not afwijkend,
+                metadata={
+                    "gemeld": gemeld_totaal,
+                    "rijen in rapporten": in_rapporten,
+                    "afwijkend": ", ".join(sorted(afwijkend)[:20]) or "geen",
+                },
+            )
+        ]
+    )
+
+
+def _schrijf_dag(context, conn, root, reports, dag: dt.date) -> tuple[pd.DataFrame, dict]:
+    """Write one day's reports and replace its records in one transaction."""
+    gemaakt = signaalrapport.rapporten(conn, dag)
+    bekend = {
+        bestand: (sha256, geschreven_op)
+        for bestand, sha256, geschreven_op in conn.execute(
+            "SELECT bestand, sha256, geschreven_op FROM signaalrapporten WHERE leverdatum = ?",
+            [dag],
+        ).fetchall()
+    }
+    nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    records, te_schrijven, opgeruimd, schoon = [], {}, 0, set()
+    for rapport in gemaakt:
+        sha256 = signaalrapport.sha256(rapport.inhoud)
+        pad = reports / rapport.gemeentecode / rapport.bestand
+        if rapport.gemeentecode not in schoon:
+            opgeruimd += remove_temp_leftovers(pad.parent)
+            schoon.add(rapport.gemeentecode)
+        ongewijzigd = pad.is_file() and signaalrapport.sha256(pad.read_bytes()) == sha256
+        if not ongewijzigd:
+            te_schrijven[pad] = rapport.inhoud
+        vorig = bekend.get(rapport.bestand)
+        records.append(
+            {
+                "leverdatum": dag,
+                "gemeentecode": rapport.gemeentecode,
+                "product": rapport.product.naam,
+                "bestand": rapport.bestand,
+                "pad": str(pad.relative_to(root)),
+                "sha256": sha256,
+                "aantal": rapport.aantal,
+                "geschreven_op": vorig[1] if ongewijzigd and vorig and vorig[0] == sha256 else nu,
+            }
+        )
+    write_atomic_all(te_schrijven)
+    geschreven = len(te_schrijven)
+    gemaakt = {r["bestand"] for r in records}
+    verwijderd = 0
+    for bestand, pad in signaalrapport.rapporten_van_dag(reports, dag).items():
+        if bestand not in gemaakt:
+            pad.unlink()
+            verwijderd += 1
+    if verwijderd:
+        context.log.info(f"{verwijderd} rapport(en) van {dag} verwijderd: geen signalen meer")
+
+    rows = pd.DataFrame(records, columns=RECORD_KOLOMMEN)
+    with transaction(conn, "signaalrapporten"):
+        replace_rows(conn, "signaalrapporten", rows, "leverdatum = ?", [dag])
+    return rows, _metadata(rows, geschreven, verwijderd, opgeruimd, reports)
+
+
+def _lees_terug(root, rows: pd.DataFrame, gemeld: dict) -> tuple[int, list[str]]:
+    """Read every file back from disk: its sha256 and its rows must match the warehouse.
+
+    Returns the rows found in the files and what differs (file names, or gemeente and product).
+    """
+    in_bestanden, afwijkend = {}, []
+    for record in rows.itertuples():
+        pad = root / record.pad
+        inhoud = pad.read_bytes() if pad.is_file() else b""
+        rijen = _rijen_in_bestand(inhoud) if inhoud else 0
+        in_bestanden[(record.gemeentecode, record.product)] = rijen
+        if signaalrapport.sha256(inhoud) != record.sha256 or rijen != record.aantal:
+            afwijkend.append(record.bestand)
+    afwijkend += [
+        f"{gemeentecode} {product}"
+        for (gemeentecode, product), aantal in gemeld.items()
+        if in_bestanden.get((gemeentecode, product)) != aantal
+    ]
+    afwijkend += [
+        f"{gemeentecode} {product}" for gemeentecode, product in in_bestanden.keys() - gemeld.keys()
+    ]
+    return sum(in_bestanden.values()), afwijkend
+
+
+def _metadata(
+    rows: pd.DataFrame, geschreven: int, verwijderd: int, opgeruimd: int, reports
+) -> dict:
+    per_product = (
+        rows.groupby("product")
+        .agg(rapporten=("bestand", "size"), signalen=("aantal", "sum"))
+        .reset_index()
+    )
+    metadata = {
+        "dagster/partition_row_count": len(rows),
+        "signalen in rapporten": int(rows["aantal"].sum()),
+        "rapporten geschreven": geschreven,
+        "rapporten ongewijzigd": len(rows) - geschreven,
+        "rapporten verwijderd": verwijderd,
+        "tijdelijke bestanden opgeruimd": opgeruimd,
+        "map": dg.MetadataValue.path(str(reports)),
+    }
+    if len(rows):
+        metadata["per product"] = dg.MetadataValue.md(per_product.to_markdown(index=False))
+        overzicht = rows[["gemeentecode", "product", "bestand", "aantal"]].head(50)
+        metadata["rapporten (eerste 50)"] = dg.MetadataValue.md(overzicht.to_markdown(index=False))
+    return metadata

@@ -1,0 +1,296 @@
+"""Signal assets (DESIGN 5): routing, zekerheid and product rules in SQL inside DuckDB.
+
+Decisions where the spec is silent:
+- A day's signals use the gemeenten's data as the warehouse holds it when the day is processed
+  (their newest verwijsindex and DKD snapshots). A later delivery changes later days, not a day
+  already processed; re-running a day applies the data held then.
+- Outcomes per (event, gemeente), first that applies: `niet_routeerbaar` (no gemeente knows the
+  BSN: one row without gemeente), `dubbel` (the uwv_kenmerk was `gemeld` to any gemeente on an
+  earlier delivery day), `na_wetswijziging_2022`, `buiten_doelgroep`, `gemeld`. Every routed row
+  carries its zekerheid, also when not gemeld, so analysts see what would have been sent.
+- Zekerheid 2 needs a ReintegratieInzet of any date (DESIGN 5.2 sets no window for it); a BSN
+  the gemeente knows from DKD data without any inzet is zekerheid 3.
+- EINDE_ZW rows carry einddatum (derived when missing) and hervatdatum; ZIEK_UIT_DIENST rows
+  leave both empty, as the rule is about the end of the ZW benefit.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from lks_pipeline.core.metadata import column_schema
+from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
+from lks_pipeline.core.resources import Warehouse
+from lks_pipeline.core.warehouse import ensure_schema, load_sql, transaction
+
+# Module attributes, so a test can swap in a deliberately leaking routing and see the check block.
+ROUTERING_SQL = load_sql(__package__, "routering.sql")
+SIGNALEN_SQL = load_sql(__package__, "signalen.sql")
+LEKKEN_SQL = load_sql(__package__, "signalen_lekken.sql")
+TERMIJNEN_SQL = load_sql(__package__, "poortwachter_termijnen.sql")
+
+UITKOMSTEN = ("gemeld", "buiten_doelgroep", "na_wetswijziging_2022", "dubbel", "niet_routeerbaar")
+
+SLUITEND_KOLOMMEN = (
+    "events",
+    "zonder_uitkomst",
+    "zonder_event",
+    "onbekende_uitkomst",
+    "regels_geladen",
+    "in_quarantaine",
+)
+SLUITEND_SQL = """
+SELECT
+    (SELECT count(*) FROM uwv_events WHERE leverdatum = $dag) AS events,
+    (SELECT count(*) FROM uwv_events AS e WHERE e.leverdatum = $dag AND NOT EXISTS (
+        SELECT 1 FROM signalen AS s WHERE s.leverdatum = e.leverdatum AND s.regel = e.regel
+    )) AS zonder_uitkomst,
+    (SELECT count(*) FROM signalen AS s WHERE s.leverdatum = $dag AND NOT EXISTS (
+        SELECT 1 FROM uwv_events AS e WHERE e.leverdatum = s.leverdatum AND e.regel = s.regel
+    )) AS zonder_event,
+    (SELECT count(*) FROM signalen
+        WHERE leverdatum = $dag AND NOT list_contains($uitkomsten, uitkomst)) AS onbekende_uitkomst,
+    (SELECT max(regels_geladen) FROM leveringen
+        WHERE feed = 'uwv' AND leverdatum = $dag AND status = 'geladen') AS regels_geladen,
+    (SELECT max(regels_gequarantaineerd) FROM leveringen
+        WHERE feed = 'uwv' AND leverdatum = $dag AND status = 'geladen') AS in_quarantaine
+"""
+
+
+SIGNALEN_KOLOMMEN = column_schema(
+    ("leverdatum", "DATE", "delivery day of the UWV file (the partition)"),
+    ("regel", "INTEGER", "line of the event in that file"),
+    ("uwv_kenmerk", "VARCHAR", "UWV's id of the event"),
+    ("berichttype", "VARCHAR", "ZIEK_UIT_DIENST or EINDE_ZW"),
+    ("product", "VARCHAR", "LKS re-integratie or LKS einde zw"),
+    ("bsn", "VARCHAR", "the person's BSN"),
+    ("gemeentecode", "VARCHAR", "gemeente routed to; empty for niet_routeerbaar"),
+    ("uitkomst", "VARCHAR", ", ".join(UITKOMSTEN)),
+    ("zekerheid", "TINYINT", "1, 2 or 3 (DESIGN 5.2); empty for niet_routeerbaar"),
+    ("via_verwijsindex", "BOOLEAN", "the gemeente's verwijsindex holds the BSN"),
+    ("via_dkd", "BOOLEAN", "the gemeente's DKD data holds the BSN"),
+    ("peildatum", "DATE", "einde arbeidsverhouding (ZIEK_UIT_DIENST) or begindatum ZW"),
+    ("venster_begin", "DATE", "peildatum minus two years"),
+    ("einddatum", "DATE", "EINDE_ZW: einddatum ZW uitkering, derived when missing"),
+    ("einddatum_afgeleid", "BOOLEAN", "einddatum is begindatum + 104 weeks - 1 day"),
+    ("hervatdatum", "DATE", "EINDE_ZW: the day after einddatum, when LKS resumes"),
+)
+TERMIJNEN_KOLOMMEN = column_schema(
+    ("leverdatum", "DATE", "delivery day of the signal (the partition)"),
+    ("gemeentecode", "VARCHAR", "gemeente the signal went to"),
+    ("uwv_kenmerk", "VARCHAR", "UWV's id of the event"),
+    ("bsn", "VARCHAR", "the person's BSN"),
+    ("datum_eerste_ao_dag", "DATE", "first day of incapacity: day 1 of week 1"),
+    ("week", "INTEGER", "6, 8, 26, 52, 78 or 91"),
+    ("mijlpaal", "VARCHAR", "what is due in that week"),
+    ("uiterste_datum", "DATE", "last day of that week"),
+)
+
+
+def bereken_signalen(conn, dag: dt.date) -> None:
+    """Replace the day's signals whole, in one transaction: routing, then outcome and zekerheid.
+
+    The asset's whole logic in SQL, apart from its checks; the property tests run it directly.
+    """
+    parameters = {"dag": dag}
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE routering AS {ROUTERING_SQL}", parameters)
+    with transaction(conn, "signalen"):
+        conn.execute("DELETE FROM signalen WHERE leverdatum = $dag", parameters)
+        conn.execute(f"INSERT INTO signalen BY NAME {SIGNALEN_SQL}", parameters)
+    conn.execute("DROP TABLE routering")
+
+
+def _markdown(conn, sql: str, parameters: dict) -> dg.MetadataValue:
+    return dg.MetadataValue.md(conn.execute(sql, parameters).df().to_markdown(index=False))
+
+
+@dg.asset(
+    partitions_def=dag_partitions,
+    group_name="signalen",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+    backfill_policy=SINGLE_RUN,
+    metadata={"dagster/column_schema": SIGNALEN_KOLOMMEN},
+    deps=[
+        dg.AssetDep("uwv_events"),
+        dg.AssetDep("dkd_webservice"),
+        dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("dkd_reintegratie", partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep("doelgroepregister_codes"),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "signalen_alleen_eigen_bsn",
+            asset="signalen",
+            blocking=True,
+            description="DESIGN 5.1: no gemeente receives a BSN absent from both its own "
+            "verwijsindex and its own DKD data. A failure stops the reports.",
+        ),
+        dg.AssetCheckSpec(
+            "signalen_uitkomsten_sluitend",
+            asset="signalen",
+            blocking=True,
+            description="DESIGN 5.3: every UWV event of the day has an outcome, every outcome "
+            "an event, and events plus quarantined rows are the lines of the file.",
+        ),
+    ],
+)
+def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
+    """One row per (UWV event, gemeente it is routed to), with outcome and zekerheid (DESIGN 5).
+
+    An event no gemeente knows has one `niet_routeerbaar` row without gemeente, so every event
+    of the day is accounted for. Each day is replaced whole in one transaction; routing and
+    scoring run as SQL inside DuckDB over the gemeenten's current verwijsindex and DKD data. The
+    checks cover every day of the run and name the days that fail.
+    """
+    lekken, lekkende, lekkende_gemeenten, open_ = 0, [], set(), []
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        (codes,) = conn.execute("SELECT count(*) FROM doelgroepregister_codes").fetchone()
+        if codes == 0:
+            raise dg.Failure(
+                "doelgroepregister_codes is leeg: materialiseer eerst de groep referentie, "
+                "anders valt iedereen met een doelgroep buiten de populatie."
+            )
+        for dag in partition_days(context):
+            bereken_signalen(conn, dag)
+            dag_lekken, gemeenten = conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone()
+            if dag_lekken:
+                lekken += dag_lekken
+                lekkende_gemeenten.update(gemeenten)
+                lekkende.append(f"{dag}: {dag_lekken} rijen, {len(gemeenten)} gemeente(n)")
+            metadata, sluitend = _dag(conn, dag)
+            if not sluitend:
+                open_.append(str(dag))
+            context.add_asset_metadata(metadata, partition_key=dag.isoformat())
+        conn.execute("CHECKPOINT")
+    if lekken:
+        context.log.error(
+            f"{lekken} signalen naar gemeenten met een BSN dat die gemeente niet zelf aanleverde "
+            f"({'; '.join(lekkende)}); rapporten worden niet geschreven"
+        )
+    return dg.MaterializeResult(
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="signalen_alleen_eigen_bsn",
+                passed=lekken == 0,
+                metadata={
+                    "rijen": lekken,
+                    "gemeenten": len(lekkende_gemeenten),
+                    "per dag": "; ".join(lekkende) or "geen",
+                },
+            ),
+            dg.AssetCheckResult(
+                check_name="signalen_uitkomsten_sluitend",
+                passed=not open_,
+                metadata={
+                    "dagen": len(context.partition_keys),
+                    "dagen niet sluitend": ", ".join(open_) or "geen",
+                },
+                description="Per dag staan de tellingen in de metadata van de materialisatie."
+                if open_
+                else None,
+            ),
+        ],
+    )
+
+
+def _dag(conn, dag: dt.date) -> tuple[dict, bool]:
+    """One day's UI metadata, and whether its outcomes add up (DESIGN 5.3)."""
+    parameters = {"dag": dag}
+    sluitend = dict(
+        zip(
+            SLUITEND_KOLOMMEN,
+            conn.execute(SLUITEND_SQL, parameters | {"uitkomsten": list(UITKOMSTEN)}).fetchone(),
+            strict=True,
+        )
+    )
+    per_uitkomst = conn.execute(
+        "SELECT uitkomst, count(*) AS rijen, count(DISTINCT regel) AS events "
+        "FROM signalen WHERE leverdatum = $dag GROUP BY uitkomst ORDER BY uitkomst",
+        parameters,
+    ).df()
+    (gemeenten,) = conn.execute(
+        "SELECT count(DISTINCT gemeentecode) FROM signalen "
+        "WHERE leverdatum = $dag AND uitkomst = 'gemeld'",
+        parameters,
+    ).fetchone()
+    per_zekerheid = _markdown(
+        conn,
+        "SELECT product, zekerheid, count(*) AS gemeld FROM signalen "
+        "WHERE leverdatum = $dag AND uitkomst = 'gemeld' GROUP BY ALL ORDER BY ALL",
+        parameters,
+    )
+    counts = dict(zip(per_uitkomst["uitkomst"], per_uitkomst["rijen"].tolist(), strict=True))
+    events = sluitend["events"]
+    in_bestand = sluitend["regels_geladen"]
+    # Without an accepted file for the day (none delivered, or a re-delivery rejected whole, which
+    # keeps the rows of the version before it) there are no file lines to compare with.
+    passed = (
+        sluitend["zonder_uitkomst"] == 0
+        and sluitend["zonder_event"] == 0
+        and sluitend["onbekende_uitkomst"] == 0
+        and (in_bestand is None or events == in_bestand)
+    )
+    metadata = {
+        "dagster/partition_row_count": sum(counts.values()),
+        "events": events,
+        "events in quarantaine": sluitend["in_quarantaine"] or 0,
+        **{uitkomst: counts.get(uitkomst, 0) for uitkomst in UITKOMSTEN},
+        "gemeenten met signalen": gemeenten,
+        "per uitkomst": dg.MetadataValue.md(per_uitkomst.to_markdown(index=False)),
+        "gemeld per zekerheid": per_zekerheid,
+        "regels geladen volgens leveringen": (
+            in_bestand if in_bestand is not None else "geen geaccepteerd bestand"
+        ),
+        "events zonder uitkomst": sluitend["zonder_uitkomst"],
+        "uitkomsten zonder event": sluitend["zonder_event"],
+        "onbekende uitkomsten": sluitend["onbekende_uitkomst"],
+    }
+    return metadata, passed
+
+
+@dg.asset(
+    partitions_def=dag_partitions,
+    group_name="signalen",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+    deps=[signalen],
+    backfill_policy=SINGLE_RUN,
+    metadata={"dagster/column_schema": TERMIJNEN_KOLOMMEN},
+)
+def poortwachter_termijnen(
+    context: dg.AssetExecutionContext, duckdb: Warehouse
+) -> dg.MaterializeResult:
+    """One row per deadline of the Wet verbetering poortwachter per gemeld ZIEK_UIT_DIENST signal.
+
+    Counted from datum_eerste_ao_dag (DESIGN 5.4): week 6 probleemanalyse, week 8 plan van
+    aanpak, weeks 26, 52 and 78 evaluatie/herijking, week 91 re-integratieverslag; the
+    `uiterste_datum` is the last day of that week. Kept per gemeente for caseworkers' tooling.
+    """
+    with duckdb.get_connection() as conn:
+        ensure_schema(conn)
+        for dag in partition_days(context):
+            parameters = {"dag": dag}
+            with transaction(conn, "poortwachter_termijnen"):
+                conn.execute(
+                    "DELETE FROM poortwachter_termijnen WHERE leverdatum = $dag", parameters
+                )
+                conn.execute(
+                    f"INSERT INTO poortwachter_termijnen BY NAME {TERMIJNEN_SQL}", parameters
+                )
+            (rijen, signalen_, gemeenten) = conn.execute(
+                "SELECT count(*), count(DISTINCT uwv_kenmerk || gemeentecode), "
+                "count(DISTINCT gemeentecode) FROM poortwachter_termijnen WHERE leverdatum = $dag",
+                parameters,
+            ).fetchone()
+            context.add_asset_metadata(
+                {
+                    "dagster/partition_row_count": rijen,
+                    "signalen": signalen_,
+                    "gemeenten": gemeenten,
+                },
+                partition_key=dag.isoformat(),
+            )
+        conn.execute("CHECKPOINT")
+    return dg.MaterializeResult()
