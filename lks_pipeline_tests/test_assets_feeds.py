@@ -1,5 +1,6 @@
 """Ingest assets through Dagster: partitions replaced whole, history kept, nothing half-written."""
 
+import dataclasses
 import logging
 import os
 
@@ -340,7 +341,8 @@ def test_a_file_that_changes_while_being_read_is_left_whole_for_the_next_run(
                 f.write("111111109;Uitkeringen\n")  # the upload's last line arrives
         return gelezen
 
-    monkeypatch.setattr(csvfeeds, "lees_verwijsindex", gelezen_terwijl_de_upload_loopt)
+    spec = dataclasses.replace(feeds.VERWIJSINDEX, reader=gelezen_terwijl_de_upload_loopt)
+    monkeypatch.setattr(feeds, "VERWIJSINDEX", spec)
     result = run(feeds.verwijsindex, "GM0363")
 
     assert result.success

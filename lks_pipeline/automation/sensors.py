@@ -133,105 +133,148 @@ def _wacht_op_inlezen(instance: dg.DagsterInstance, lks: LksSettings) -> list[st
     return redenen
 
 
+@dataclass(frozen=True)
+class FeedSensor:
+    """What one feed's sensor watches, and the runs it asks for."""
+
+    feed: str
+    job: jobs.AssetJob
+    owner: bool  # the sensor that records its folder's unreadable entries
+    asset_selection: list[dg.AssetKey] | None
+
+
 def _evaluate(
-    context: dg.SensorEvaluationContext,
-    lks: LksSettings,
-    feed: str,
-    *,
-    eigenaar: bool,
-    job: jobs.AssetJob,
-    asset_selection: list[dg.AssetKey] | None,
-) -> dg.SensorResult | dg.SkipReason:
-    folder = inbox.FEED_FOLDERS[feed]
-    leveringen, onleesbaar = inbox.scan(lks.inbox, folders=[folder])
-    leveringen = [lv for lv in leveringen if lv.feed == feed]
+    context: dg.SensorEvaluationContext, lks: LksSettings, spec: FeedSensor
+) -> dg.SensorResult:
+    """One tick: unreadable entries, then the partitions whose files are new or changed."""
+    folder = inbox.FEED_FOLDERS[spec.feed]
+    deliveries, unreadable = inbox.scan(lks.inbox, folders=[folder])
+    deliveries = [lv for lv in deliveries if lv.feed == spec.feed]
     cursor = Cursor.laad(context.cursor)
-    requests: list[dg.RunRequest] = []
-
-    if eigenaar:
-        vingerafdruk = inbox.vingerafdruk_onleesbaar(onleesbaar)
-        if onleesbaar and vingerafdruk != cursor.onleesbaar:
-            for entry in onleesbaar:
-                context.log.warning(f"Niet gelezen: {folder}/{entry.bestand}: {entry.reden}")
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"onleesbaar:{folder}:{vingerafdruk}",
-                    job_name=jobs.inbox_job.name,
-                    asset_selection=[inbox_bestandsnamen.key, ANALYSE],
-                )
-            )
-        cursor.onleesbaar = vingerafdruk
-
-    gehasht = {
-        lv: lv.sha256() for lv in _te_hashen([lv for lv in leveringen if cursor.is_nieuw(lv)])
-    }
-    per_partitie: dict[str | None, list[Levering]] = defaultdict(list)
-    for lv in gehasht:
-        per_partitie[lv.partitie].append(lv)
-    taken = {
-        t.partition: t
-        for t in plan.ingest_taken(
-            lks.inbox,
-            feeds=(feed,),
-            leveringen=[lv for lv in leveringen if lv.partitie in per_partitie],
-        )
-    }
-    achter = {t.partition for t in plan.achter(context.instance, list(taken.values()))}
-    inhoud: dict[str | None, str] = {}
-    for partitie in sorted(achter, key=lambda p: p or ""):
-        inhoud[partitie] = hashlib.sha256(
-            "".join(f"{lv.bestand}:{gehasht[lv]}\n" for lv in per_partitie[partitie]).encode()
-        ).hexdigest()[:16]
-    dag_requests = []
-    # A day is its own run (its signal path follows); any other feed's partitions share one run.
-    groepen = [[dag] for dag in inhoud] if feed == "uwv" else [list(inhoud)] if inhoud else []
-    for groep in groepen:
-        sleutel = ",".join(f"{p or '-'}={inhoud[p]}" for p in groep)
-        run_key = f"{feed}:{hashlib.sha256(sleutel.encode()).hexdigest()[:16]}"
-        if _run_bestaat(context.instance, run_key):  # touched, not changed
-            run_key += ":" + ",".join(taken[p].vingerafdruk for p in groep)
-        partitie, bereik_tags = doel([p for p in groep if p is not None])
-        request = dg.RunRequest(
-            run_key=run_key,
-            job_name=job.name,
-            partition_key=partitie,
-            asset_selection=asset_selection,
-            tags={
-                ALLEEN_NIEUW: "ja",
-                "lks/bestanden": str(sum(len(per_partitie[p]) for p in groep)),
-                **bereik_tags,
-            },
-        )
-        (dag_requests if feed == "uwv" else requests).append(request)
-
-    if dag_requests:
-        redenen = _wacht_op_inlezen(context.instance, lks)
-        nu = _nu()
-        if redenen and (cursor.wacht_sinds is None or nu - cursor.wacht_sinds < MAX_WACHT_SECONDEN):
-            cursor.wacht_sinds = cursor.wacht_sinds or nu
-            context.log.info("Leverdag(en) wachten: " + "; ".join(redenen))
-            # The new UWV files stay unseen, so the next tick looks at them again.
-            return dg.SensorResult(run_requests=requests, cursor=cursor.bewaar())
-        if redenen:
-            context.log.warning(
-                f"Na {MAX_WACHT_SECONDEN // 60} minuten wachten toch verwerkt: "
-                + "; ".join(redenen)
-            )
-        cursor.wacht_sinds = None
-        requests += dag_requests
-
-    cursor.schuif_op(list(gehasht))
+    requests = _unreadable_requests(context, cursor, folder, unreadable) if spec.owner else []
+    new = [lv for lv in deliveries if cursor.is_nieuw(lv)]
+    hashed = {lv: lv.sha256() for lv in _te_hashen(new)}
+    feed_requests = _feed_requests(context, lks, spec, deliveries, hashed)
+    if feed_requests and spec.feed == "uwv" and _days_wait(context, lks, cursor):
+        # The new UWV files stay unseen, so the next tick looks at them again.
+        return dg.SensorResult(run_requests=requests, cursor=cursor.bewaar())
+    requests += feed_requests
+    cursor.schuif_op(list(hashed))
     if not requests:
         return dg.SensorResult(
-            skip_reason=dg.SkipReason(f"Niets nieuws in inbox/{folder} voor {feed}"),
+            skip_reason=dg.SkipReason(f"Niets nieuws in inbox/{folder} voor {spec.feed}"),
             cursor=cursor.bewaar(),
         )
     return dg.SensorResult(run_requests=requests, cursor=cursor.bewaar())
 
 
+def _unreadable_requests(
+    context: dg.SensorEvaluationContext, cursor: Cursor, folder: str, unreadable: list
+) -> list[dg.RunRequest]:
+    """A run that records the folder's unreadable entries, when they changed since last tick."""
+    fingerprint = inbox.vingerafdruk_onleesbaar(unreadable)
+    requests = []
+    if unreadable and fingerprint != cursor.onleesbaar:
+        for entry in unreadable:
+            context.log.warning(f"Niet gelezen: {folder}/{entry.bestand}: {entry.reden}")
+        requests.append(
+            dg.RunRequest(
+                run_key=f"onleesbaar:{folder}:{fingerprint}",
+                job_name=jobs.inbox_job.name,
+                asset_selection=[inbox_bestandsnamen.key, ANALYSE],
+            )
+        )
+    cursor.onleesbaar = fingerprint
+    return requests
+
+
+def _feed_requests(
+    context: dg.SensorEvaluationContext,
+    lks: LksSettings,
+    spec: FeedSensor,
+    deliveries: list[Levering],
+    hashed: dict[Levering, str],
+) -> list[dg.RunRequest]:
+    """Runs for the partitions with new files that are behind: a day each, else one range."""
+    per_partition: dict[str | None, list[Levering]] = defaultdict(list)
+    for lv in hashed:
+        per_partition[lv.partitie].append(lv)
+    tasks = {
+        t.partition: t
+        for t in plan.ingest_taken(
+            lks.inbox,
+            feeds=(spec.feed,),
+            leveringen=[lv for lv in deliveries if lv.partitie in per_partition],
+        )
+    }
+    behind = {t.partition for t in plan.achter(context.instance, list(tasks.values()))}
+    content = {
+        partition: _content_hash(per_partition[partition], hashed)
+        for partition in sorted(behind, key=lambda p: p or "")
+    }
+    # A day is its own run (its signal path follows); any other feed's partitions share one run.
+    groups = (
+        [[day] for day in content] if spec.feed == "uwv" else [list(content)] if content else []
+    )
+    return [
+        _request(context.instance, spec, group, content, tasks, per_partition) for group in groups
+    ]
+
+
+def _content_hash(files: list[Levering], hashed: dict[Levering, str]) -> str:
+    """A partition's new files by name and content: equal means the same delivery."""
+    listing = "".join(f"{lv.bestand}:{hashed[lv]}\n" for lv in files)
+    return hashlib.sha256(listing.encode()).hexdigest()[:16]
+
+
+def _request(
+    instance: dg.DagsterInstance,
+    spec: FeedSensor,
+    group: list[str | None],
+    content: dict[str | None, str],
+    tasks: dict,
+    per_partition: dict[str | None, list[Levering]],
+) -> dg.RunRequest:
+    """One run over `group`, keyed on its content so the daemon never runs it twice."""
+    key = ",".join(f"{p or '-'}={content[p]}" for p in group)
+    run_key = f"{spec.feed}:{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    if _run_bestaat(instance, run_key):  # touched, not changed
+        run_key += ":" + ",".join(tasks[p].vingerafdruk for p in group)
+    partition, range_tags = doel([p for p in group if p is not None])
+    return dg.RunRequest(
+        run_key=run_key,
+        job_name=spec.job.name,
+        partition_key=partition,
+        asset_selection=spec.asset_selection,
+        tags={
+            ALLEEN_NIEUW: "ja",
+            "lks/bestanden": str(sum(len(per_partition[p]) for p in group)),
+            **range_tags,
+        },
+    )
+
+
+def _days_wait(context: dg.SensorEvaluationContext, lks: LksSettings, cursor: Cursor) -> bool:
+    """Whether the new days wait for ingest, at most `MAX_WACHT_SECONDEN` in a row."""
+    reasons = _wacht_op_inlezen(context.instance, lks)
+    now = _nu()
+    if reasons and (cursor.wacht_sinds is None or now - cursor.wacht_sinds < MAX_WACHT_SECONDEN):
+        cursor.wacht_sinds = cursor.wacht_sinds or now
+        context.log.info("Leverdag(en) wachten: " + "; ".join(reasons))
+        return True
+    if reasons:
+        context.log.warning(
+            f"Na {MAX_WACHT_SECONDEN // 60} minuten wachten toch verwerkt: " + "; ".join(reasons)
+        )
+    cursor.wacht_sinds = None
+    return False
+
+
 def _feed_sensor(feed: str, job, *, eigenaar: bool, asset: dg.AssetsDefinition | None = None):
+    """The sensor of one feed: `job` over its partitions; `asset` alone when the job has more."""
     folder = inbox.FEED_FOLDERS[feed]
     targets = [job] if job is jobs.inbox_job or not eigenaar else [job, jobs.inbox_job]
+    spec = FeedSensor(feed, job, eigenaar, [asset.key, ANALYSE] if asset else None)
 
     @dg.sensor(
         name=f"{feed}_sensor",
@@ -243,14 +286,7 @@ def _feed_sensor(feed: str, job, *, eigenaar: bool, asset: dg.AssetsDefinition |
         + (" Records badly named entries in the quarantine." if eigenaar else ""),
     )
     def _sensor(context: dg.SensorEvaluationContext, lks: LksSettings):
-        return _evaluate(
-            context,
-            lks,
-            feed,
-            eigenaar=eigenaar,
-            job=job,
-            asset_selection=[asset.key, ANALYSE] if asset else None,
-        )
+        return _evaluate(context, lks, spec)
 
     return _sensor
 

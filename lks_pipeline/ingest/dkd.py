@@ -309,30 +309,56 @@ class _State:
         builds a namespaced string each time; a national file has millions of fields.
         """
         regel = element.sourceline
-        t = self._tags
         eerste = element[0] if len(element) else None
-        nummer = eerste.text if eerste is not None and eerste.tag == t["BSN"] else None
-        masked = bsn.maskeer(nummer)
+        nummer = eerste.text if eerste is not None and eerste.tag == self._tags["BSN"] else None
+        reden = self._client_reden(element, nummer)
+        if reden is None:
+            doelgroepen = self._doelgroepen(element, nummer)
+            reden = doelgroepen if isinstance(doelgroepen, str) else None
+        if reden is None:
+            inzetten = self._inzetten(element, nummer)
+            reden = inzetten if isinstance(inzetten, str) else None
+        if reden is not None:
+            return Quarantaine(regel, bsn.maskeer(nummer), reden)
+        self.seen[nummer] = regel
+        rows["dkd_reintegratie"].add([(nummer, regel)])
+        rows["dkd_doelgroepen"].add(doelgroepen)
+        rows["dkd_inzetten"].add(inzetten[0])
+        rows["dkd_loonkostensubsidies"].add(inzetten[1])
+        return None
+
+    def _client_reden(self, element: etree._Element, nummer: str | None) -> str | None:
+        """Why the Client as a whole is quarantined (XSD, BSN, a BSN seen before), or None."""
         schema = _schema(self.berichtversie)
         if not schema.validate(element):
-            return Quarantaine(regel, masked, _xsd_reden(schema, "Client"))
+            return _xsd_reden(schema, "Client")
         if not bsn.is_geldig(nummer):
-            return Quarantaine(regel, masked, "BSN: geen geldig BSN (elfproef)")
+            return "BSN: geen geldig BSN (elfproef)"
         if nummer in self.seen:
-            return Quarantaine(regel, masked, f"BSN komt eerder voor (regel {self.seen[nummer]})")
-        doelgroepen, inzetten, subsidies = [], [], []
-        for kind in element.iterchildren(t["Doelgroep"]):
+            return f"BSN komt eerder voor (regel {self.seen[nummer]})"
+        return None
+
+    def _doelgroepen(self, element: etree._Element, nummer: str) -> list[tuple] | str:
+        """The Client's Doelgroep rows, or why one of them is quarantined."""
+        doelgroepen = []
+        for kind in element.iterchildren(self._tags["Doelgroep"]):
             velden = [veld.text for veld in kind]  # Code, Begindatum[, Einddatum]
             periode = _periode(velden[1], velden[2] if len(velden) > 2 else None)
             if isinstance(periode, str):
-                return Quarantaine(regel, masked, f"Doelgroep: {periode}")
+                return f"Doelgroep: {periode}"
             doelgroepen.append((nummer, velden[0], *periode))
+        return doelgroepen
+
+    def _inzetten(self, element: etree._Element, nummer: str) -> tuple[list, list] | str:
+        """The Client's ReintegratieInzet and Loonkostensubsidie rows, or why it is quarantined."""
+        t = self._tags
+        inzetten, subsidies = [], []
         for kind in element.iterchildren(t["ReintegratieInzet"]):
             velden = list(kind)  # Soort, Begindatum[, Einddatum][, Loonkostensubsidie]
             lks = velden.pop() if len(velden[-1]) else None  # the one child with children
             periode = _periode(velden[1].text, velden[2].text if len(velden) > 2 else None)
             if isinstance(periode, str):
-                return Quarantaine(regel, masked, f"ReintegratieInzet: {periode}")
+                return f"ReintegratieInzet: {periode}"
             inzet_nr = len(inzetten) + 1
             inzetten.append((nummer, inzet_nr, velden[0].text, *periode))
             if lks is None:
@@ -341,22 +367,12 @@ class _State:
             velden = {veld.tag: veld.text for veld in lks}
             periode = _periode(lks[0].text, velden.get(t["Einddatum"]))
             if isinstance(periode, str):
-                return Quarantaine(regel, masked, f"Loonkostensubsidie: {periode}")
+                return f"Loonkostensubsidie: {periode}"
+            werkgever = velden.get(t["LoonheffingennummerWerkgever"])
             subsidies.append(
-                (
-                    nummer,
-                    inzet_nr,
-                    *periode,
-                    velden.get(t["PercentageLoonwaarde"]),
-                    velden.get(t["LoonheffingennummerWerkgever"]),
-                )
+                (nummer, inzet_nr, *periode, velden.get(t["PercentageLoonwaarde"]), werkgever)
             )
-        self.seen[nummer] = regel
-        rows["dkd_reintegratie"].add([(nummer, regel)])
-        rows["dkd_doelgroepen"].add(doelgroepen)
-        rows["dkd_inzetten"].add(inzetten)
-        rows["dkd_loonkostensubsidies"].add(subsidies)
-        return None
+        return inzetten, subsidies
 
 
 _JAREN = "valt buiten de jaren 0001-9999"

@@ -96,88 +96,116 @@ def notificaties(
     """
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        with transaction(conn, "notificaties"):
-            for statement in statements(BIJWERKEN_SQL):
-                conn.execute(statement, {"nu": _nu()} if "$nu" in statement else {})
-        kolommen = [
-            "bestand",
-            "sha256",
-            "leverdatum",
-            "gemeentecode",
-            "naam",
-            "product",
-            "aantal",
-            "pad",
-            "ontvanger",
-            "vervangt_eerdere",
-        ]
-        open_ = [dict(zip(kolommen, r, strict=True)) for r in conn.execute(OPEN_SQL).fetchall()]
-        fouten: list[dict] = []
-
-        def mislukt(rij: dict, fout: str) -> None:
-            conn.execute(MISLUKT_SQL, {"fout": fout, **_sleutel(rij)})
-            fouten.append(rij)
-            context.log.warning(f"Notificatie {rij['bestand']} niet verzonden: {fout}")
-
-        zonder_adres = [r for r in open_ if r["ontvanger"] is None]
-        for rij in zonder_adres:
-            conn.execute(GEEN_ADRES_SQL, _sleutel(rij))
-        klaar = []
-        for rij in open_:
-            if rij["ontvanger"] is None:
-                continue
-            if _bestand_klopt(lks.root, rij["pad"], rij["sha256"]):
-                klaar.append(rij)
-            else:
-                mislukt(rij, "het bestand op schijf ontbreekt of wijkt af van zijn record")
-
-        verzonden: list[dict] = []
-        if klaar:
-            try:
-                with mail.verzending(lks.outbox) as transport:
-                    for rij in klaar:
-                        melding = _melding(rij)
-                        msg = bericht(melding, mail.mail_from, rij["ontvanger"])
-                        try:
-                            kanaal = transport.verstuur(msg)
-                        except Onbezorgbaar as fout:
-                            mislukt(rij, str(fout))
-                            if fout.alles:
-                                raise
-                            continue
-                        crashpoint("notificatie:na_verzending")
-                        conn.execute(
-                            GELUKT_SQL,
-                            {
-                                "ontvanger": rij["ontvanger"],
-                                "kanaal": kanaal,
-                                "message_id": msg["Message-ID"],
-                                "nu": _nu(),
-                                **_sleutel(rij),
-                            },
-                        )
-                        verzonden.append(rij)
-            except Onbezorgbaar as fout:
-                behandeld = {r["bestand"] for r in verzonden + fouten}
-                for rij in klaar:
-                    if rij["bestand"] not in behandeld:
-                        mislukt(rij, str(fout))
+        ledger = Ledger(conn, context.log)
+        ledger.update()
+        ready = ledger.ready_to_send(lks.root)
+        if ready:
+            ledger.send(mail, lks.outbox, ready)
         conn.execute("CHECKPOINT")
         per_status = dict(
             conn.execute("SELECT status, count(*) FROM notificaties GROUP BY ALL").fetchall()
         )
 
-    metadata = _metadata(mail, verzonden, fouten, zonder_adres, per_status)
-    for rij in verzonden:
+    metadata = _metadata(mail, ledger.sent, ledger.failed, ledger.without_address, per_status)
+    for rij in ledger.sent:
         context.log.info(f"Notificatie verzonden: {rij['bestand']} ({rij['aantal']} signalen)")
-    if fouten:
+    if ledger.failed:
         raise dg.Failure(
-            description=f"{len(fouten)} notificatie(s) niet verzonden via {mail.kanaal}; ze "
-            "staan open in de tabel notificaties en gaan mee met de volgende run.",
+            description=f"{len(ledger.failed)} notificatie(s) niet verzonden via {mail.kanaal}; "
+            "ze staan open in de tabel notificaties en gaan mee met de volgende run.",
             metadata=metadata,
             allow_retries=False,
         )
     return dg.MaterializeResult(metadata=metadata)
+
+
+OPEN_KOLOMMEN = (
+    "bestand",
+    "sha256",
+    "leverdatum",
+    "gemeentecode",
+    "naam",
+    "product",
+    "aantal",
+    "pad",
+    "ontvanger",
+    "vervangt_eerdere",
+)
+
+
+class Ledger:
+    """The `notificaties` table during one step: what is open, sent, failed or has no address.
+
+    Every state change is its own statement, committed at once: a mail is marked `verzonden`
+    right after the server accepted it, so a crash in between re-sends only that one mail.
+    """
+
+    def __init__(self, conn, log):
+        self.conn, self.log = conn, log
+        self.sent: list[dict] = []
+        self.failed: list[dict] = []
+        self.without_address: list[dict] = []
+
+    def update(self) -> None:
+        """Add a row for every new report content, and retire what newer bytes replaced."""
+        with transaction(self.conn, "notificaties"):
+            for statement in statements(BIJWERKEN_SQL):
+                self.conn.execute(statement, {"nu": _nu()} if "$nu" in statement else {})
+
+    def ready_to_send(self, root: Path) -> list[dict]:
+        """The open rows with an address whose file on disk still has the recorded bytes."""
+        fetched = self.conn.execute(OPEN_SQL).fetchall()  # before the updates below
+        rows = [dict(zip(OPEN_KOLOMMEN, r, strict=True)) for r in fetched]
+        ready = []
+        for rij in rows:
+            if rij["ontvanger"] is None:
+                self.conn.execute(GEEN_ADRES_SQL, _sleutel(rij))
+                self.without_address.append(rij)
+            elif _bestand_klopt(root, rij["pad"], rij["sha256"]):
+                ready.append(rij)
+            else:
+                self.fail(rij, "het bestand op schijf ontbreekt of wijkt af van zijn record")
+        return ready
+
+    def send(self, mail: Mail, outbox: Path, ready: list[dict]) -> None:
+        """Send each mail and record it; when the transport is down, record it for all the rest."""
+        try:
+            with mail.verzending(outbox) as transport:
+                for rij in ready:
+                    self._send_one(transport, mail.mail_from, rij)
+        except Onbezorgbaar as fout:
+            handled = {r["bestand"] for r in self.sent + self.failed}
+            for rij in ready:
+                if rij["bestand"] not in handled:
+                    self.fail(rij, str(fout))
+
+    def _send_one(self, transport, sender: str, rij: dict) -> None:
+        msg = bericht(_melding(rij), sender, rij["ontvanger"])
+        try:
+            kanaal = transport.verstuur(msg)
+        except Onbezorgbaar as fout:
+            self.fail(rij, str(fout))
+            if fout.alles:
+                raise
+            return
+        crashpoint("notificatie:na_verzending")
+        self.conn.execute(
+            GELUKT_SQL,
+            {
+                "ontvanger": rij["ontvanger"],
+                "kanaal": kanaal,
+                "message_id": msg["Message-ID"],
+                "nu": _nu(),
+                **_sleutel(rij),
+            },
+        )
+        self.sent.append(rij)
+
+    def fail(self, rij: dict, fout: str) -> None:
+        """Record why a mail was not sent; it stays open for the next run."""
+        self.conn.execute(MISLUKT_SQL, {"fout": fout, **_sleutel(rij)})
+        self.failed.append(rij)
+        self.log.warning(f"Notificatie {rij['bestand']} niet verzonden: {fout}")
 
 
 def _sleutel(rij: dict) -> dict:

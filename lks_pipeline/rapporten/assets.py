@@ -90,25 +90,11 @@ def signaalrapporten(
     gemeld_totaal, in_rapporten, afwijkend = 0, 0, []
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        for dag in dagen:
-            lekken, gemeenten = conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone()
-            if lekken:
-                raise dg.Failure(
-                    f"Geen rapporten geschreven: {lekken} signalen van {dag} naar "
-                    f"{len(gemeenten)} gemeente(n) met een BSN dat die gemeente niet zelf "
-                    "aanleverde (DESIGN 5.1)."
-                )
+        _refuse_leaks(conn, dagen)
         for dag in dagen:
             rows, metadata = _schrijf_dag(context, conn, root, reports, dag)
             context.add_asset_metadata(metadata, partition_key=dag.isoformat())
-            gemeld = {
-                (gemeentecode, product): aantal
-                for gemeentecode, product, aantal in conn.execute(
-                    "SELECT gemeentecode, product, count(*) FROM signalen "
-                    "WHERE leverdatum = $dag AND uitkomst = 'gemeld' GROUP BY ALL",
-                    {"dag": dag},
-                ).fetchall()
-            }
+            gemeld = _gemeld(conn, dag)
             rijen, dag_afwijkend = _lees_terug(root, rows, gemeld)
             gemeld_totaal += sum(gemeld.values())
             in_rapporten += rijen
@@ -127,6 +113,28 @@ def signaalrapporten(
             )
         ]
     )
+
+
+def _refuse_leaks(conn, dagen: list[dt.date]) -> None:
+    """Write nothing while any day's signals name a gemeente with a BSN it did not deliver."""
+    for dag in dagen:
+        lekken, gemeenten = conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone()
+        if lekken:
+            raise dg.Failure(
+                f"Geen rapporten geschreven: {lekken} signalen van {dag} naar "
+                f"{len(gemeenten)} gemeente(n) met een BSN dat die gemeente niet zelf "
+                "aanleverde (DESIGN 5.1)."
+            )
+
+
+def _gemeld(conn, dag: dt.date) -> dict[tuple[str, str], int]:
+    """The day's `gemeld` signals per (gemeentecode, product): what the files must hold."""
+    rows = conn.execute(
+        "SELECT gemeentecode, product, count(*) FROM signalen "
+        "WHERE leverdatum = $dag AND uitkomst = 'gemeld' GROUP BY ALL",
+        {"dag": dag},
+    ).fetchall()
+    return {(gemeentecode, product): aantal for gemeentecode, product, aantal in rows}
 
 
 def _schrijf_dag(context, conn, root, reports, dag: dt.date) -> tuple[pd.DataFrame, dict]:

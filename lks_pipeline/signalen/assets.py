@@ -15,6 +15,7 @@ Decisions where the spec is silent:
 """
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 import dagster as dg
 
@@ -143,68 +144,102 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
     scoring run as SQL inside DuckDB over the gemeenten's current verwijsindex and DKD data. The
     checks cover every day of the run and name the days that fail.
     """
-    lekken, lekkende, lekkende_gemeenten, open_ = 0, [], set(), []
+    checks = _Checks(days=len(context.partition_keys))
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        (codes,) = conn.execute("SELECT count(*) FROM doelgroepregister_codes").fetchone()
-        if codes == 0:
-            raise dg.Failure(
-                "doelgroepregister_codes is leeg: materialiseer eerst de groep referentie, "
-                "anders valt iedereen met een doelgroep buiten de populatie."
-            )
+        _require_doelgroepregister_codes(conn)
         for dag in partition_days(context):
             bereken_signalen(conn, dag)
-            dag_lekken, gemeenten = conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone()
-            if dag_lekken:
-                lekken += dag_lekken
-                lekkende_gemeenten.update(gemeenten)
-                lekkende.append(f"{dag}: {dag_lekken} rijen, {len(gemeenten)} gemeente(n)")
+            checks.add_lekken(dag, *conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone())
             metadata, sluitend = _dag(conn, dag)
-            if not sluitend:
-                open_.append(str(dag))
+            checks.add_sluitend(dag, sluitend)
             context.add_asset_metadata(metadata, partition_key=dag.isoformat())
         conn.execute("CHECKPOINT")
-    if lekken:
+    if checks.lekken:
         context.log.error(
-            f"{lekken} signalen naar gemeenten met een BSN dat die gemeente niet zelf aanleverde "
-            f"({'; '.join(lekkende)}); rapporten worden niet geschreven"
+            f"{checks.lekken} signalen naar gemeenten met een BSN dat die gemeente niet zelf "
+            f"aanleverde ({'; '.join(checks.per_dag)}); rapporten worden niet geschreven"
         )
-    return dg.MaterializeResult(
-        check_results=[
+    return dg.MaterializeResult(check_results=checks.results())
+
+
+def _require_doelgroepregister_codes(conn) -> None:
+    """Stop before routing without reference data: everyone would fall outside the population."""
+    (codes,) = conn.execute("SELECT count(*) FROM doelgroepregister_codes").fetchone()
+    if codes == 0:
+        raise dg.Failure(
+            "doelgroepregister_codes is leeg: materialiseer eerst de groep referentie, "
+            "anders valt iedereen met een doelgroep buiten de populatie."
+        )
+
+
+@dataclass
+class _Checks:
+    """The two blocking checks of `signalen`, over every day of the run."""
+
+    days: int
+    lekken: int = 0
+    per_dag: list[str] = field(default_factory=list)
+    gemeenten: set[str] = field(default_factory=set)
+    niet_sluitend: list[str] = field(default_factory=list)
+
+    def add_lekken(self, dag: dt.date, rijen: int, gemeenten: list[str]) -> None:
+        if rijen:
+            self.lekken += rijen
+            self.gemeenten.update(gemeenten)
+            self.per_dag.append(f"{dag}: {rijen} rijen, {len(gemeenten)} gemeente(n)")
+
+    def add_sluitend(self, dag: dt.date, sluitend: bool) -> None:
+        if not sluitend:
+            self.niet_sluitend.append(str(dag))
+
+    def results(self) -> list[dg.AssetCheckResult]:
+        return [
             dg.AssetCheckResult(
                 check_name="signalen_alleen_eigen_bsn",
-                passed=lekken == 0,
+                passed=self.lekken == 0,
                 metadata={
-                    "rijen": lekken,
-                    "gemeenten": len(lekkende_gemeenten),
-                    "per dag": "; ".join(lekkende) or "geen",
+                    "rijen": self.lekken,
+                    "gemeenten": len(self.gemeenten),
+                    "per dag": "; ".join(self.per_dag) or "geen",
                 },
             ),
             dg.AssetCheckResult(
                 check_name="signalen_uitkomsten_sluitend",
-                passed=not open_,
+                passed=not self.niet_sluitend,
                 metadata={
-                    "dagen": len(context.partition_keys),
-                    "dagen niet sluitend": ", ".join(open_) or "geen",
+                    "dagen": self.days,
+                    "dagen niet sluitend": ", ".join(self.niet_sluitend) or "geen",
                 },
                 description="Per dag staan de tellingen in de metadata van de materialisatie."
-                if open_
+                if self.niet_sluitend
                 else None,
             ),
-        ],
+        ]
+
+
+def _sluitend(conn, dag: dt.date) -> tuple[dict, bool]:
+    """Whether the day's outcomes add up (DESIGN 5.3), and the counts that say so."""
+    parameters = {"dag": dag, "uitkomsten": list(UITKOMSTEN)}
+    counts = dict(
+        zip(SLUITEND_KOLOMMEN, conn.execute(SLUITEND_SQL, parameters).fetchone(), strict=True)
     )
+    in_bestand = counts["regels_geladen"]
+    # Without an accepted file for the day (none delivered, or a re-delivery rejected whole, which
+    # keeps the rows of the version before it) there are no file lines to compare with.
+    passed = (
+        counts["zonder_uitkomst"] == 0
+        and counts["zonder_event"] == 0
+        and counts["onbekende_uitkomst"] == 0
+        and (in_bestand is None or counts["events"] == in_bestand)
+    )
+    return counts, passed
 
 
 def _dag(conn, dag: dt.date) -> tuple[dict, bool]:
     """One day's UI metadata, and whether its outcomes add up (DESIGN 5.3)."""
     parameters = {"dag": dag}
-    sluitend = dict(
-        zip(
-            SLUITEND_KOLOMMEN,
-            conn.execute(SLUITEND_SQL, parameters | {"uitkomsten": list(UITKOMSTEN)}).fetchone(),
-            strict=True,
-        )
-    )
+    sluitend, passed = _sluitend(conn, dag)
     per_uitkomst = conn.execute(
         "SELECT uitkomst, count(*) AS rijen, count(DISTINCT regel) AS events "
         "FROM signalen WHERE leverdatum = $dag GROUP BY uitkomst ORDER BY uitkomst",
@@ -222,19 +257,10 @@ def _dag(conn, dag: dt.date) -> tuple[dict, bool]:
         parameters,
     )
     counts = dict(zip(per_uitkomst["uitkomst"], per_uitkomst["rijen"].tolist(), strict=True))
-    events = sluitend["events"]
     in_bestand = sluitend["regels_geladen"]
-    # Without an accepted file for the day (none delivered, or a re-delivery rejected whole, which
-    # keeps the rows of the version before it) there are no file lines to compare with.
-    passed = (
-        sluitend["zonder_uitkomst"] == 0
-        and sluitend["zonder_event"] == 0
-        and sluitend["onbekende_uitkomst"] == 0
-        and (in_bestand is None or events == in_bestand)
-    )
     metadata = {
         "dagster/partition_row_count": sum(counts.values()),
-        "events": events,
+        "events": sluitend["events"],
         "events in quarantaine": sluitend["in_quarantaine"] or 0,
         **{uitkomst: counts.get(uitkomst, 0) for uitkomst in UITKOMSTEN},
         "gemeenten met signalen": gemeenten,

@@ -300,17 +300,23 @@ def _scenarios(wereld: _Wereld) -> list[dict]:
     Also plants the matching verwijsindex and DKD data, and the deliberate bad rows.
     """
     g = {gm.rol: gm for gm in wereld.gemeenten}
+    gedeeld, leading_zero = _plant_persons(wereld, g)
+    _plant_bad_rows(wereld, g)
+    return _scenario_events(wereld, g, gedeeld, leading_zero)
+
+
+def _persoon(bsn: str, gemeente: Gemeente, client: Client | None = None) -> str:
+    """Put `bsn` in the gemeente's verwijsindex and, with a Client, in its DKD data."""
+    gemeente.extra_vi.append(bsn)
+    if client is not None:
+        gemeente.clienten.append(client)
+    return bsn
+
+
+def _plant_persons(wereld: _Wereld, g: dict[str, Gemeente]) -> tuple[str, str]:
+    """The scenario persons in the gemeenten' data; returns the shared and the leading-zero BSN."""
     normaal, tweede = g["normaal"], g["lks_zonder_loonwaarde"]
-    tot = wereld.tot
     extra = wereld.extra
-
-    def persoon(bsn: str, gemeente: Gemeente, client: Client | None = None) -> str:
-        gemeente.extra_vi.append(bsn)
-        if client is not None:
-            gemeente.clienten.append(client)
-        return bsn
-
-    peil = tot - dt.timedelta(days=20)
     lks_in = _lks_client(
         extra[0], "01", dt.date(2020, 1, 1), dt.date(2023, 1, 1), None, "55.0", "123456789L01"
     )
@@ -320,19 +326,19 @@ def _scenarios(wereld: _Wereld) -> list[dict]:
     buiten = _lks_client(extra[2], "30", dt.date(2019, 1, 1), dt.date(2022, 1, 1), None, "60.0")
     zonder_pct = _lks_client(extra[3], "01", dt.date(2018, 1, 1), dt.date(2024, 6, 1), None, None)
     gedeeld = extra[4]
-    persoon(extra[0], normaal, lks_in)
-    persoon(extra[1], normaal, lks_uit)
-    persoon(extra[2], normaal, buiten)
-    persoon(extra[3], tweede, zonder_pct)
-    persoon(
+    _persoon(extra[0], normaal, lks_in)
+    _persoon(extra[1], normaal, lks_uit)
+    _persoon(extra[2], normaal, buiten)
+    _persoon(extra[3], tweede, zonder_pct)
+    _persoon(
         gedeeld,
         normaal,
         _lks_client(gedeeld, "01", dt.date(2019, 1, 1), dt.date(2024, 1, 1), None, "70.0"),
     )
-    persoon(gedeeld, g["geen_dkd"])  # the same BSN, only in another gemeente's verwijsindex
-    persoon(extra[9], normaal)  # its event comes again on a later day: `dubbel` then
+    _persoon(gedeeld, g["geen_dkd"])  # the same BSN, only in another gemeente's verwijsindex
+    _persoon(extra[9], normaal)  # its event comes again on a later day: `dubbel` then
     leading_zero = "010000008"
-    persoon(
+    _persoon(
         leading_zero,
         normaal,
         Client(
@@ -341,16 +347,28 @@ def _scenarios(wereld: _Wereld) -> list[dict]:
             [("Scholing", dt.date(2025, 2, 1), None, None)],
         ),
     )
-    v0100 = g["v0100"].bsn(0)
-    webservice_bsn = g["webservice"].bsn(0)
-    dkd_only = f"{normaal.dkd_only[0]:09d}"
+    return gedeeld, leading_zero
 
-    # Deliberate bad rows: 2 in verwijsindexen, 3 DKD Clients.
+
+def _plant_bad_rows(wereld: _Wereld, g: dict[str, Gemeente]) -> None:
+    """Deliberate bad rows: 2 in verwijsindexen, 3 DKD Clients."""
+    extra, normaal = wereld.extra, g["normaal"]
     normaal.vi_fouten.append(_ongeldig(extra[5]))
     g["twee_snapshots"].vi_fouten.append("12345678")
     normaal.clienten.append(Client(_ongeldig(extra[6]), fout="bsn"))
     normaal.clienten.append(Client(extra[7], fout="einde_voor_begin"))
-    tweede.clienten.append(Client(extra[8], fout="percentage"))
+    g["lks_zonder_loonwaarde"].clienten.append(Client(extra[8], fout="percentage"))
+
+
+def _scenario_events(
+    wereld: _Wereld, g: dict[str, Gemeente], gedeeld: str, leading_zero: str
+) -> list[dict]:
+    """The scenario events, one spec case each (a table)."""
+    tot, extra = wereld.tot, wereld.extra
+    peil = tot - dt.timedelta(days=20)
+    v0100 = g["v0100"].bsn(0)
+    webservice_bsn = g["webservice"].bsn(0)
+    dkd_only = f"{g['normaal'].dkd_only[0]:09d}"
 
     zud = {
         "berichttype": "ZIEK_UIT_DIENST",
