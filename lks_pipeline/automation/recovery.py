@@ -25,7 +25,6 @@ from functools import cache
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.launcher import DefaultRunLauncher
 
 LOPEND = [
     dg.DagsterRunStatus.STARTING,
@@ -123,7 +122,7 @@ def _slots_van(instance: dg.DagsterInstance, run_id: str) -> int:
 def herstel(instance: dg.DagsterInstance) -> list[Hersteld]:
     """Fail every run of this host whose process is gone, and free its slots."""
     host = socket.gethostname()
-    lokale_launcher = isinstance(instance.run_launcher, DefaultRunLauncher)
+    lokale_launcher = isinstance(instance.run_launcher, dg.DefaultRunLauncher)
     hersteld = []
     for record in instance.get_run_records(dg.RunsFilter(statuses=LOPEND)):
         run = record.dagster_run

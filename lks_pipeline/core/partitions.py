@@ -4,6 +4,9 @@ import datetime as dt
 import warnings
 
 import dagster as dg
+
+# Dagster exports no public name for the run tags of a partition range (RunRequest and
+# execute_in_process take one partition key), so these two come from where Dagster keeps them.
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
