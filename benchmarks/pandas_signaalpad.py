@@ -2,7 +2,7 @@
 
 Load the tables it needs from the warehouse, merge, decide outcome and zekerheid with vectorised
 pandas (no per-row Python), write one CSV per gemeente and product, and store the signals back
-in DuckDB. Written from DESIGN 5 and 6.1 on its own; deliberately neither clever nor careless.
+in DuckDB. Written from rules 5 and 6.1 on its own; deliberately neither clever nor careless.
 """
 
 import datetime as dt

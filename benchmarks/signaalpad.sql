@@ -1,5 +1,5 @@
 -- The signal path of one delivery day as a plain DuckDB SQL script: the benchmarks' yardstick.
--- Written from DESIGN 5 and 6.1 on its own, not from lks_pipeline/sql/, so the comparison is
+-- Written from rules 5 and 6.1 on its own, not from lks_pipeline/sql/, so the comparison is
 -- with what a careful analyst would write by hand. Variables: dag (DATE). The placeholder
 -- :rapporten: is the folder the reports go to (COPY needs a literal).
 
@@ -16,7 +16,7 @@ SELECT
 FROM uwv_events
 WHERE leverdatum = getvariable('dag');
 
--- Who knows each BSN: a gemeente's verwijsindex or its DKD data (DESIGN 5.1).
+-- Who knows each BSN: a gemeente's verwijsindex or its DKD data (rules 5.1).
 CREATE OR REPLACE TEMP TABLE b_bekend AS
 SELECT gemeentecode, bsn FROM verwijsindex WHERE bsn IN (SELECT bsn FROM b_events)
 UNION

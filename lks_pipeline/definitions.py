@@ -31,7 +31,7 @@ ROOMS = [referentie, ingest, webservice, aanleverfouten, signalen, rapporten, no
 
 
 def resources_from_env() -> dict:
-    """The resources of DESIGN 3, each from its LKS_* variable or the demo default."""
+    """The resources of rules 3, each from its LKS_* variable or the demo default."""
     return {
         "lks": LksSettings(data_dir=env_or("LKS_DATA_DIR", "data")),
         "duckdb": Warehouse(

@@ -1,4 +1,4 @@
-"""DESIGN 6.3: every fouttype from a hand-written inbox, with exact aantallen; a clean inbox has none.
+"""rules 6.3: every fouttype from a hand-written inbox, with exact aantallen; a clean inbox has none.
 
 Day evaluated: 2026-11-20. Each gemeente below is clean except for the one problem named:
 

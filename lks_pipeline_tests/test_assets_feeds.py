@@ -98,7 +98,7 @@ def test_verwijsindex_rerun_replaces_without_duplicates(run, data_root):
 
 
 def test_one_run_over_a_range_records_each_partition_on_its_own(data_root):
-    """GM0014..GM0037 in one run: a good file, no file, a file rejected whole (DESIGN 4.2)."""
+    """GM0014..GM0037 in one run: a good file, no file, a file rejected whole (rules 4.2)."""
     vi(data_root, "verwijsindex_GM0014_20261120.csv", "bsn;cluster\n123456782;Uitkeringen\n")
     vi(data_root, "verwijsindex_GM0037_20261120.csv", "bsn,cluster\n010000008,Debiteuren\n")
     vi(data_root, "verwijsindex_GM0363_20261120.csv", "bsn;cluster\n111222333;Uitkeringen\n")

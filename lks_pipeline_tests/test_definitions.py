@@ -1,4 +1,4 @@
-"""The code location as the UI and the daemon see it (DESIGN 6.4, 7)."""
+"""The code location as the UI and the daemon see it (rules 6.4, 7)."""
 
 import dagster as dg
 import duckdb

@@ -1,4 +1,4 @@
-"""CSV feeds (DESIGN 4.1, 4.2, 4.5): exact loaded rows and exact quarantine reasons by line."""
+"""CSV feeds (rules 4.1, 4.2, 4.5): exact loaded rows and exact quarantine reasons by line."""
 
 import datetime as dt
 from pathlib import Path

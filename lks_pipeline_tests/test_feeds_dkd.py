@@ -1,4 +1,4 @@
-"""DKD re-integratieberichten (DESIGN 4.4): streamed, validated per Client, hostile XML refused."""
+"""DKD re-integratieberichten (rules 4.4): streamed, validated per Client, hostile XML refused."""
 
 import io
 import time

@@ -36,7 +36,7 @@ def hostile_files(root, secret, url):
     latin1_xml = dkd_xml("GM0080", "").replace('encoding="UTF-8"', 'encoding="ISO-8859-1"')
     vi = "bsn;cluster\n"
     return {
-        # DKD XML (DESIGN 4.4)
+        # DKD XML (rules 4.4)
         "dkd/dkd_reintegratie_GM0034_20261118.xml": f'<!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]>{BODY}'.encode(),
         "dkd/dkd_reintegratie_GM0037_20261118.xml": f'<!DOCTYPE r [<!ENTITY x SYSTEM "{url}/x">]>{BODY}'.encode(),
         "dkd/dkd_reintegratie_GM0047_20261118.xml": f'<!DOCTYPE r SYSTEM "{url}/x.dtd">{BODY}'.encode(),
@@ -58,7 +58,7 @@ def hostile_files(root, secret, url):
         .encode()
         .replace(b"<Stuurgegevens>", b"<Stuurgegevens>\x00"),
         "dkd/dkd_reintegratie_GM0086_20261118.xml": b"",
-        # Verwijsindex CSV (DESIGN 4.2)
+        # Verwijsindex CSV (rules 4.2)
         "verwijsindex/verwijsindex_GM0088_20261119.csv": b"",
         "verwijsindex/verwijsindex_GM0090_20261119.csv": (
             vi + "123456782;Reintegratie\n12345\x006782;Reintegratie\n"
@@ -76,7 +76,7 @@ def hostile_files(root, secret, url):
         "verwijsindex/verwijsindex_GM0106_20261119.csv": (
             vi + "123456782;" + "x" * 3_000_000 + "\n999999904;Reintegratie\n"
         ).encode(),
-        # UWV CSV (DESIGN 4.1), each on a day of its own
+        # UWV CSV (rules 4.1), each on a day of its own
         "uwv/uwv_lks_20261110.csv": f"{UWV_HEADER}\n{UWV_GOED}\n{UWV_GOED.replace('999999904', '555555501')}\n".encode(),
         "uwv/uwv_lks_20261111.csv": f"{UWV_HEADER}\n{UWV_GOED.replace('1980-02-03', '2021-02-30')}\n".encode(),
         "uwv/uwv_lks_20261112.csv": (

@@ -1,4 +1,4 @@
-"""DESIGN 6.2 against a real SMTP server on loopback (aiosmtpd): exactly one mail per report content.
+"""rules 6.2 against a real SMTP server on loopback (aiosmtpd): exactly one mail per report content.
 
 The inbox is the hand-built one of `test_signalen` (day 2026-11-20 has six reports) plus an
 instellingen snapshot: GM0363, GM0518 and GM0599 have an address, GM0014 has an empty one.

@@ -1,4 +1,4 @@
-"""Properties of routing, outcomes and reports (DESIGN 5, 6.1) over generated inboxes.
+"""Properties of routing, outcomes and reports (rules 5, 6.1) over generated inboxes.
 
 Hypothesis draws what a few gemeenten delivered (verwijsindex rows; DKD clients with doelgroepen,
 inzetten and loonkostensubsidies, their periods around the window's edges) and two delivery days
@@ -12,7 +12,7 @@ point is many thousands of inboxes per minute, which a Dagster run per inbox wou
 What must hold for every inbox:
 - no report (and no signal) names a BSN its gemeente did not itself deliver;
 - every event has exactly the outcomes, with exactly the zekerheid, of a model written here from
-  DESIGN 5 in plain Python;
+  rules 5 in plain Python;
 - each report's rows are exactly its gemeente's `gemeld` signals of its product, cell for cell as
   the model formats them, in BSN order; no report exists without such a signal;
 - computing the day again, or loading the same inbox in another row order, gives the same bytes.
@@ -155,7 +155,7 @@ class Event:
 
     @property
     def peildatum(self) -> dt.date:
-        """DESIGN 5.2: einde arbeidsverhouding for ZIEK_UIT_DIENST, else begindatum ZW."""
+        """rules 5.2: einde arbeidsverhouding for ZIEK_UIT_DIENST, else begindatum ZW."""
         if self.berichttype == "ZIEK_UIT_DIENST":
             return self.datum_einde_arbeidsverhouding
         return self.begindatum_zw_uitkering
@@ -163,7 +163,7 @@ class Event:
 
 @st.composite
 def events(draw, kenmerk: str) -> Event:
-    """One event as the UWV feed's validation lets it through (DESIGN 4.1)."""
+    """One event as the UWV feed's validation lets it through (rules 4.1)."""
     ziek_uit_dienst = draw(st.booleans())
     gemeen = {
         "uwv_kenmerk": kenmerk,
@@ -320,7 +320,7 @@ def verwerk(conn: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The model: DESIGN 5 in plain Python, one event at a time.
+# The model: rules 5 in plain Python, one event at a time.
 
 
 def overlapt(periode: tuple[dt.date, dt.date | None], van: dt.date, tot: dt.date) -> bool:
@@ -377,7 +377,7 @@ def datum(d: dt.date | None) -> str:
 
 
 def cel(text: str | None) -> str:
-    """A text cell as DESIGN 6.1 wants it in Excel: a formula-like start gets a `'`."""
+    """A text cell as rules 6.1 wants it in Excel: a formula-like start gets a `'`."""
     if text is None:
         return ""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -129,7 +129,7 @@ def test_reports_and_the_warehouse_are_not_readable_by_others(tmp_path):
     warehouse = data / "warehouse"
     assert mode(warehouse) == 0o700
     assert mode(warehouse / "lks.duckdb") == 0o600
-    # The analysts' copy is for the analysts' group (DESIGN 6.4), never for everyone.
+    # The analysts' copy is for the analysts' group (rules 6.4), never for everyone.
     assert mode(warehouse / "lks_analyse.duckdb") == 0o640
     assert mode(data / "reports") == 0o700
     for path in (data / "reports").rglob("*"):

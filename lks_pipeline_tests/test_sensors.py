@@ -1,4 +1,4 @@
-"""Sensors and the schedule (DESIGN 7) on a temporary inbox, evaluated as the daemon would.
+"""Sensors and the schedule (rules 7) on a temporary inbox, evaluated as the daemon would.
 
 Run requests are executed with the requested job, partition, selection and run key on a real
 SQLite instance, so what a tick decides is checked by what the runs then do.

@@ -1,4 +1,4 @@
-"""The report format and file writing of DESIGN 6.1, without Dagster."""
+"""The report format and file writing of rules 6.1, without Dagster."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""DESIGN 5 and 6.1 on a hand-built inbox: every rule, with the exact bytes of every report.
+"""rules 5 and 6.1 on a hand-built inbox: every rule, with the exact bytes of every report.
 
 The persons (BSNs pass the elfproef; P16 is known by no gemeente):
 

@@ -1,4 +1,4 @@
-"""DESIGN 4.6 against a real HTTP server on loopback playing GM0518's DKD webservice.
+"""rules 4.6 against a real HTTP server on loopback playing GM0518's DKD webservice.
 
 The inbox is `test_signalen`'s: GM0518 knows five BSNs of day 2026-11-20 through its
 verwijsindex and has no verzamelbestand, so without the webservice P10 (010000008) is zekerheid

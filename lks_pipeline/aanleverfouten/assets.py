@@ -1,4 +1,4 @@
-"""DKD-aanleverfouten (DESIGN 6.3): per day, what each gemeente delivers badly, and how to fix it.
+"""DKD-aanleverfouten (rules 6.3): per day, what each gemeente delivers badly, and how to fix it.
 
 One SQL statement (`sql/dkd_aanleverfouten.sql`) evaluates all eleven fouttypes for every
 gemeente in view (one with instellingen or any delivery dated on or before the day) as of that
@@ -12,7 +12,7 @@ Decisions where the spec is silent:
 - VERWIJSINDEX_ONVOLLEDIG is only judged when the gemeente has a verwijsindex (else
   VERWIJSINDEX_ONTBREEKT says it all).
 - INSTELLINGEN_ONTBREKEN covers both a gemeente with deliveries but no instellingen row and an
-  instellingen row without notificatie_email (DESIGN 6.2).
+  instellingen row without notificatie_email (rules 6.2).
 - Counts over the contents of a snapshot (VERWIJSINDEX_ONVOLLEDIG, LOONWAARDE_ONTBREEKT) use the
   snapshot the warehouse holds when it is dated on or before the day; a past day re-evaluated
   after a newer delivery leaves them out rather than judge it by later data.
@@ -26,7 +26,9 @@ from lks_pipeline.core.metadata import column_schema
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, load_sql, transaction
+from lks_pipeline.ingest.assets import dkd_instellingen, dkd_reintegratie, verwijsindex
 from lks_pipeline.ingest.dkd import HUIDIGE_BERICHTVERSIE
+from lks_pipeline.webservice.assets import dkd_webservice
 
 AANLEVERFOUTEN_SQL = load_sql(__package__, "dkd_aanleverfouten.sql")
 FOUTTYPES = (
@@ -58,10 +60,10 @@ GROUP BY ALL
     pool="duckdb_writer",
     backfill_policy=SINGLE_RUN,
     deps=[
-        dg.AssetDep("dkd_instellingen"),
-        dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("dkd_reintegratie", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("dkd_webservice"),
+        dg.AssetDep(dkd_instellingen),
+        dg.AssetDep(verwijsindex, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(dkd_reintegratie, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(dkd_webservice),
     ],
     metadata={
         "dagster/column_schema": column_schema(

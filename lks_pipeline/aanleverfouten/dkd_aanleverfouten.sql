@@ -1,4 +1,4 @@
--- DESIGN 6.3: every gemeente's DKD-aanleverfouten as of $dag, with a toelichting it can act on.
+-- rules 6.3: every gemeente's DKD-aanleverfouten as of $dag, with a toelichting it can act on.
 -- "As of $dag": the newest instellingen snapshot, verwijsindex and DKD delivery dated on or
 -- before it (`leveringen` keeps every delivery, so a problem is reported on every day until a
 -- newer delivery replaces it). Counts over file contents use the snapshot the warehouse holds,

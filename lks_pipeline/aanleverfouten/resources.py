@@ -1,11 +1,11 @@
-"""The thresholds of the DKD-aanleverfouten (DESIGN 6.3): the `drempels` resource."""
+"""The thresholds of the DKD-aanleverfouten (rules 6.3): the `drempels` resource."""
 
 import dagster as dg
 from pydantic import Field
 
 
 class AanleverDrempels(dg.ConfigurableResource):
-    """Thresholds of the DKD-aanleverfouten (DESIGN 6.3)."""
+    """Thresholds of the DKD-aanleverfouten (rules 6.3)."""
 
     marge_dagen: int = Field(
         default=7,

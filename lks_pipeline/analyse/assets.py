@@ -1,4 +1,4 @@
-"""The analysts' copy (DESIGN 6.4): `warehouse/lks_analyse.duckdb`, replaced whole after a run.
+"""The analysts' copy (rules 6.4): `warehouse/lks_analyse.duckdb`, replaced whole after a run.
 
 DuckDB allows one writer or many readers on a file, never both, so analysts never open the live
 `lks.duckdb`. After every run that changed the warehouse this step copies it (all tables and
@@ -13,10 +13,23 @@ from pathlib import Path
 
 import dagster as dg
 
+from lks_pipeline.aanleverfouten.assets import dkd_aanleverfouten
 from lks_pipeline.core.crashpoints import crashpoint
 from lks_pipeline.core.files import sync_folder
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.warehouse import ensure_schema
+from lks_pipeline.ingest.assets import (
+    dkd_instellingen,
+    dkd_reintegratie,
+    inbox_bestandsnamen,
+    uwv_events,
+    verwijsindex,
+)
+from lks_pipeline.notificaties.assets import notificaties
+from lks_pipeline.rapporten.assets import signaalrapporten
+from lks_pipeline.referentie.assets import doelgroepregister_codes, gemeenten
+from lks_pipeline.signalen.assets import poortwachter_termijnen, signalen
+from lks_pipeline.webservice.assets import dkd_webservice
 
 ANALYSE_BESTAND = "lks_analyse.duckdb"
 
@@ -52,19 +65,19 @@ def _sql_tekst(pad: Path) -> str:
     kinds={"duckdb"},
     pool="duckdb_writer",
     deps=[
-        "gemeenten",
-        "doelgroepregister_codes",
-        "dkd_instellingen",
-        "inbox_bestandsnamen",
-        dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("dkd_reintegratie", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("uwv_events", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("dkd_webservice", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("signalen", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("signaalrapporten", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("poortwachter_termijnen", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("dkd_aanleverfouten", partition_mapping=dg.AllPartitionMapping()),
-        "notificaties",
+        gemeenten,
+        doelgroepregister_codes,
+        dkd_instellingen,
+        inbox_bestandsnamen,
+        dg.AssetDep(verwijsindex, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(dkd_reintegratie, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(uwv_events, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(dkd_webservice, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(signalen, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(signaalrapporten, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(poortwachter_termijnen, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(dkd_aanleverfouten, partition_mapping=dg.AllPartitionMapping()),
+        notificaties,
     ],
 )
 def lks_analyse(duckdb: Warehouse) -> dg.MaterializeResult:

@@ -1,7 +1,7 @@
 """Asset jobs shared by the CLI, the sensors and the schedule: one per partition scheme.
 
 Every job ends with `lks_analyse`, so each run that changed the warehouse refreshes the
-analysts' copy (DESIGN 6.4). `lks-pipeline process` selects the assets without it and
+analysts' copy (rules 6.4). `lks-pipeline process` selects the assets without it and
 publishes once at the end instead.
 """
 

@@ -1,4 +1,4 @@
-"""What is behind: the decisions `lks-pipeline process` and the sensors share (DESIGN 7).
+"""What is behind: the decisions `lks-pipeline process` and the sensors share (rules 7).
 
 Everything here reads the inbox listing and the Dagster instance, never the warehouse, so a
 sensor tick can call it while a run holds the DuckDB file.

@@ -2,7 +2,7 @@
 
 A run killed with SIGKILL (or by the OOM killer, or a power cut) cannot report its own end: it
 stays STARTED in the instance and keeps its `duckdb_writer` slot, and with a pool limit of 1 every
-later writing step then waits forever (DAGSTER-DUCKDB.md section 2, dagster-io/dagster#32560).
+later writing step then waits forever (docs/architecture.md, "Writers"; dagster-io/dagster#32560).
 Dagster's run monitoring frees slots only of runs that already ended, and tells a dead run
 worker only for launchers that can check their workers (Docker, Kubernetes). A code server
 fails the runs of run workers it started and saw die, but nothing fails a run of

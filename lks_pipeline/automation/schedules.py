@@ -1,4 +1,4 @@
-"""The daily schedule (DESIGN 7): 07:00 Europe/Amsterdam, the day's partition of `dag_job`.
+"""The daily schedule (rules 7): 07:00 Europe/Amsterdam, the day's partition of `dag_job`.
 
 It runs even when no UWV file arrived: `uwv_events` then records that the day has no delivery
 (its check `uwv_levering_ontvangen` warns), and the signal path and mail step run on what the

@@ -1,4 +1,4 @@
-"""Sensors (DESIGN 7): one per feed on its inbox folder, the reference data, and held-back mail.
+"""Sensors (rules 7): one per feed on its inbox folder, the reference data, and held-back mail.
 
 Ticks decide, runs act: a tick lists its folder (one `scandir`, one `lstat` per entry), hashes
 only files it has not seen, and asks for runs; it never opens the warehouse, so it never waits

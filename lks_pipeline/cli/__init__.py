@@ -1,4 +1,4 @@
-"""`lks-pipeline`: the headless commands (DESIGN 7).
+"""`lks-pipeline`: the headless commands (rules 7).
 
 - `generate` writes a synthetic inbox (`generate.py`).
 - `process` processes everything new in the inbox through the same Definitions and instance as

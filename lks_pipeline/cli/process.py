@@ -1,4 +1,4 @@
-"""`lks-pipeline process` (DESIGN 7): everything new in the inbox, without the daemon.
+"""`lks-pipeline process` (rules 7): everything new in the inbox, without the daemon.
 
 Through the same Definitions and the `DAGSTER_HOME` instance as the UI (so its runs show
 there), in this order:

@@ -1,4 +1,4 @@
-"""The two partition schemes (DESIGN 6.4); never gemeente x dag (1.2M keys, DAGSTER-DUCKDB 3)."""
+"""The two partition schemes (rules 6.4); never gemeente x dag (1.2M keys)."""
 
 import datetime as dt
 import warnings

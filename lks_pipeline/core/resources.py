@@ -22,7 +22,7 @@ from lks_pipeline.core.files import private_folder
 
 
 class LksSettings(dg.ConfigurableResource):
-    """The data root of DESIGN 3 and the folders under it."""
+    """The data root of rules 3 and the folders under it."""
 
     data_dir: str = Field(
         default="data",

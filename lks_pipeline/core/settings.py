@@ -1,4 +1,4 @@
-"""Settings from the environment (DESIGN 3): the `LKS_*` variables and their demo defaults.
+"""Settings from the environment (rules 3): the `LKS_*` variables and their demo defaults.
 
 Every variable has a working default, so the demo needs nothing set. `definitions.py` builds the
 resources from these; the command line reads the data root and the warehouse path here too, so
@@ -45,7 +45,7 @@ def data_root() -> Path:
 
 
 def default_warehouse() -> str:
-    """`warehouse/lks.duckdb` under the data root (DESIGN 3), as the environment says it."""
+    """`warehouse/lks.duckdb` under the data root (rules 3), as the environment says it."""
     return os.path.join(os.environ.get("LKS_DATA_DIR", "data"), "warehouse", "lks.duckdb")
 
 

@@ -1,4 +1,4 @@
-"""The DuckDB warehouse (DESIGN 6.4): its schema, transactions, and replacing partitions.
+"""The DuckDB warehouse (rules 6.4): its schema, transactions, and replacing partitions.
 
 Each room owns its tables and views in its `schema.sql`; `ensure_schema` runs them in the order
 data flows (a view may read the tables of a room before it). DDL runs in its own statements

@@ -1,4 +1,4 @@
-"""Ingest assets (DESIGN 4, 6.4): each feed's files, validated, into partitioned DuckDB tables.
+"""Ingest assets (rules 4, 6.4): each feed's files, validated, into partitioned DuckDB tables.
 
 One engine serves every feed. For each partition, one transaction replaces its rows and records
 each file read in `leveringen` and its rejected rows in `quarantaine`. A file rejected whole
@@ -295,7 +295,7 @@ INSTELLINGEN = FeedSpec(
     metadata={"dagster/column_schema": _column_schema(schemas.verwijsindex_schema())},
 )
 def verwijsindex(context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse) -> None:
-    """One row per (BSN, cluster) a gemeente knows: its newest verwijsindex (DESIGN 4.2).
+    """One row per (BSN, cluster) a gemeente knows: its newest verwijsindex (rules 4.2).
 
     Each delivery is a full snapshot, so the partition is replaced, never appended to. Invalid
     BSNs go to `quarantaine` with their line; a file rejected whole keeps the previous snapshot.
@@ -313,7 +313,7 @@ def verwijsindex(context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Wa
 def dkd_reintegratie(
     context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
 ) -> None:
-    """One row per Client in a gemeente's newest DKD verzamelbestand (DESIGN 4.4).
+    """One row per Client in a gemeente's newest DKD verzamelbestand (rules 4.4).
 
     Its Doelgroepen, ReintegratieInzetten and Loonkostensubsidies go to `dkd_doelgroepen`,
     `dkd_inzetten` and `dkd_loonkostensubsidies`, each row with source (`bron`), so webservice
@@ -345,7 +345,7 @@ def dkd_reintegratie(
 def uwv_events(
     context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
 ) -> dg.MaterializeResult:
-    """One row per UWV Ziektewet event of a delivery day, both products (DESIGN 4.1).
+    """One row per UWV Ziektewet event of a delivery day, both products (rules 4.1).
 
     The partition is the delivery date in the file name. Rows breaking a rule for a required
     field go to `quarantaine` with their line; a loonheffingennummer not matching its pattern is
@@ -406,7 +406,7 @@ def dkd_instellingen(
 def inbox_bestandsnamen(
     context: dg.AssetExecutionContext, lks: LksSettings, duckdb: Warehouse
 ) -> dg.MaterializeResult:
-    """One row per inbox entry that is never read (DESIGN 3), recorded as quarantine.
+    """One row per inbox entry that is never read (rules 3), recorded as quarantine.
 
     A name matching no feed's pattern, an unknown gemeente or date, a symlink, a folder or a path
     outside the inbox. Each is recorded in `leveringen` (status `afgewezen`) and `quarantaine`

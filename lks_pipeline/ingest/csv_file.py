@@ -1,4 +1,4 @@
-"""Reading one `;`-separated feed file (DESIGN 4): file checks, then records with line numbers.
+"""Reading one `;`-separated feed file (rules 4): file checks, then records with line numbers.
 
 One pass over the bytes (C-speed: UTF-8 decode, NUL search, newline count) rejects a file
 that cannot be this CSV at all, naming the line. DuckDB's CSV reader then parses the records, with
@@ -33,7 +33,7 @@ _CHUNK = 1 << 20
 
 
 class BestandAfgewezen(Exception):
-    """The whole file is rejected; nothing of it is loaded (DESIGN 4)."""
+    """The whole file is rejected; nothing of it is loaded (rules 4)."""
 
     def __init__(self, bestand: str, reden: str, regel: int | None = None):
         self.bestand, self.reden, self.regel = bestand, reden, regel

@@ -1,4 +1,4 @@
-"""DKD re-integratieberichten (DESIGN 4.4): GSDDossierReintegratie XML, streamed.
+"""DKD re-integratieberichten (rules 4.4): GSDDossierReintegratie XML, streamed.
 
 The document is read with lxml `iterparse` and each Client is cleared once handled, so memory is
 bounded by one Client, not by the file. The parser is hardened: no entity expansion, no DTD loading,

@@ -1,4 +1,4 @@
-"""The inbox contract of DESIGN 3: which file belongs to which feed, partition and delivery date.
+"""The inbox contract of rules 3: which file belongs to which feed, partition and delivery date.
 
 Names are parsed strictly. A gemeentecode must be in the CBS list and a date must exist, so no file
 name can steer a write outside our folders. A symlink, anything that resolves outside `inbox/`, a

@@ -1,4 +1,4 @@
-"""Pandera schemas of the CSV feeds (DESIGN 4.1, 4.2, 4.5): one row rule per check.
+"""Pandera schemas of the CSV feeds (rules 4.1, 4.2, 4.5): one row rule per check.
 
 Every field arrives as text (None = empty). Each check's `error` is the Dutch quarantine reason,
 naming the column but never the value, because a value may be a BSN or a name. Checks are
@@ -141,7 +141,7 @@ def _uniek(columns: list[str], wat: str) -> pa.Check:
 
 
 def uwv_schema(leverdatum: dt.date) -> pa.DataFrameSchema:
-    """Rows of `uwv_lks_YYYYMMDD.csv`: both products' events of one delivery day (DESIGN 4.1)."""
+    """Rows of `uwv_lks_YYYYMMDD.csv`: both products' events of one delivery day (rules 4.1)."""
     datums = _Datums()
     geboren_voor_levering = _check(
         lambda df: (

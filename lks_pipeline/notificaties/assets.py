@@ -1,4 +1,4 @@
-"""The notification step (DESIGN 6.2, 7): a mail per new or changed report, exactly once.
+"""The notification step (rules 6.2, 7): a mail per new or changed report, exactly once.
 
 `notificaties` is the ledger table, one row per (report file, sha256 of its bytes). It is not
 partitioned: each materialization sends every notification still open, whatever its day, so

@@ -1,4 +1,4 @@
-"""Notification e-mails (DESIGN 6.2): one per new or changed signaalrapport, never personal data.
+"""Notification e-mails (rules 6.2): one per new or changed signaalrapport, never personal data.
 
 Pure mail code, no Dagster: the message of one report. Delivering it is `transport.py`'s; the
 ledger that makes sending exactly-once lives in the `notificaties` asset.

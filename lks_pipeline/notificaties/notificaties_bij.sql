@@ -1,4 +1,4 @@
--- Bring the mail ledger up to date with the report records (DESIGN 6.2), in one transaction.
+-- Bring the mail ledger up to date with the report records (rules 6.2), in one transaction.
 -- Keyed on (bestand, sha256): a report rewritten with the same bytes adds nothing, a changed
 -- report adds one row. A pending row whose bytes are no longer the current file's is 'vervallen'
 -- (the newer bytes get their own row); it comes back if the file returns to those bytes.

@@ -1,4 +1,4 @@
-"""How notification mail leaves (DESIGN 6.2): the `mail` resource."""
+"""How notification mail leaves (rules 6.2): the `mail` resource."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +11,7 @@ from lks_pipeline.notificaties.transport import OutboxVerzending, SmtpVerzending
 
 
 class Mail(dg.ConfigurableResource):
-    """How notifications leave (DESIGN 6.2): SMTP when `smtp_host` is set, else `.eml` files."""
+    """How notifications leave (rules 6.2): SMTP when `smtp_host` is set, else `.eml` files."""
 
     smtp_host: str = Field(default="", description="LKS_SMTP_HOST; empty: write to outbox/.")
     smtp_port: int = Field(default=587, description="LKS_SMTP_PORT.")

@@ -1,4 +1,4 @@
-"""The signaalrapporten asset (DESIGN 6.1): one CSV per gemeente, product and delivery day.
+"""The signaalrapporten asset (rules 6.1): one CSV per gemeente, product and delivery day.
 
 Decisions where the spec is silent:
 - A file whose bytes would not change is left alone (same bytes, same mtime), so a re-run
@@ -123,7 +123,7 @@ def _refuse_leaks(conn, dagen: list[dt.date]) -> None:
             raise dg.Failure(
                 f"Geen rapporten geschreven: {lekken} signalen van {dag} naar "
                 f"{len(gemeenten)} gemeente(n) met een BSN dat die gemeente niet zelf "
-                "aanleverde (DESIGN 5.1)."
+                "aanleverde (rules 5.1)."
             )
 
 

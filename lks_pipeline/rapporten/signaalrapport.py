@@ -1,4 +1,4 @@
-"""Signaalrapporten (DESIGN 6.1): rows to Excel-safe CSV bytes, and files written atomically.
+"""Signaalrapporten (rules 6.1): rows to Excel-safe CSV bytes, and files written atomically.
 
 Pure output code, no Dagster. The rows come from one DuckDB query per product that already
 formats every cell (dates as DD-MM-JJJJ, the zekerheid omschrijving, the formula-injection
@@ -51,7 +51,7 @@ def datum(expression: str) -> str:
 
 
 def zekerheid(expression: str) -> str:
-    """SQL for the omschrijving of a zekerheid code (DESIGN 5.2), as quoted literals."""
+    """SQL for the omschrijving of a zekerheid code (rules 5.2), as quoted literals."""
     whens = " ".join(
         f"WHEN {code} THEN '{tekst.replace(chr(39), chr(39) * 2)}'"
         for code, tekst in ZEKERHEID_OMSCHRIJVING.items()

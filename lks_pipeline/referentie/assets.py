@@ -39,7 +39,7 @@ def gemeenten(duckdb: Warehouse) -> dg.MaterializeResult:
 
 @dg.asset(**_COMMON)
 def doelgroepregister_codes(duckdb: Warehouse) -> dg.MaterializeResult:
-    """One row per doelgroepregister code that puts a person in the LKS population (DESIGN 4.3).
+    """One row per doelgroepregister code that puts a person in the LKS population (rules 4.3).
 
     Any other two-digit code in a DKD message is a valid registration outside the population.
     """

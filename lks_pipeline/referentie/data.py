@@ -1,6 +1,6 @@
 """Reference data shipped in the package.
 
-The CBS gemeenten of 2025 and the doelgroepregister codes of the LKS population (DESIGN 4.3).
+The CBS gemeenten of 2025 and the doelgroepregister codes of the LKS population (rules 4.3).
 Pure: no dagster, no DuckDB.
 """
 
@@ -29,7 +29,7 @@ def gemeenten() -> tuple[dict[str, str], ...]:
 
 @cache
 def gemeentecodes() -> frozenset[str]:
-    """Every valid gemeentecode; a file name naming any other code is rejected (DESIGN 3)."""
+    """Every valid gemeentecode; a file name naming any other code is rejected (rules 3)."""
     return frozenset(g["gemeentecode"] for g in gemeenten())
 
 

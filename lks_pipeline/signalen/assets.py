@@ -1,4 +1,4 @@
-"""Signal assets (DESIGN 5): routing, zekerheid and product rules in SQL inside DuckDB.
+"""Signal assets (rules 5): routing, zekerheid and product rules in SQL inside DuckDB.
 
 Decisions where the spec is silent:
 - A day's signals use the gemeenten's data as the warehouse holds it when the day is processed
@@ -8,7 +8,7 @@ Decisions where the spec is silent:
   BSN: one row without gemeente), `dubbel` (the uwv_kenmerk was `gemeld` to any gemeente on an
   earlier delivery day), `na_wetswijziging_2022`, `buiten_doelgroep`, `gemeld`. Every routed row
   carries its zekerheid, also when not gemeld, so analysts see what would have been sent.
-- Zekerheid 2 needs a ReintegratieInzet of any date (DESIGN 5.2 sets no window for it); a BSN
+- Zekerheid 2 needs a ReintegratieInzet of any date (rules 5.2 sets no window for it); a BSN
   the gemeente knows from DKD data without any inzet is zekerheid 3.
 - EINDE_ZW rows carry einddatum (derived when missing) and hervatdatum; ZIEK_UIT_DIENST rows
   leave both empty, as the rule is about the end of the ZW benefit.
@@ -23,6 +23,9 @@ from lks_pipeline.core.metadata import column_schema
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, load_sql, transaction
+from lks_pipeline.ingest.assets import dkd_reintegratie, uwv_events, verwijsindex
+from lks_pipeline.referentie.assets import doelgroepregister_codes
+from lks_pipeline.webservice.assets import dkd_webservice
 
 # Module attributes, so a test can swap in a deliberately leaking routing and see the check block.
 ROUTERING_SQL = load_sql(__package__, "routering.sql")
@@ -67,7 +70,7 @@ SIGNALEN_KOLOMMEN = column_schema(
     ("bsn", "VARCHAR", "the person's BSN"),
     ("gemeentecode", "VARCHAR", "gemeente routed to; empty for niet_routeerbaar"),
     ("uitkomst", "VARCHAR", ", ".join(UITKOMSTEN)),
-    ("zekerheid", "TINYINT", "1, 2 or 3 (DESIGN 5.2); empty for niet_routeerbaar"),
+    ("zekerheid", "TINYINT", "1, 2 or 3 (rules 5.2); empty for niet_routeerbaar"),
     ("via_verwijsindex", "BOOLEAN", "the gemeente's verwijsindex holds the BSN"),
     ("via_dkd", "BOOLEAN", "the gemeente's DKD data holds the BSN"),
     ("peildatum", "DATE", "einde arbeidsverhouding (ZIEK_UIT_DIENST) or begindatum ZW"),
@@ -113,31 +116,31 @@ def _markdown(conn, sql: str, parameters: dict) -> dg.MetadataValue:
     backfill_policy=SINGLE_RUN,
     metadata={"dagster/column_schema": SIGNALEN_KOLOMMEN},
     deps=[
-        dg.AssetDep("uwv_events"),
-        dg.AssetDep("dkd_webservice"),
-        dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("dkd_reintegratie", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("doelgroepregister_codes"),
+        dg.AssetDep(uwv_events),
+        dg.AssetDep(dkd_webservice),
+        dg.AssetDep(verwijsindex, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(dkd_reintegratie, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(doelgroepregister_codes),
     ],
     check_specs=[
         dg.AssetCheckSpec(
             "signalen_alleen_eigen_bsn",
             asset="signalen",
             blocking=True,
-            description="DESIGN 5.1: no gemeente receives a BSN absent from both its own "
+            description="rules 5.1: no gemeente receives a BSN absent from both its own "
             "verwijsindex and its own DKD data. A failure stops the reports.",
         ),
         dg.AssetCheckSpec(
             "signalen_uitkomsten_sluitend",
             asset="signalen",
             blocking=True,
-            description="DESIGN 5.3: every UWV event of the day has an outcome, every outcome "
+            description="rules 5.3: every UWV event of the day has an outcome, every outcome "
             "an event, and events plus quarantined rows are the lines of the file.",
         ),
     ],
 )
 def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.MaterializeResult:
-    """One row per (UWV event, gemeente it is routed to), with outcome and zekerheid (DESIGN 5).
+    """One row per (UWV event, gemeente it is routed to), with outcome and zekerheid (rules 5).
 
     An event no gemeente knows has one `niet_routeerbaar` row without gemeente, so every event
     of the day is accounted for. Each day is replaced whole in one transaction; routing and
@@ -219,7 +222,7 @@ class _Checks:
 
 
 def _sluitend(conn, dag: dt.date) -> tuple[dict, bool]:
-    """Whether the day's outcomes add up (DESIGN 5.3), and the counts that say so."""
+    """Whether the day's outcomes add up (rules 5.3), and the counts that say so."""
     parameters = {"dag": dag, "uitkomsten": list(UITKOMSTEN)}
     counts = dict(
         zip(SLUITEND_KOLOMMEN, conn.execute(SLUITEND_SQL, parameters).fetchone(), strict=True)
@@ -237,7 +240,7 @@ def _sluitend(conn, dag: dt.date) -> tuple[dict, bool]:
 
 
 def _dag(conn, dag: dt.date) -> tuple[dict, bool]:
-    """One day's UI metadata, and whether its outcomes add up (DESIGN 5.3)."""
+    """One day's UI metadata, and whether its outcomes add up (rules 5.3)."""
     parameters = {"dag": dag}
     sluitend, passed = _sluitend(conn, dag)
     per_uitkomst = conn.execute(
@@ -290,7 +293,7 @@ def poortwachter_termijnen(
 ) -> dg.MaterializeResult:
     """One row per deadline of the Wet verbetering poortwachter per gemeld ZIEK_UIT_DIENST signal.
 
-    Counted from datum_eerste_ao_dag (DESIGN 5.4): week 6 probleemanalyse, week 8 plan van
+    Counted from datum_eerste_ao_dag (rules 5.4): week 6 probleemanalyse, week 8 plan van
     aanpak, weeks 26, 52 and 78 evaluatie/herijking, week 91 re-integratieverslag; the
     `uiterste_datum` is the last day of that week. Kept per gemeente for caseworkers' tooling.
     """

@@ -1,4 +1,4 @@
--- DESIGN 5.4: Wet verbetering poortwachter deadlines for each gemeld ZIEK_UIT_DIENST signal.
+-- rules 5.4: Wet verbetering poortwachter deadlines for each gemeld ZIEK_UIT_DIENST signal.
 -- Week n counts from datum_eerste_ao_dag (day 1 of week 1): its last day is eerste + 7n - 1.
 SELECT
     s.leverdatum,

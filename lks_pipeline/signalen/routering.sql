@@ -1,4 +1,4 @@
--- DESIGN 5.1: the gemeenten whose current verwijsindex or current DKD data holds a BSN of the
+-- rules 5.1: the gemeenten whose current verwijsindex or current DKD data holds a BSN of the
 -- day's UWV events. Nothing else decides who receives a BSN.
 SELECT
     gemeentecode,

@@ -1,4 +1,4 @@
--- DESIGN 5.2 and 5.3: one row per (UWV event of the day, gemeente it is routed to), and one row
+-- rules 5.2 and 5.3: one row per (UWV event of the day, gemeente it is routed to), and one row
 -- without gemeente for an event no gemeente knows. Reads the temp table `routering`.
 WITH events AS (
     SELECT

@@ -1,4 +1,4 @@
--- DESIGN 5.1, the privacy rule, checked independently of the routing: rows of the day that name
+-- rules 5.1, the privacy rule, checked independently of the routing: rows of the day that name
 -- a gemeente whose own verwijsindex and DKD data both lack the BSN.
 SELECT count(*) AS rijen, list(DISTINCT s.gemeentecode) AS gemeenten
 FROM signalen AS s

@@ -1,4 +1,4 @@
-"""`lks-pipeline generate`: a synthetic, realistic inbox (DESIGN 7) at any scale up to national.
+"""`lks-pipeline generate`: a synthetic, realistic inbox (rules 7) at any scale up to national.
 
 The same seed and options give the same bytes: numpy's and Python's generators and Faker (nl_NL)
 are seeded, nothing iterates a set or reads the clock, and dates count back from `--tot`. Files

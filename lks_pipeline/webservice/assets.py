@@ -1,4 +1,4 @@
-"""The DKD webservice asset (DESIGN 4.6): each day, ask webservice gemeenten about that day's BSNs.
+"""The DKD webservice asset (rules 4.6): each day, ask webservice gemeenten about that day's BSNs.
 
 For every gemeente whose instellingen say `webservice`, the day's UWV BSNs in its verwijsindex
 are asked in batches. Answers are parsed like a verzamelbestand and stored in the same DKD
@@ -25,6 +25,7 @@ from lks_pipeline.core.metadata import column_schema
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, replace_rows, transaction
+from lks_pipeline.ingest.assets import dkd_instellingen, uwv_events, verwijsindex
 from lks_pipeline.ingest.result import Quarantaine, quarantaine_rijen
 from lks_pipeline.webservice.client import Antwoord, vraag
 from lks_pipeline.webservice.resources import DkdWebservice
@@ -64,9 +65,9 @@ BEVRAGINGEN_KOLOMMEN = [
     pool="duckdb_writer",
     backfill_policy=SINGLE_RUN,
     deps=[
-        dg.AssetDep("uwv_events"),
-        dg.AssetDep("verwijsindex", partition_mapping=dg.AllPartitionMapping()),
-        dg.AssetDep("dkd_instellingen"),
+        dg.AssetDep(uwv_events),
+        dg.AssetDep(verwijsindex, partition_mapping=dg.AllPartitionMapping()),
+        dg.AssetDep(dkd_instellingen),
     ],
     metadata={
         "dagster/column_schema": column_schema(

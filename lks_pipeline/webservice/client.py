@@ -1,4 +1,4 @@
-"""The DKD webservice (DESIGN 4.6): ask a gemeente what it knows of some BSNs, with retries.
+"""The DKD webservice (rules 4.6): ask a gemeente what it knows of some BSNs, with retries.
 
 Pure client code, no Dagster and no warehouse. The request is a `DKDBevraging` document; the
 reply is a GSDDossierReintegratie document, parsed by the same hardened, XSD-validating reader as
@@ -28,7 +28,7 @@ BEVRAGING_NS = f"urn:lks:dkd:{dkd.HUIDIGE_BERICHTVERSIE}"
 
 
 def bevraging(gemeentecode: str, bsns: list[str]) -> bytes:
-    """The request body of DESIGN 4.6 for one batch."""
+    """The request body of rules 4.6 for one batch."""
     root = etree.Element(f"{{{BEVRAGING_NS}}}DKDBevraging", nsmap={None: BEVRAGING_NS})
     etree.SubElement(root, f"{{{BEVRAGING_NS}}}Gemeentecode").text = gemeentecode
     for nummer in bsns:

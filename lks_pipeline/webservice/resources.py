@@ -1,11 +1,11 @@
-"""How a gemeente's DKD webservice is asked (DESIGN 4.6): the `webservice` resource."""
+"""How a gemeente's DKD webservice is asked (rules 4.6): the `webservice` resource."""
 
 import dagster as dg
 from pydantic import Field
 
 
 class DkdWebservice(dg.ConfigurableResource):
-    """How the DKD webservice of a gemeente is asked (DESIGN 4.6)."""
+    """How the DKD webservice of a gemeente is asked (rules 4.6)."""
 
     timeout_seconds: float = Field(default=10.0, description="LKS_WEBSERVICE_TIMEOUT per request.")
     pogingen: int = Field(default=3, description="LKS_WEBSERVICE_POGINGEN: attempts per batch.")
