@@ -151,7 +151,7 @@ class Werk:
 
     def genereer(self) -> None:
         """Generate the inbox unless the same generator and options already made it."""
-        bron = (REPO / "lks_pipeline" / "generate.py").read_bytes()
+        bron = (REPO / "lks_pipeline" / "synthetic" / "generator.py").read_bytes()
         sleutel = json.dumps(
             [asdict(self.opzet.schaal), SEED, TOT.isoformat(), hashlib.sha256(bron).hexdigest()]
         )

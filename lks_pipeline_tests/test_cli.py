@@ -7,7 +7,7 @@ import sys
 import dagster as dg
 import duckdb
 
-from lks_pipeline.automation import plan
+from lks_pipeline.automation import jobs, plan
 from lks_pipeline_tests.conftest import REPO, cli_env, lks_pipeline, write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
@@ -181,7 +181,7 @@ def test_days_behind_run_as_consecutive_ranges_of_at_most_a_month():
 
 def test_a_feeds_partitions_run_as_ranges_split_at_wide_gaps():
     def taak(partitie):
-        return plan.Taak("verwijsindex_job", "verwijsindex", partitie, "-")
+        return plan.Taak(jobs.verwijsindex_job, dg.AssetKey("verwijsindex"), partitie, "-")
 
     # GM0014, GM0034 and GM0153 are places 0, 1 and 26 of the 342; GM0344 is 96, GM0363 106.
     taken = [taak(p) for p in ("GM0363", "GM0014", "GM0153", "GM0034", "GM0344")]
@@ -194,10 +194,11 @@ def test_a_feeds_partitions_run_as_ranges_split_at_wide_gaps():
     ]
     assert len(plan.bundel(taken, max_gat=0)) == 4  # only GM0014 and GM0034 are neighbours
     dagen = [
-        plan.Taak("uwv_events_job", "uwv_events", d, "-") for d in ("2026-11-20", "2026-12-31")
+        plan.Taak(jobs.uwv_events_job, dg.AssetKey("uwv_events"), d, "-")
+        for d in ("2026-11-20", "2026-12-31")
     ]
     assert [b.partities for b in plan.bundel(dagen)] == [["2026-11-20"], ["2026-12-31"]]
-    onverdeeld = [plan.Taak("inbox_job", "inbox_bestandsnamen", None, "-")]
+    onverdeeld = [plan.Taak(jobs.inbox_job, dg.AssetKey("inbox_bestandsnamen"), None, "-")]
     assert [b.naam for b in plan.bundel(onverdeeld + taken[:1])] == [
         "inbox_bestandsnamen",
         "verwijsindex GM0363",
