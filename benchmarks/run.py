@@ -1,6 +1,6 @@
 """National-scale benchmarks: each figure against its yardstick, measured side by side.
 
-    python3 -m uv run --locked python -m benchmarks.run            # national, ~25 minutes
+    python3 -m uv run --locked python -m benchmarks.run            # national (docs/benchmarks.md)
     python3 -m uv run --locked python -m benchmarks.run --snel     # small scale, < 2 minutes
 
 Machines here are noisy, so every figure is a ratio of two things measured in the same run,

@@ -27,6 +27,7 @@ from itertools import count
 
 import dagster as dg
 import duckdb
+import pytest
 from stdnum.nl import bsn as stdnum_bsn
 
 from lks_pipeline.aanleverfouten import assets as aanleverfouten
@@ -203,6 +204,7 @@ def evaluate(root):
     return rows, result
 
 
+@pytest.mark.slow
 def test_every_fouttype_with_its_exact_aantal(data_root):
     build(data_root)
     rows, result = evaluate(data_root)

@@ -8,7 +8,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from lks_pipeline_tests.conftest import REPO
+
+# The benchmarks' quick mode runs the whole pipeline several times: the full suite only.
+pytestmark = pytest.mark.slow
 
 FIGUREN = (
     "verwijsindex-ingest",

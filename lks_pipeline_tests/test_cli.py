@@ -6,6 +6,7 @@ import sys
 
 import dagster as dg
 import duckdb
+import pytest
 
 from lks_pipeline.automation import jobs, plan
 from lks_pipeline_tests.conftest import REPO, cli_env, lks_pipeline, write
@@ -30,12 +31,12 @@ def bsns_delivered(inbox):
 
 
 def readme_analyst_queries() -> list[str]:
-    """The ```sql blocks of the README's "For analysts" section."""
-    text = (REPO / "README.md").read_text()
-    section = text.split("## For analysts", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```sql\n(.*?)```", section, re.S)
+    """The ```sql blocks of the analysts' page (docs/analysts.md)."""
+    text = (REPO / "docs" / "analysts.md").read_text()
+    return re.findall(r"```sql\n(.*?)```", text, re.S)
 
 
+@pytest.mark.slow
 def test_generate_then_process_demo_end_to_end(tmp_path):
     env = cli_env(tmp_path / "data", tmp_path / "dagster_home")
     generated = lks_pipeline("generate", env=env)
@@ -205,6 +206,7 @@ def test_a_feeds_partitions_run_as_ranges_split_at_wide_gaps():
     ]
 
 
+@pytest.mark.slow
 def test_a_failed_day_exits_1_and_is_retried_by_the_next_process(tmp_path):
     data = tmp_path / "data"
     build_inbox(data)
@@ -239,6 +241,7 @@ def test_a_failed_day_exits_1_and_is_retried_by_the_next_process(tmp_path):
     assert "Signalen: 2 leverdagen, 0 te verwerken" in again.stdout
 
 
+@pytest.mark.slow
 def test_process_sends_mail_and_after_an_smtp_outage_sends_each_once(data_root, tmp_path):
     build_inbox(data_root)
     write(data_root / "inbox" / "dkd" / "dkd_instellingen_20261119.csv", INSTELLINGEN)
@@ -298,6 +301,7 @@ print(*count(), flush=True)
 """
 
 
+@pytest.mark.slow
 def test_an_analyst_holding_the_copy_open_neither_breaks_a_run_nor_sees_half_of_it(tmp_path):
     data = tmp_path / "data"
     build_inbox(data)

@@ -30,6 +30,9 @@ import yaml
 from lks_pipeline_tests.conftest import REPO, cli_env, demo_data_root, lks_pipeline, tree
 from lks_pipeline_tests.test_signalen import build_inbox
 
+# A real PostgreSQL server and the deployment's processes: the full suite only.
+pytestmark = pytest.mark.slow
+
 DEPLOY = REPO / "deploy"
 
 

@@ -9,6 +9,7 @@ no request). The parsers' own tests hold more detail; this proves the whole path
 import time
 
 import duckdb
+import pytest
 
 from lks_pipeline_tests.conftest import (
     NS_V0200,
@@ -20,6 +21,9 @@ from lks_pipeline_tests.conftest import (
     write,
 )
 from lks_pipeline_tests.test_signalen import build_inbox
+
+# Whole inboxes of hostile files through the pipeline: the full suite only.
+pytestmark = pytest.mark.slow
 
 BODY = (
     f'<GSDDossierReintegratie xmlns="{NS_V0200}"><Stuurgegevens><Gemeentecode>&x;'

@@ -245,6 +245,7 @@ def test_one_mail_per_report_with_the_seed_subject_and_no_personal_data(data_roo
     assert event.metadata["gemeenten zonder notificatie_email"].value == "GM0014"
 
 
+@pytest.mark.slow
 def test_a_rerun_sends_nothing_and_a_changed_report_sends_exactly_one(data_root, smtp):
     with dag_verwerker(data_root, smtp_mail(smtp)) as run:
         assert run.dag().success
@@ -269,6 +270,7 @@ def test_a_rerun_sends_nothing_and_a_changed_report_sends_exactly_one(data_root,
     ) == [("verzonden", 2)]
 
 
+@pytest.mark.slow
 def test_an_smtp_outage_loses_nothing_and_each_mail_goes_out_once_after(data_root, smtp):
     smtp.stop()
     with dag_verwerker(data_root, smtp_mail(smtp, smtp_timeout_seconds=2)) as run:
@@ -298,6 +300,7 @@ def test_an_smtp_outage_loses_nothing_and_each_mail_goes_out_once_after(data_roo
     ) == [("geen_adres", 0, 1), ("verzonden", 3, 5)]
 
 
+@pytest.mark.slow
 def test_a_gemeente_without_address_gets_its_report_and_its_mail_once_an_address_arrives(
     data_root, smtp
 ):
@@ -317,6 +320,7 @@ def test_a_gemeente_without_address_gets_its_report_and_its_mail_once_an_address
     assert smtp.postvak.berichten[-1]["msg"]["Subject"] == RE_INTEGRATIE
 
 
+@pytest.mark.slow
 def test_starttls_and_login(data_root, tmp_path, monkeypatch):
     ca = trustme.CA()
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -361,6 +365,7 @@ def test_starttls_and_login(data_root, tmp_path, monkeypatch):
     assert all(b["ingelogd"] for b in server.postvak.berichten)
 
 
+@pytest.mark.slow
 def test_login_without_starttls_is_refused_before_anything_is_sent(data_root, smtp):
     mail = smtp_mail(smtp, smtp_user="lks", smtp_password="geheim")
     with dag_verwerker(data_root, mail) as run:
@@ -376,6 +381,7 @@ def test_login_without_starttls_is_refused_before_anything_is_sent(data_root, sm
     ]
 
 
+@pytest.mark.slow
 def test_without_smtp_host_mail_is_an_eml_in_the_outbox_once(data_root):
     with dag_verwerker(data_root, Mail()) as run:
         assert run.dag().success
@@ -402,6 +408,7 @@ def test_without_smtp_host_mail_is_an_eml_in_the_outbox_once(data_root):
     ) == [("eml",)]
 
 
+@pytest.mark.slow
 def test_no_mail_for_a_report_whose_file_no_longer_matches_its_record(data_root, smtp):
     with dag_verwerker(data_root, smtp_mail(smtp)) as run:
         smtp.stop()

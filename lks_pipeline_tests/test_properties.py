@@ -444,7 +444,7 @@ def uitkomsten_in(conn: duckdb.DuckDBPyConnection, dag: dt.date) -> set[Uitkomst
 
 # A second per inbox, far above the ~0.15 s one takes, so that the long profile is not cut off
 # by the suite's 300 s limit and a hang is still caught.
-pytestmark = pytest.mark.timeout(max(300, settings().max_examples))
+pytestmark = [pytest.mark.timeout(max(300, settings().max_examples)), pytest.mark.slow]
 
 
 @given(inboxen())

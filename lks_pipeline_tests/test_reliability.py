@@ -24,6 +24,9 @@ from lks_pipeline_tests.conftest import cli_env, lks_pipeline, tree, write
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
 
+# Crash recovery, concurrent writers and whole-pipeline scans: the full suite only.
+pytestmark = pytest.mark.slow
+
 # An analyst who opened the live file instead of the copy, read-only as the README tells them.
 HOLDER = """
 import sys, duckdb
@@ -429,6 +432,7 @@ def test_no_bsn_or_name_outside_the_reports(demo_verwerkt):
 WRITER = """
 import sys, time
 from lks_pipeline.core.resources import Warehouse
+
 with Warehouse(database=sys.argv[1], wacht_seconden=0).get_connection() as conn:
     print("open", flush=True)
     conn.execute("CREATE TABLE IF NOT EXISTS t (schrijver VARCHAR, nr INTEGER)")

@@ -135,6 +135,7 @@ def test_new_file_same_file_changed_content(daemon):
     assert partitions(daemon.tick(sensors.verwijsindex_sensor)) == [("verwijsindex_job", "GM0599")]
 
 
+@pytest.mark.slow
 def test_partitions_already_loaded_are_not_requested_and_a_touch_costs_one_run(daemon):
     daemon.run_all(daemon.tick(sensors.dkd_reintegratie_sensor))
     daemon.cursors.clear()  # a new daemon on an inbox process already loaded
@@ -168,6 +169,7 @@ def test_a_bad_file_name_is_logged_and_quarantined_once_without_crashing(daemon)
     assert [r for r in daemon.tick(sensors.uwv_sensor) if r.job_name == "inbox_job"] == []
 
 
+@pytest.mark.slow
 def test_the_uwv_sensor_waits_for_the_other_feeds_then_runs_each_day_once(daemon):
     write(daemon.root / "inbox" / "dkd" / "dkd_instellingen_20261119.csv", INSTELLINGEN)
     assert daemon.tick(sensors.uwv_sensor) == []  # nothing loaded yet: wait
@@ -211,6 +213,7 @@ def test_the_uwv_sensor_gives_up_waiting_after_the_limit(daemon, monkeypatch):
     assert partitions(daemon.tick(sensors.uwv_sensor)) == [("dag_job", D1), ("dag_job", D2)]
 
 
+@pytest.mark.slow
 def test_held_back_mail_is_retried_with_back_off(data_root, monkeypatch):
     build_inbox(data_root)
     write(data_root / "inbox" / "dkd" / "dkd_instellingen_20261119.csv", INSTELLINGEN)

@@ -39,6 +39,7 @@ def test_formula_cells_are_prefixed(value, expected):
     assert cell(value) == expected
 
 
+@pytest.mark.slow
 @given(st.text(max_size=12))
 def test_prefix_property(value):
     result = cell(value)

@@ -441,6 +441,7 @@ def test_same_kenmerk_on_a_later_day_is_dubbel(verwerkt):
     ).exists()
 
 
+@pytest.mark.slow
 def test_two_days_in_one_run_equal_two_runs_of_one_day(verwerkt, tmp_path):
     """A range run (a catch-up) works day by day: D2 sees D1's gemeld signals (dubbel)."""
     data_root = verwerkt[0]
@@ -508,6 +509,7 @@ def test_poortwachter_termijnen(verwerkt):
     ) == [("GM0014", "565656508", 6), ("GM0363", "999999904", 6), ("GM0518", "010000008", 6)]
 
 
+@pytest.mark.slow
 def test_rerun_rewrites_nothing_and_a_changed_day_drops_stale_reports(pipeline, data_root):
     pipeline(D1)
     reports = sorted((data_root / "reports").rglob("*.csv"))
@@ -537,6 +539,7 @@ def test_rerun_rewrites_nothing_and_a_changed_day_drops_stale_reports(pipeline, 
     ]
 
 
+@pytest.mark.slow
 def test_leftover_temp_files_are_removed(pipeline, data_root):
     folder = data_root / "reports" / "GM0363"
     folder.mkdir(parents=True)
@@ -582,6 +585,7 @@ def test_signalen_refuses_without_reference_data(data_root):
     assert "doelgroepregister_codes is leeg" in failure.event_specific_data.error.message
 
 
+@pytest.mark.slow
 def test_a_rejected_redelivery_keeps_the_day_and_its_reports(pipeline, data_root):
     assert pipeline(D1).success
     before = report(data_root, "GM0363", "LKS_einde_zw_signaalrapport")

@@ -186,6 +186,7 @@ def test_a_good_reply_gives_zekerheid_1_from_webservice_data(data_root, server):
     assert b'xmlns="urn:lks:dkd:GSDDossierReintegratie-v0200"' in body
 
 
+@pytest.mark.slow
 def test_http_500_is_retried_then_used(data_root, server):
     Gemeente.verzoeken.clear()
     with dag_met_webservice(
@@ -196,6 +197,7 @@ def test_http_500_is_retried_then_used(data_root, server):
     assert len(Gemeente.verzoeken) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("soort", ["traag", "geweigerd"])
 def test_unreachable_is_recorded_and_the_signal_still_goes_out_with_zekerheid_3(
     data_root, server, soort
@@ -220,6 +222,7 @@ def test_unreachable_is_recorded_and_the_signal_still_goes_out_with_zekerheid_3(
         ("ander", "GM0363"),
     ],
 )
+@pytest.mark.slow
 def test_a_hostile_or_foreign_reply_is_rejected_quickly(data_root, server, soort, reden):
     with dag_met_webservice(data_root, f"{server}/{soort}/GM0518/GSDDossierReintegratie-v0200") as (
         conn,
@@ -239,6 +242,7 @@ def test_a_hostile_or_foreign_reply_is_rejected_quickly(data_root, server, soort
     assert duur < 10
 
 
+@pytest.mark.slow
 def test_clients_not_asked_for_are_quarantined_not_stored(data_root, server):
     with dag_met_webservice(
         data_root, f"{server}/ongevraagd/GM0518/GSDDossierReintegratie-v0200"
@@ -252,6 +256,7 @@ def test_clients_not_asked_for_are_quarantined_not_stored(data_root, server):
         ).fetchall() == [("010000008",)]
 
 
+@pytest.mark.slow
 def test_every_rejected_batch_counts_once(data_root, server):
     url = f"{server}/vijandig/GM0518/GSDDossierReintegratie-v0200"
     with dag_met_webservice(data_root, url, batch_grootte=2) as (conn, _):
@@ -263,6 +268,7 @@ def test_every_rejected_batch_counts_once(data_root, server):
         assert fouten(conn) == [("BERICHT_ONGELDIG", 3)]
 
 
+@pytest.mark.slow
 def test_a_run_over_two_days_asks_both_days_at_once_and_stores_each_day_apart(data_root, server):
     url = f"{server}/gelijktijdig/GM0518/GSDDossierReintegratie-v0200"
     with dag_met_webservice(data_root, url, dagen=(D1, D2)) as (conn, _):

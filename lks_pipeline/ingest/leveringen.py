@@ -1,13 +1,15 @@
 """Which delivered files to read, and the record of each one read: `leveringen`, `quarantaine`.
 
-Pure ingest bookkeeping (DuckDB and the readers, no Dagster), shared by every feed:
-- every delivery of a partition is read once, known by name and sha256 in `leveringen` (hashed
+Pure ingest bookkeeping (DuckDB and the readers, no Dagster), shared by every feed.
+
+Decisions where the spec is silent:
+- Every delivery of a partition is read once, known by name and sha256 in `leveringen` (hashed
   again only when its size or mtime changed), even when a newer one replaces it, so the
   quarantine and `leveringen` keep the history of each gemeente's deliveries that the
-  aanleverfouten are evaluated over;
-- a snapshot partition (verwijsindex, dkd_reintegratie) holds the newest file that was not
-  rejected whole; a rejected newer file leaves it as it was;
-- a file that changed while it was read (its inode, size, mtime or ctime differ from the
+  aanleverfouten are evaluated over.
+- A snapshot partition (verwijsindex, dkd_reintegratie) holds the newest file that was not
+  rejected whole; a rejected newer file leaves it as it was.
+- A file that changed while it was read (its inode, size, mtime or ctime differ from the
   scan's: an upload still in progress, or a file replaced) is not used at all. While the newest
   file of a snapshot partition is deferred, no older one is loaded in its place.
 """
