@@ -9,7 +9,14 @@ import duckdb
 import pytest
 
 from lks_pipeline.automation import jobs, plan
-from lks_pipeline_tests.conftest import REPO, cli_env, lks_pipeline, write
+from lks_pipeline_tests.conftest import (
+    INSTELLINGEN_HEADER,
+    REPO,
+    UWV_HEADER,
+    cli_env,
+    lks_pipeline,
+    write,
+)
 from lks_pipeline_tests.test_notificaties import INSTELLINGEN, SmtpServer
 from lks_pipeline_tests.test_signalen import build_inbox
 
@@ -327,3 +334,52 @@ def test_an_analyst_holding_the_copy_open_neither_breaks_a_run_nor_sees_half_of_
     assert during.split() == before  # the old state, whole
     assert after.split()[1] == "2"  # reconnected: both days
     assert int(after.split()[0]) > int(before[0])
+
+
+def test_process_in_process_counts_its_summary_in_the_warehouse(tmp_path, monkeypatch, capsys):
+    """The fast tier's run of `process`: three files, one quarantined row, one day, one report."""
+    from lks_pipeline.cli import main
+
+    data = tmp_path / "data"
+    write(
+        data / "inbox" / "verwijsindex" / "verwijsindex_GM0363_20261101.csv",
+        "bsn;cluster\n999999904;Uitkeringen\n123456789;Uitkeringen\n",  # the second fails
+    )
+    write(
+        data / "inbox" / "dkd" / "dkd_instellingen_20261101.csv",
+        f"{INSTELLINGEN_HEADER}\n"
+        "GM0363;verzamelbestand;GSDDossierReintegratie-v0200;;maandelijks;lks@gm0363.example.nl\n",
+    )
+    write(
+        data / "inbox" / "uwv" / "uwv_lks_20261120.csv",
+        f"{UWV_HEADER}\n"
+        "UWV-001;ZIEK_UIT_DIENST;999999904;1980-02-03;Dijk;van;P.;Groen B.V.;123456789L01;"
+        "2026-10-01;2026-11-15;2026-11-30;;\n"
+        "UWV-002;ZIEK_UIT_DIENST;333333305;1976-07-08;Pietersen;;C.;Groen B.V.;123456789L01;"
+        "2026-10-01;2026-11-15;2026-11-30;;\n",
+    )
+    for name, value in cli_env(data, tmp_path / "home", DAGSTER_EVENT_BATCH_SIZE="1000").items():
+        monkeypatch.setenv(name, value)
+    for name in ("LKS_DUCKDB_PATH", "LKS_SMTP_HOST", "LKS_CRASHPUNT", "LKS_CRASHPUNT_EENMALIG"):
+        monkeypatch.delenv(name, raising=False)
+
+    assert main(["process"]) == 0
+    out = capsys.readouterr().out
+
+    # Reference data, inbox_job (names and instellingen), the verwijsindex, the UWV day, the
+    # signal path of the day, and the analysts' copy.
+    assert "[3/4] verwijsindex GM0363: 1 rijen, 1 in quarantaine, 0 bestand(en) afgewezen" in out
+    assert "[1/1] signalen 2026-11-20: 1 notificaties verzonden" in out
+    # GM0363 delivers by verzamelbestand but never sent one (GEEN_AANLEVERING), and its
+    # verwijsindex has an invalid BSN (BSN_ONGELDIG).
+    assert (
+        "  2026-11-20: 2 events, 1 gemeld, 1 niet routeerbaar; 1 rapporten (1 geschreven); "
+        "2 aanleverfouten bij 1 gemeenten" in out
+    )
+    assert (
+        "Klaar: 6 runs geslaagd, 0 mislukt. Bestanden gelezen: 3 (0 afgewezen, 1 regels in "
+        "quarantaine). Signalen: 2 events, 1 gemeld, 1 niet routeerbaar. Rapporten: 1 "
+        "geschreven, 1 signalen. Notificaties: 1 verzonden. Aanleverfouten op 2026-11-20: 2."
+    ) in out
+    assert main(["process"]) == 0
+    assert "Klaar: 0 runs geslaagd, 0 mislukt." in capsys.readouterr().out

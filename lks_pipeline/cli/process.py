@@ -77,10 +77,10 @@ def run(args: argparse.Namespace) -> int:
     quarantined rows are data problems, recorded in the warehouse.
     """
     ensure_dagster_home()
-    from lks_pipeline.definitions import defs
+    from lks_pipeline.definitions import build_defs, resources_from_env
 
     session = Session(
-        defs,
+        build_defs(resources_from_env()),
         dg.DagsterInstance.get(),
         Warehouse(database=str(warehouse_path()), wacht_seconden=warehouse_wait_seconds()),
         ProcessResult(),

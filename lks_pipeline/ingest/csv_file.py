@@ -166,9 +166,9 @@ def _lees_duckdb(path: Path, header: list[str]) -> tuple[pd.DataFrame, list[tupl
     # Record k is line k + 1 when the file is regular (checked by the caller), rejected lines
     # taken out; the rows come in file order (DuckDB preserves insertion order).
     if afgekeurd:
-        rejected = sorted({line for line, _ in afgekeurd})
-        alle = np.arange(2, 2 + len(rows) + len(rejected), dtype=np.int64)
-        goed = np.setdiff1d(alle, rejected, assume_unique=True)
+        rejected_lines = sorted({line for line, _ in afgekeurd})
+        alle = np.arange(2, 2 + len(rows) + len(rejected_lines), dtype=np.int64)
+        goed = np.setdiff1d(alle, rejected_lines, assume_unique=True)
         rows.index = pd.Index(goed[: len(rows)], name="regel")
     else:
         rows.index = pd.RangeIndex(2, 2 + len(rows), name="regel")

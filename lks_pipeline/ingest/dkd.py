@@ -127,7 +127,7 @@ def _lees(source: Path | IO[bytes], bestand: str, gemeentecode: str) -> Gelezen:
     state = _State(bestand, gemeentecode)
     try:
         # The root (and any DOCTYPE) is judged before a single Client is parsed.
-        state.kop(next(_iterparse(source, events=("start",)))[1])
+        state.root(next(_iterparse(source, events=("start",)))[1])
         if not isinstance(source, Path):
             source.seek(0)
         events = _iterparse(source, events=("end",), tag=("{*}Stuurgegevens", "{*}Client"))
@@ -231,7 +231,7 @@ class _State:
     def reject(self, reden: str, regel: int | None) -> BestandAfgewezen:
         return BestandAfgewezen(self.bestand, reden, regel)
 
-    def kop(self, element: etree._Element) -> None:
+    def root(self, element: etree._Element) -> None:
         """Judge the root element: no DOCTYPE, a known namespace, the right name."""
         if element.getroottree().docinfo.doctype:
             raise self.reject("DOCTYPE/DTD is niet toegestaan", element.sourceline)

@@ -77,7 +77,7 @@ class Product:
 
     @property
     def header(self) -> list[str]:
-        return [kop for kop, _ in self.kolommen]
+        return [title for title, _ in self.kolommen]
 
     def query(self) -> str:
         """The day's `gemeld` signals of this product, one formatted row each, in file order.

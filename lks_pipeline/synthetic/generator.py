@@ -580,14 +580,14 @@ def _schrijf_uwv(wereld: _Wereld, scenarios: list[dict], uit: Path, resultaat: G
             writer = _csv_writer(f)
             writer.writerow(UWV_KOLOMMEN)
             for nummer, rij in enumerate(rijen, 1):
-                row = _uwv_row(wereld, rij, f"UWV-{dag:%Y%m%d}-{nummer:06d}", dag)
-                writer.writerow(row)
+                cells = _uwv_row(wereld, rij, f"UWV-{dag:%Y%m%d}-{nummer:06d}", dag)
+                writer.writerow(cells)
                 if "herhaal_op" in rij:
-                    herhalingen.setdefault(rij["herhaal_op"], []).append(row)
+                    herhalingen.setdefault(rij["herhaal_op"], []).append(cells)
                 if rij.get("fout"):
                     resultaat.quarantaine["uwv"] += 1
-            for row in herhalingen.get(d, []):
-                writer.writerow(row)  # the same uwv_kenmerk on a later day
+            for cells in herhalingen.get(d, []):
+                writer.writerow(cells)  # the same uwv_kenmerk on a later day
         resultaat.bestanden.append(path)
 
 
