@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-FORMULE_TEKENS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
 OMSCHRIJVING = {
     1: "Re-integratie inzet met gegevens over Loonkostensubsidie gevonden.",
     2: "Re-integratie inzet gevonden maar (nog) geen gegevens over Loonkostensubsidie bekend.",
@@ -41,11 +41,11 @@ EINDE_ZW = {
 
 
 def _veilig(kolom: pd.Series) -> pd.Series:
-    tekst = kolom.astype("string")
-    return tekst.where(~tekst.str.startswith(FORMULE_TEKENS, na=False), "'" + tekst)
+    body = kolom.astype("string")
+    return body.where(~body.str.startswith(FORMULA_CHARACTERS, na=False), "'" + body)
 
 
-def _datum(kolom: pd.Series) -> pd.Series:
+def _date(kolom: pd.Series) -> pd.Series:
     return pd.to_datetime(kolom).dt.strftime("%d-%m-%Y")
 
 
@@ -59,7 +59,7 @@ def signaalpad(database: Path, dag: dt.date, rapporten: Path) -> pd.DataFrame:
     inzetten = con.execute("SELECT * FROM dkd_inzetten").df()
     doelgroepen = con.execute("SELECT * FROM dkd_doelgroepen").df()
     codes = con.execute("SELECT * FROM doelgroepregister_codes").df()
-    eerder = con.execute(
+    earlier = con.execute(
         "SELECT uwv_kenmerk FROM signalen WHERE leverdatum < ? AND uitkomst = 'gemeld'", [dag]
     ).df()
 
@@ -71,18 +71,18 @@ def signaalpad(database: Path, dag: dt.date, rapporten: Path) -> pd.DataFrame:
     )
     events["van"] = events["peil"] - pd.DateOffset(years=2)
 
-    bekend = pd.concat([vi[["gemeentecode", "bsn"]], dkd[["gemeentecode", "bsn"]]])
-    bekend = bekend.drop_duplicates()
-    paren = events.merge(bekend, on="bsn", how="left")
+    known_records = pd.concat([vi[["gemeentecode", "bsn"]], dkd[["gemeentecode", "bsn"]]])
+    known_records = known_records.drop_duplicates()
+    paren = events.merge(known_records, on="bsn", how="left")
 
-    sleutel = ["regel", "gemeentecode"]
+    key = ["regel", "gemeentecode"]
     lks = lks[lks["percentage_loonwaarde"].notna()]
     m = paren[["regel", "gemeentecode", "bsn", "peil", "van"]].merge(
         lks, on=["gemeentecode", "bsn"], suffixes=("", "_lks")
     )
     begin, einde = pd.to_datetime(m["begindatum"]), pd.to_datetime(m["einddatum"])
     m = m[(begin <= m["peil"]) & (einde.isna() | (einde >= m["van"]))]
-    met_lks = m[sleutel].drop_duplicates().assign(met_lks=True)
+    met_lks = m[key].drop_duplicates().assign(met_lks=True)
 
     met_inzet = inzetten[["gemeentecode", "bsn"]].drop_duplicates().assign(met_inzet=True)
 
@@ -93,12 +93,12 @@ def signaalpad(database: Path, dag: dt.date, rapporten: Path) -> pd.DataFrame:
     d["binnen"] = (
         d["code"].isin(codes["code"]) & (begin <= d["peil"]) & (einde.isna() | (einde >= d["van"]))
     )
-    doelgroep = d.groupby(sleutel)["binnen"].any().rename("in_populatie").reset_index()
+    doelgroep = d.groupby(key)["binnen"].any().rename("in_populatie").reset_index()
 
     s = (
-        paren.merge(met_lks, on=sleutel, how="left")
+        paren.merge(met_lks, on=key, how="left")
         .merge(met_inzet, on=["gemeentecode", "bsn"], how="left")
-        .merge(doelgroep, on=sleutel, how="left")
+        .merge(doelgroep, on=key, how="left")
     )
     gerouteerd = s["gemeentecode"].notna()
     s["zekerheid"] = np.select(
@@ -107,7 +107,7 @@ def signaalpad(database: Path, dag: dt.date, rapporten: Path) -> pd.DataFrame:
     s["uitkomst"] = np.select(
         [
             ~gerouteerd,
-            s["uwv_kenmerk"].isin(eerder["uwv_kenmerk"]),
+            s["uwv_kenmerk"].isin(earlier["uwv_kenmerk"]),
             (s["berichttype"] == "EINDE_ZW")
             & (s["begindatum_zw_uitkering"] >= pd.Timestamp("2022-01-01")),
             s["in_populatie"].eq(False),
@@ -121,20 +121,20 @@ def signaalpad(database: Path, dag: dt.date, rapporten: Path) -> pd.DataFrame:
     s["omschrijving"] = s["zekerheid"].map(OMSCHRIJVING)
 
     gemeld = s[s["uitkomst"] == "gemeld"].sort_values(["gemeentecode", "bsn", "uwv_kenmerk"])
-    for berichttype, rapport, kolommen in (
+    for berichttype, rapport, columns in (
         ("ZIEK_UIT_DIENST", "Re-integratie_signaalrapport", REINTEGRATIE),
         ("EINDE_ZW", "LKS_einde_zw_signaalrapport", EINDE_ZW),
     ):
-        deel = gemeld[gemeld["berichttype"] == berichttype]
-        uit = pd.DataFrame(index=deel.index)
-        for kop, kolom in kolommen.items():
+        part = gemeld[gemeld["berichttype"] == berichttype]
+        uit = pd.DataFrame(index=part.index)
+        for kop, kolom in columns.items():
             if kolom is None:
                 uit[kop] = None
-            elif pd.api.types.is_datetime64_any_dtype(deel[kolom]):
-                uit[kop] = _datum(deel[kolom])
+            elif pd.api.types.is_datetime64_any_dtype(part[kolom]):
+                uit[kop] = _date(part[kolom])
             else:
-                uit[kop] = _veilig(deel[kolom])
-        for gemeentecode, rijen in uit.groupby(deel["gemeentecode"]):
+                uit[kop] = _veilig(part[kolom])
+        for gemeentecode, rijen in uit.groupby(part["gemeentecode"]):
             pad = rapporten / gemeentecode / f"{gemeentecode}_{rapport}_{dag:%Y%m%d}.csv"
             pad.parent.mkdir(parents=True, exist_ok=True)
             rijen.to_csv(pad, sep=";", index=False, encoding="utf-8-sig", lineterminator="\r\n")

@@ -35,8 +35,8 @@ import duckdb
 
 from benchmarks.triviaal import leeg
 from lks_pipeline.cli.process import QUIET_RUN_CONFIG
-from lks_pipeline.core.partitions import bereik, dag_partitions, gemeente_partitions
-from lks_pipeline.synthetic.generator import SCHALEN, Schaal, genereer
+from lks_pipeline.core.partitions import dag_partitions, gemeente_partitions, partition_range_tags
+from lks_pipeline.synthetic.generator import SCALES, Scale, generate
 
 HIER = Path(__file__).resolve().parent
 REPO = HIER.parent
@@ -48,8 +48,8 @@ SEED = 1
 class Opzet:
     """What a run measures: the inbox scale, rounds per pair, and the sizes of the side tests."""
 
-    naam: str
-    schaal: Schaal
+    name: str
+    schaal: Scale
     rondes: int
     sensor_bestanden: int
     backfill_dagen: int
@@ -57,10 +57,10 @@ class Opzet:
 
 
 OPZETTEN = {
-    "national": Opzet("national", SCHALEN["national"], 3, 10_000, 365, streng=True),
+    "national": Opzet("national", SCALES["national"], 3, 10_000, 365, streng=True),
     "snel": Opzet(
         "snel",
-        Schaal(
+        Scale(
             gemeenten=8,
             verwijsindex_rijen=20_000,
             dkd_clienten=2_000,
@@ -80,8 +80,8 @@ OPZETTEN = {
 class Figuur:
     """One measured figure: ours against the yardstick, the ratio and the verdict."""
 
-    naam: str
-    doel: str
+    name: str
+    run_target: str
     ratio: float
     geslaagd: bool
     ons: float
@@ -92,11 +92,11 @@ class Figuur:
 
     def regel(self) -> str:
         oordeel = "PASS" if self.geslaagd else "FAIL"
-        tekst = (
-            f"{self.naam:<44} {self.ratio:>8.2f}×  doel {self.doel:<12} {oordeel}  "
+        body = (
+            f"{self.name:<44} {self.ratio:>8.2f}×  doel {self.run_target:<12} {oordeel}  "
             f"(ons {self.ons:.3g} {self.eenheid}, maatstaf {self.maatstaf:.3g} {self.eenheid})"
         )
-        return tekst + (f"\n{'':<46}{self.reden}" if self.reden else "")
+        return body + (f"\n{'':<46}{self.reden}" if self.reden else "")
 
 
 def mediaan_paar(ons: Callable[[], float], maatstaf: Callable[[], float], rondes: int):
@@ -117,24 +117,24 @@ def getimed(functie: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def vloer(werk: "Werk", assets: list, partities: list[str]) -> float:
-    """Median seconds of Dagster alone on one run of `assets` (no-ops) over `partities`.
+def vloer(werk: "Werk", assets: list, partitions: list[str]) -> float:
+    """Median seconds of Dagster alone on one run of `assets` (no-ops) over `partitions`.
 
     The same instance and run shape as ours (one run over the range, metadata per partition):
     what no code of ours can go below, shown next to a figure it bounds.
     """
     # One partition the way ours runs one: a partition key, not a range of one.
-    een, reeks = (partities[0], None) if len(partities) == 1 else (None, partities)
+    een, stretch = (partitions[0], None) if len(partitions) == 1 else (None, partitions)
     return statistics.median(
-        getimed(lambda: werk.materialiseer(None, assets, een, reeks))
+        getimed(lambda: werk.materialiseer(None, assets, een, stretch))
         for _ in range(werk.opzet.rondes)
     )
 
 
-def vloer_tekst(seconden: float, maatstaf: float, wat: str) -> str:
+def vloer_tekst(seconden: float, maatstaf: float, what: str) -> str:
     """The floor as a line under its figure: below this ratio no code of ours can go."""
     return (
-        f"Dagster alleen (lege assets, {wat}, 1 run): {seconden:.2f} s = "
+        f"Dagster alleen (lege assets, {what}, 1 run): {seconden:.2f} s = "
         f"{seconden / maatstaf:.1f}× de maatstaf"
     )
 
@@ -142,52 +142,52 @@ def vloer_tekst(seconden: float, maatstaf: float, wat: str) -> str:
 class Werk:
     """The working folder of one scale: the generated inbox and the warehouses measured on."""
 
-    def __init__(self, opzet: Opzet, basis: Path):
+    def __init__(self, opzet: Opzet, base_scale: Path):
         self.opzet = opzet
-        self.map = basis / opzet.naam
+        self.map = base_scale / opzet.name
         self.root = self.map / "data"
         self.inbox = self.root / "inbox"
         self.instance: dg.DagsterInstance | None = None
 
-    def genereer(self) -> None:
+    def generate(self) -> None:
         """Generate the inbox unless the same generator and options already made it."""
         bron = (REPO / "lks_pipeline" / "synthetic" / "generator.py").read_bytes()
-        sleutel = json.dumps(
+        key = json.dumps(
             [asdict(self.opzet.schaal), SEED, TOT.isoformat(), hashlib.sha256(bron).hexdigest()]
         )
         merk = self.map / "gegenereerd.json"
         instance = self.map / "dagster"
         shutil.rmtree(instance, ignore_errors=True)  # a fresh event log for every run
-        if merk.exists() and merk.read_text() == sleutel and self.inbox.is_dir():
+        if merk.exists() and merk.read_text() == key and self.inbox.is_dir():
             print(f"Inbox {self.inbox}: hergebruikt")
         else:
-            self._maak(merk, sleutel)
+            self._maak(merk, key)
         instance.mkdir(parents=True)
         self.instance = dg.DagsterInstance.local_temp(tempdir=str(instance))
 
-    def _maak(self, merk: Path, sleutel: str) -> None:
+    def _maak(self, merk: Path, key: str) -> None:
         shutil.rmtree(self.map, ignore_errors=True)
         self.map.mkdir(parents=True)
         start = time.perf_counter()
-        resultaat = genereer(self.inbox, self.opzet.schaal, SEED, TOT)
-        grootte = sum(p.stat().st_size for p in resultaat.bestanden) / 1e6
+        result = generate(self.inbox, self.opzet.schaal, SEED, TOT)
+        grootte = sum(p.stat().st_size for p in result.bestanden) / 1e6
         print(
-            f"Inbox {self.inbox}: {len(resultaat.bestanden)} bestanden, {grootte:.0f} MB, "
+            f"Inbox {self.inbox}: {len(result.bestanden)} bestanden, {grootte:.0f} MB, "
             f"gegenereerd in {time.perf_counter() - start:.0f} s"
         )
-        merk.write_text(sleutel)
+        merk.write_text(key)
 
-    def database(self, naam: str, *, leeg: bool = True) -> Path:
-        pad = self.map / "warehouses" / f"{naam}.duckdb"
+    def database(self, name: str, *, leeg: bool = True) -> Path:
+        pad = self.map / "warehouses" / f"{name}.duckdb"
         pad.parent.mkdir(parents=True, exist_ok=True)
         if leeg:
-            for oud in pad.parent.glob(f"{naam}.duckdb*"):
+            for oud in pad.parent.glob(f"{name}.duckdb*"):
                 oud.unlink()
         return pad
 
     def resources(self, database: Path, root: Path | None = None) -> dict:
         """Our resources on `database`, with `root` (default: this scale's) as the data root."""
-        from lks_pipeline.aanleverfouten.resources import AanleverDrempels
+        from lks_pipeline.aanleverfouten.resources import AanleverfoutenThresholds
         from lks_pipeline.core.resources import LksSettings, Warehouse
         from lks_pipeline.notificaties.resources import Mail
         from lks_pipeline.webservice.resources import DkdWebservice
@@ -197,13 +197,13 @@ class Werk:
             "duckdb": Warehouse(database=str(database)),
             "mail": Mail(),
             "webservice": DkdWebservice(timeout_seconds=1.0, pogingen=1),
-            "drempels": AanleverDrempels(),
+            "drempels": AanleverfoutenThresholds(),
         }
 
     def materialiseer(
-        self, database: Path | None, assets: list, partition: str | None = None, partities=None
+        self, database: Path | None, assets: list, partition: str | None = None, partitions=None
     ):
-        """One run; `partities`: a list of partitions, run as the one range they span.
+        """One run; `partitions`: a list of partitions, run as the one range they span.
 
         `database` None: no resources, for assets that need none (Dagster's floor).
         """
@@ -212,11 +212,14 @@ class Werk:
             resources=self.resources(database) if database else None,
             partition_key=partition,
             instance=self.instance,
-            tags={"lks/benchmark": self.opzet.naam, **(bereik(partities) if partities else {})},
+            tags={
+                "lks/benchmark": self.opzet.name,
+                **(partition_range_tags(partitions) if partitions else {}),
+            },
             run_config=QUIET_RUN_CONFIG,
         )
         if not result.success:
-            raise RuntimeError(f"{[a.key for a in assets]} {partition or partities}: run mislukte")
+            raise RuntimeError(f"{[a.key for a in assets]} {partition or partitions}: run mislukte")
         return result
 
     def bestanden(self, map_: str, patroon: str) -> list[Path]:
@@ -229,13 +232,13 @@ class Werk:
         from lks_pipeline.ingest.assets import verwijsindex
 
         codes = self.gemeenten("verwijsindex", "verwijsindex_*.csv")
-        self.materialiseer(database, [verwijsindex], partities=codes)
+        self.materialiseer(database, [verwijsindex], partitions=codes)
 
 
 def figuur_verwijsindex(werk: Werk) -> tuple[Figuur, Path]:
     """Every verwijsindex file into the warehouse, against DuckDB's read_csv of the same files."""
     bestanden = [str(p) for p in werk.bestanden("verwijsindex", "verwijsindex_*.csv")]
-    kolommen = {"bsn": "VARCHAR", "cluster": "VARCHAR"}
+    columns = {"bsn": "VARCHAR", "cluster": "VARCHAR"}
 
     def maatstaf() -> float:
         with duckdb.connect() as conn:
@@ -243,19 +246,19 @@ def figuur_verwijsindex(werk: Werk) -> tuple[Figuur, Path]:
                 lambda: conn.execute(
                     "CREATE TABLE vi AS SELECT * FROM read_csv(?, delim = ';', header = true, "
                     "columns = ?, auto_detect = false)",
-                    [bestanden, kolommen],
+                    [bestanden, columns],
                 )
             )
 
-    laatste: list[Path] = []
+    latest: list[Path] = []
 
     def ons() -> float:
-        database = werk.database(f"verwijsindex-{len(laatste)}")
-        laatste.append(database)
+        database = werk.database(f"verwijsindex-{len(latest)}")
+        latest.append(database)
         return getimed(lambda: werk.ingest_vi(database))
 
     a, b, samples = mediaan_paar(ons, maatstaf, werk.opzet.rondes)
-    with duckdb.connect(str(laatste[-1]), read_only=True) as conn:
+    with duckdb.connect(str(latest[-1]), read_only=True) as conn:
         (rijen,) = conn.execute("SELECT count(*) FROM verwijsindex").fetchone()
     codes = werk.gemeenten("verwijsindex", "verwijsindex_*.csv")
     dagster = vloer(werk, [leeg("leeg_verwijsindex", gemeente_partitions)], codes)
@@ -276,7 +279,7 @@ def figuur_verwijsindex(werk: Werk) -> tuple[Figuur, Path]:
             "dagster_vloer_s": dagster,
         },
     )
-    return figuur, laatste[-1]
+    return figuur, latest[-1]
 
 
 def laad_rest(werk: Werk, database: Path) -> None:
@@ -288,7 +291,7 @@ def laad_rest(werk: Werk, database: Path) -> None:
     werk.materialiseer(database, [referentie.gemeenten, referentie.doelgroepregister_codes])
     werk.materialiseer(database, [feeds.dkd_instellingen])
     codes = werk.gemeenten("dkd", "dkd_reintegratie_*.xml")
-    werk.materialiseer(database, [feeds.dkd_reintegratie], partities=codes)
+    werk.materialiseer(database, [feeds.dkd_reintegratie], partitions=codes)
     werk.materialiseer(database, [feeds.uwv_events], TOT.isoformat())
     print(f"Warehouse geladen voor het signaalpad in {time.perf_counter() - start:.0f} s")
 
@@ -477,7 +480,7 @@ def figuur_backfill(werk: Werk) -> Figuur:
 
     def backfill() -> float:
         database = werk.database("backfill")
-        result = getimed(lambda: werk.materialiseer(database, [uwv_events], partities=dagen))
+        result = getimed(lambda: werk.materialiseer(database, [uwv_events], partitions=dagen))
         with duckdb.connect(str(database), read_only=True) as conn:
             sql = "SELECT count(DISTINCT leverdatum) FROM uwv_events"
             (geladen,) = conn.execute(sql).fetchone()
@@ -527,8 +530,8 @@ def figuur_sensor(werk: Werk) -> Figuur:
     cursor = None
     tijden = {}
     with dg.DagsterInstance.ephemeral() as instance:
-        for naam in ("eerste", "stil", "een_nieuw"):
-            if naam == "een_nieuw":
+        for name in ("eerste", "stil", "een_nieuw"):
+            if name == "een_nieuw":
                 (folder / f"verwijsindex_{codes[0]}_{TOT:%Y%m%d}.csv").write_text("bsn;cluster\n")
             context = dg.build_sensor_context(
                 instance=instance,
@@ -538,7 +541,7 @@ def figuur_sensor(werk: Werk) -> Figuur:
             )
             start = time.perf_counter()
             data = sensors.verwijsindex_sensor.evaluate_tick(context)
-            tijden[naam] = time.perf_counter() - start
+            tijden[name] = time.perf_counter() - start
             cursor = data.cursor
     slechtste = max(tijden.values())
     return Figuur(
@@ -646,14 +649,14 @@ def main(argv: list[str] | None = None) -> int:
     opzet = OPZETTEN["snel" if args.snel else "national"]
     kies = set(args.alleen or FIGUREN)
     werk = Werk(opzet, Path(args.werk))
-    werk.genereer()
+    werk.generate()
     begin = time.perf_counter()
     figuren: list[Figuur] = []
 
-    def toon(nieuw: list[Figuur]) -> None:
-        for figuur in nieuw:
+    def toon(new_files: list[Figuur]) -> None:
+        for figuur in new_files:
             print(figuur.regel(), flush=True)
-        figuren.extend(nieuw)
+        figuren.extend(new_files)
 
     if kies & {"verwijsindex", "signaalpad"}:
         vi, database = figuur_verwijsindex(werk)
@@ -673,9 +676,9 @@ def main(argv: list[str] | None = None) -> int:
     if "process" in kies:
         toon([figuur_process(werk)])
 
-    mislukt = [f.naam for f in figuren if not f.geslaagd]
+    mislukt = [f.name for f in figuren if not f.geslaagd]
     uitslag = {
-        "schaal": opzet.naam,
+        "schaal": opzet.name,
         "tijdstip": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "duur_s": round(time.perf_counter() - begin, 1),
         "machine": machine(),
@@ -684,7 +687,7 @@ def main(argv: list[str] | None = None) -> int:
     uit = (
         Path(args.uit)
         if args.uit
-        else (HIER / "results" / f"{opzet.naam}-{dt.datetime.now():%Y%m%d-%H%M%S}.json")
+        else (HIER / "results" / f"{opzet.name}-{dt.datetime.now():%Y%m%d-%H%M%S}.json")
     )
     uit.parent.mkdir(parents=True, exist_ok=True)
     uit.write_text(json.dumps(uitslag, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -13,18 +13,18 @@ def triviaal() -> None:
 
 
 def leeg(
-    naam: str, partitions_def: dg.PartitionsDefinition, deps: tuple[str, ...] = ()
+    name: str, partitions_def: dg.PartitionsDefinition, deps: tuple[str, ...] = ()
 ) -> dg.AssetsDefinition:
     """A no-op asset shaped like ours: one run over a range, its own metadata per partition."""
 
     @dg.asset(
-        name=naam,
+        name=name,
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         deps=list(deps),
     )
     def _leeg(context: dg.AssetExecutionContext) -> None:
-        for partitie in context.partition_keys:
-            context.add_asset_metadata({"rijen": 0}, partition_key=partitie)
+        for partition in context.partition_keys:
+            context.add_asset_metadata({"rijen": 0}, partition_key=partition)
 
     return _leeg

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from lks_pipeline.aanleverfouten import assets as aanleverfouten
-from lks_pipeline.aanleverfouten.resources import AanleverDrempels
+from lks_pipeline.aanleverfouten.resources import AanleverfoutenThresholds
 from lks_pipeline.analyse import assets as analyse
 from lks_pipeline.automation.jobs import ALL_JOBS
 from lks_pipeline.automation.schedules import dagelijks_0700
@@ -54,7 +54,7 @@ def resources_from_env() -> dict:
             batch_grootte=env_int("LKS_WEBSERVICE_BATCH", 500),
             gelijktijdig=env_int("LKS_WEBSERVICE_GELIJKTIJDIG", 6),
         ),
-        "drempels": AanleverDrempels(
+        "drempels": AanleverfoutenThresholds(
             marge_dagen=env_int("LKS_AANLEVER_MARGE_DAGEN", 7),
             verwijsindex_max_dagen=env_int("LKS_VERWIJSINDEX_MAX_DAGEN", 35),
         ),

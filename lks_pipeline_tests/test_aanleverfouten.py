@@ -31,7 +31,7 @@ import pytest
 from stdnum.nl import bsn as stdnum_bsn
 
 from lks_pipeline.aanleverfouten import assets as aanleverfouten
-from lks_pipeline.aanleverfouten.resources import AanleverDrempels
+from lks_pipeline.aanleverfouten.resources import AanleverfoutenThresholds
 from lks_pipeline.core.resources import LksSettings, Warehouse
 from lks_pipeline.webservice import assets as webservice
 from lks_pipeline.webservice.resources import DkdWebservice
@@ -66,15 +66,15 @@ def closed_port() -> int:
 
 
 def instelling(
-    gemeente, methode="verzamelbestand", versie=V2, url="", frequentie="wekelijks", email=None
+    gemeente, methode="verzamelbestand", version=V2, url="", frequentie="wekelijks", email=None
 ):
     email = f"lks@{gemeente.lower()}.example.nl" if email is None else email
-    return f"{gemeente};{methode};{versie};{url};{frequentie};{email}\n"
+    return f"{gemeente};{methode};{version};{url};{frequentie};{email}\n"
 
 
 def build(root, *, alleen_schoon=False):
     inbox = root / "inbox"
-    nieuw = bsns()
+    new_files = bsns()
 
     def vi(gemeente, datum, nummers):
         rows = "".join(f"{b};Reintegratie\n" for b in nummers)
@@ -86,8 +86,8 @@ def build(root, *, alleen_schoon=False):
         xml = dkd_xml(gemeente, clients) if ns is None else dkd_xml(gemeente, clients, ns=ns)
         write(inbox / "dkd" / f"dkd_reintegratie_{gemeente}_{datum}.xml", xml)
 
-    def schoon(gemeente, vi_datum="20261115", dkd_datum="20261118"):
-        a = next(nieuw)
+    def cleaned_folders(gemeente, vi_datum="20261115", dkd_datum="20261118"):
+        a = next(new_files)
         if vi_datum:
             vi(gemeente, vi_datum, [a])
         if dkd_datum:
@@ -99,13 +99,13 @@ def build(root, *, alleen_schoon=False):
         return a
 
     instellingen = [instelling("GM0363")]
-    schoon("GM0363")
-    event_bsn = schoon("GM0363")  # GM0363 knows the day's person too, as zekerheid 1
+    cleaned_folders("GM0363")
+    event_bsn = cleaned_folders("GM0363")  # GM0363 knows the day's person too, as zekerheid 1
     instellingen.append(instelling("GM0599"))
-    schoon("GM0599", dkd_datum="20261118" if alleen_schoon else "20261105")
+    cleaned_folders("GM0599", dkd_datum="20261118" if alleen_schoon else "20261105")
     if not alleen_schoon:
         instellingen.append(instelling("GM0772", frequentie="maandelijks"))
-        schoon("GM0772", dkd_datum=None)
+        cleaned_folders("GM0772", dkd_datum=None)
         instellingen.append(
             instelling(
                 "GM0518",
@@ -116,11 +116,11 @@ def build(root, *, alleen_schoon=False):
         )
         vi("GM0518", "20261115", [event_bsn])
         instellingen.append(instelling("GM0014"))
-        schoon("GM0014", vi_datum=None)
+        cleaned_folders("GM0014", vi_datum=None)
         instellingen.append(instelling("GM0034"))
-        schoon("GM0034", vi_datum="20261010")
+        cleaned_folders("GM0034", vi_datum="20261010")
         instellingen.append(instelling("GM0153"))
-        c, d, e = next(nieuw), next(nieuw), next(nieuw)
+        c, d, e = next(new_files), next(new_files), next(new_files)
         vi("GM0153", "20261115", [c])
         dkd(
             "GM0153",
@@ -128,7 +128,7 @@ def build(root, *, alleen_schoon=False):
             "".join(client(b, [("01", "2015-01-01", None)]) for b in (c, d, e)),
         )
         instellingen.append(instelling("GM0344"))
-        f, g, h = next(nieuw), next(nieuw), next(nieuw)
+        f, g, h = next(new_files), next(new_files), next(new_files)
         vi("GM0344", "20261115", [f, g, h])
         dkd(
             "GM0344",
@@ -138,13 +138,13 @@ def build(root, *, alleen_schoon=False):
             + client(h, [("01", "2015-01-01", None)], ("2024-01-01", "2023-01-01"), "50.0"),
         )
         instellingen.append(instelling("GM0037"))
-        schoon("GM0037", dkd_datum="20261112")
+        cleaned_folders("GM0037", dkd_datum="20261112")
         write(
             inbox / "dkd" / "dkd_reintegratie_GM0037_20261119.xml",
             dkd_xml("GM0037", "")[:-30],  # cut off: not well-formed
         )
-        instellingen.append(instelling("GM0047", versie=V1))
-        k = next(nieuw)
+        instellingen.append(instelling("GM0047", version=V1))
+        k = next(new_files)
         vi("GM0047", "20261115", [k])
         dkd("GM0047", "20261118", client(k, [("01", "2015-01-01", None)]), ns=NS_V0100)
         instellingen.append(
@@ -152,9 +152,9 @@ def build(root, *, alleen_schoon=False):
                 "GM0050", "webservice", url="https://gm0050.example.nl/dkd/v0100", frequentie=""
             )
         )
-        vi("GM0050", "20261115", [next(nieuw)])
+        vi("GM0050", "20261115", [next(new_files)])
         instellingen.append(instelling("GM0059"))
-        m, n = next(nieuw), next(nieuw)
+        m, n = next(new_files), next(new_files)
         vi("GM0059", "20261115", [m, n])
         dkd(
             "GM0059",
@@ -162,7 +162,7 @@ def build(root, *, alleen_schoon=False):
             "".join(client(b, [("01", "2015-01-01", None)], ("2024-01-01", None)) for b in (m, n)),
         )
         instellingen.append(instelling("GM0060"))
-        p = next(nieuw)
+        p = next(new_files)
         vi("GM0060", "20261115", [p, ONGELDIG_BSN])
         dkd(
             "GM0060",
@@ -170,9 +170,9 @@ def build(root, *, alleen_schoon=False):
             client(p, [("01", "2015-01-01", None)])
             + client(ONGELDIG_BSN, [("01", "2015-01-01", None)]),
         )
-        schoon("GM0072")  # no instellingen row
+        cleaned_folders("GM0072")  # no instellingen row
         instellingen.append(instelling("GM0074", email=""))
-        schoon("GM0074")
+        cleaned_folders("GM0074")
     write(
         inbox / "dkd" / "dkd_instellingen_20261101.csv",
         INSTELLINGEN_HEADER + "\n" + "".join(instellingen),
@@ -189,7 +189,7 @@ def evaluate(root):
         "lks": LksSettings(data_dir=str(root)),
         "duckdb": Warehouse(database=str(root / "warehouse" / "lks.duckdb")),
         "webservice": DkdWebservice(timeout_seconds=0.5, pogingen=2, wachttijd_seconds=0.01),
-        "drempels": AanleverDrempels(),
+        "drempels": AanleverfoutenThresholds(),
     }
     gemeenten = sorted({p.name.split("_")[-2] for p in (root / "inbox").rglob("*_GM*_*")})
     with dg.instance_for_test() as instance:

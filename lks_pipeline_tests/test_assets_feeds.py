@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from lks_pipeline.automation import plan
-from lks_pipeline.core.partitions import bereik
+from lks_pipeline.core.partitions import partition_range_tags
 from lks_pipeline.core.resources import LksSettings, Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, transaction
 from lks_pipeline.ingest import assets as feeds
@@ -111,7 +111,7 @@ def test_one_run_over_a_range_records_each_partition_on_its_own(data_root):
             [feeds.verwijsindex],
             resources=resources,
             instance=instance,
-            tags=bereik(["GM0037", "GM0014"]),
+            tags=partition_range_tags(["GM0037", "GM0014"]),
         )
         events = {
             e.partition: {k: v.value for k, v in e.materialization.metadata.items()}
@@ -124,8 +124,8 @@ def test_one_run_over_a_range_records_each_partition_on_its_own(data_root):
         assert "dagster/partition_row_count" not in events["GM0034"]
         assert events["GM0037"]["bestanden afgewezen"] == 1
         assert "bestand" not in events["GM0037"]
-        taken = plan.ingest_taken(data_root / "inbox", feeds=("verwijsindex",))
-        assert [t.naam for t in plan.achter(instance, taken)] == ["verwijsindex GM0363"]
+        tasks = plan.ingest_tasks(data_root / "inbox", feeds=("verwijsindex",))
+        assert [t.name for t in plan.behind(instance, tasks)] == ["verwijsindex GM0363"]
     assert query(data_root, "SELECT gemeentecode, bsn FROM verwijsindex") == [
         ("GM0014", "123456782")
     ]
@@ -331,15 +331,17 @@ def test_a_file_that_changes_while_being_read_is_left_whole_for_the_next_run(
     snapshot before it stays, and the next run reads the file whole."""
     vi(data_root, "verwijsindex_GM0363_20261101.csv", "bsn;cluster\n123456782;Uitkeringen\n")
     run(feeds.verwijsindex, "GM0363")
-    nieuw = vi(data_root, "verwijsindex_GM0363_20261108.csv", "bsn;cluster\n010000008;Debiteuren\n")
-    lees = csvfeeds.lees_verwijsindex
+    new_files = vi(
+        data_root, "verwijsindex_GM0363_20261108.csv", "bsn;cluster\n010000008;Debiteuren\n"
+    )
+    read = csvfeeds.read_verwijsindex
 
     def gelezen_terwijl_de_upload_loopt(levering):
-        gelezen = lees(levering)
-        if levering.bestand == nieuw.name:
-            with nieuw.open("a") as f:
+        parsed = read(levering)
+        if levering.bestand == new_files.name:
+            with new_files.open("a") as f:
                 f.write("111111109;Uitkeringen\n")  # the upload's last line arrives
-        return gelezen
+        return parsed
 
     spec = dataclasses.replace(feeds.VERWIJSINDEX, reader=gelezen_terwijl_de_upload_loopt)
     monkeypatch.setattr(feeds, "VERWIJSINDEX", spec)

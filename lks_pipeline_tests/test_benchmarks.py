@@ -38,24 +38,24 @@ def test_quick_benchmarks_measure_every_figure_against_a_yardstick_doing_the_sam
         check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    resultaat = json.loads(uit.read_text())
-    namen = [f["naam"] for f in resultaat["figuren"]]
+    result = json.loads(uit.read_text())
+    namen = [f["naam"] for f in result["figuren"]]
     assert len(namen) == len(FIGUREN), namen
-    for begin, naam in zip(FIGUREN, namen, strict=True):
-        assert naam.startswith(begin), (begin, naam)
-    for figuur in resultaat["figuren"]:
+    for begin, name in zip(FIGUREN, namen, strict=True):
+        assert name.startswith(begin), (begin, name)
+    for figuur in result["figuren"]:
         assert min(figuur["ons"], figuur["maatstaf"], figuur["ratio"]) > 0, figuur
         assert "NIET HETZELFDE WERK" not in figuur["reden"], figuur
         assert f"{figuur['naam']} " in run.stdout
         assert f"doel {figuur['doel']}" in run.stdout
-    assert resultaat["machine"]["kernen"] >= 1
+    assert result["machine"]["kernen"] >= 1
     # Where Dagster's own cost bounds a figure, its floor is measured in the same run and shown.
     for i in (0, 1, 5):
-        figuur = resultaat["figuren"][i]
+        figuur = result["figuren"][i]
         assert figuur["extra"]["dagster_vloer_s"] > 0, figuur
         assert figuur["reden"].startswith("Dagster alleen (lege assets, "), figuur
         assert figuur["reden"] in run.stdout
     # The stress day reports signals in several files, or the comparison proves nothing.
-    signaalpad = resultaat["figuren"][1]["extra"]
+    signaalpad = result["figuren"][1]["extra"]
     assert signaalpad["gemeld"] > 100, signaalpad
     assert signaalpad["rapporten"] >= 8, signaalpad

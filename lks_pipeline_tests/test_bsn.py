@@ -15,15 +15,15 @@ def reference(value: str) -> bool:
 
 @given(st.lists(st.text(alphabet="0123456789", min_size=9, max_size=9), max_size=50))
 def test_elfproef_agrees_with_stdnum_on_nine_digits(values):
-    assert bsn.geldig(pd.Series(values, dtype="object")).tolist() == [reference(v) for v in values]
-    assert [bsn.is_geldig(v) for v in values] == [reference(v) for v in values]
+    assert bsn.valid(pd.Series(values, dtype="object")).tolist() == [reference(v) for v in values]
+    assert [bsn.is_valid(v) for v in values] == [reference(v) for v in values]
 
 
 @given(st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=50))
 def test_elfproef_agrees_with_stdnum_on_any_text(values):
     expected = [v is not None and reference(v) for v in values]
-    assert bsn.geldig(pd.Series(values, dtype="object")).tolist() == expected
-    assert [bsn.is_geldig(v) for v in values] == expected
+    assert bsn.valid(pd.Series(values, dtype="object")).tolist() == expected
+    assert [bsn.is_valid(v) for v in values] == expected
 
 
 def test_known_values():
@@ -36,7 +36,7 @@ def test_known_values():
         "12345678 ",
         "١٢٣٤٥٦٧٨٢",
     ]
-    assert bsn.geldig(pd.Series(values, dtype="object")).tolist() == [
+    assert bsn.valid(pd.Series(values, dtype="object")).tolist() == [
         True,
         True,
         False,  # all zeros is not a BSN
@@ -48,6 +48,6 @@ def test_known_values():
 
 
 def test_masking_keeps_only_the_last_three_digits():
-    assert bsn.maskeer("010000008") == "******008"
-    assert bsn.maskeer("12") == "***"
-    assert bsn.maskeer(None) == "***"
+    assert bsn.mask("010000008") == "******008"
+    assert bsn.mask("12") == "***"
+    assert bsn.mask(None) == "***"

@@ -173,41 +173,43 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
 
 
 def test_days_behind_run_as_consecutive_ranges_of_at_most_a_month():
-    assert plan.reeksen([]) == []
-    assert plan.reeksen(["2026-11-21", "2026-11-20", "2026-11-23"]) == [
+    assert plan.consecutive_days([]) == []
+    assert plan.consecutive_days(["2026-11-21", "2026-11-20", "2026-11-23"]) == [
         ["2026-11-20", "2026-11-21"],
         ["2026-11-23"],  # the 22nd had no UWV file: not filled in
     ]
-    assert plan.reeksen(["2024-02-28", "2024-02-29", "2024-03-01", "2025-02-28", "2025-03-01"]) == [
+    assert plan.consecutive_days(
+        ["2024-02-28", "2024-02-29", "2024-03-01", "2025-02-28", "2025-03-01"]
+    ) == [
         ["2024-02-28", "2024-02-29", "2024-03-01"],
         ["2025-02-28", "2025-03-01"],
     ]
     jaar = [f"2026-01-{d:02d}" for d in range(1, 32)] + ["2026-02-01", "2026-02-02"]
-    assert [len(r) for r in plan.reeksen(jaar)] == [31, 2]
-    assert [len(r) for r in plan.reeksen(jaar, max_dagen=10)] == [10, 10, 10, 3]
+    assert [len(r) for r in plan.consecutive_days(jaar)] == [31, 2]
+    assert [len(r) for r in plan.consecutive_days(jaar, max_days=10)] == [10, 10, 10, 3]
 
 
 def test_a_feeds_partitions_run_as_ranges_split_at_wide_gaps():
-    def taak(partitie):
-        return plan.Taak(jobs.verwijsindex_job, dg.AssetKey("verwijsindex"), partitie, "-")
+    def task(partition):
+        return plan.Task(jobs.verwijsindex_job, dg.AssetKey("verwijsindex"), partition, "-")
 
     # GM0014, GM0034 and GM0153 are places 0, 1 and 26 of the 342; GM0344 is 96, GM0363 106.
-    taken = [taak(p) for p in ("GM0363", "GM0014", "GM0153", "GM0034", "GM0344")]
-    assert [b.naam for b in plan.bundel(taken)] == [
+    tasks = [task(p) for p in ("GM0363", "GM0014", "GM0153", "GM0034", "GM0344")]
+    assert [b.name for b in plan.bundle(tasks)] == [
         "verwijsindex GM0014..GM0153 (3 partities)",
         "verwijsindex GM0344..GM0363 (2 partities)",
     ]
-    assert [b.naam for b in plan.bundel(taken, max_gat=400)] == [
+    assert [b.name for b in plan.bundle(tasks, max_gap=400)] == [
         "verwijsindex GM0014..GM0363 (5 partities)"
     ]
-    assert len(plan.bundel(taken, max_gat=0)) == 4  # only GM0014 and GM0034 are neighbours
+    assert len(plan.bundle(tasks, max_gap=0)) == 4  # only GM0014 and GM0034 are neighbours
     dagen = [
-        plan.Taak(jobs.uwv_events_job, dg.AssetKey("uwv_events"), d, "-")
+        plan.Task(jobs.uwv_events_job, dg.AssetKey("uwv_events"), d, "-")
         for d in ("2026-11-20", "2026-12-31")
     ]
-    assert [b.partities for b in plan.bundel(dagen)] == [["2026-11-20"], ["2026-12-31"]]
-    onverdeeld = [plan.Taak(jobs.inbox_job, dg.AssetKey("inbox_bestandsnamen"), None, "-")]
-    assert [b.naam for b in plan.bundel(onverdeeld + taken[:1])] == [
+    assert [b.partitions for b in plan.bundle(dagen)] == [["2026-11-20"], ["2026-12-31"]]
+    onverdeeld = [plan.Task(jobs.inbox_job, dg.AssetKey("inbox_bestandsnamen"), None, "-")]
+    assert [b.name for b in plan.bundle(onverdeeld + tasks[:1])] == [
         "inbox_bestandsnamen",
         "verwijsindex GM0363",
     ]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from lks_pipeline.ingest import csv_feeds as csvfeeds
-from lks_pipeline.ingest.csv_file import BestandAfgewezen
+from lks_pipeline.ingest.csv_file import FileRejected
 from lks_pipeline.ingest.inbox import Levering
 from lks_pipeline_tests.conftest import INSTELLINGEN_HEADER, UWV_HEADER, write
 
@@ -16,8 +16,8 @@ def levering(path: Path, feed: str, leverdatum=dt.date(2026, 11, 20), gemeenteco
     return Levering(feed, path, leverdatum, gemeentecode, stat.st_size, stat.st_mtime_ns)
 
 
-def quarantaine(gelezen):
-    return [(q.regel, q.bsn_gemaskeerd, q.reden) for q in gelezen.quarantaine]
+def quarantaine(parsed):
+    return [(q.regel, q.bsn_gemaskeerd, q.reden) for q in parsed.quarantaine]
 
 
 def test_verwijsindex_rows_and_quarantine(tmp_path):
@@ -34,13 +34,13 @@ def test_verwijsindex_rows_and_quarantine(tmp_path):
         "123456782;Debiteuren;extra\n"  # too many fields
         ";\n",  # every field empty: broken like any other row, not skipped
     )
-    gelezen = csvfeeds.lees_verwijsindex(levering(path, "verwijsindex", gemeentecode="GM0363"))
-    assert gelezen.tabellen["verwijsindex"].values.tolist() == [
+    parsed = csvfeeds.read_verwijsindex(levering(path, "verwijsindex", gemeentecode="GM0363"))
+    assert parsed.tables["verwijsindex"].values.tolist() == [
         ["123456782", "Uitkeringen"],
         ["010000008", "Reintegratie"],
         ["123456782", "Debiteuren"],
     ]
-    assert quarantaine(gelezen) == [
+    assert quarantaine(parsed) == [
         (4, "******781", "bsn: geen geldig BSN (9 cijfers, elfproef)"),
         (5, "******008", "bsn: geen geldig BSN (9 cijfers, elfproef)"),
         (6, "******333", "cluster: geen bekend DKD-cluster"),
@@ -54,18 +54,18 @@ def test_rejected_lines_belong_to_their_own_file(tmp_path):
     """Reads share one DuckDB database; one file's rejected lines never show up in the next."""
     kapot = write(tmp_path / "verwijsindex_GM0363_20261120.csv", "bsn;cluster\n1;a;b\n")
     heel = write(tmp_path / "verwijsindex_GM0014_20261120.csv", "bsn;cluster\n")
-    assert quarantaine(csvfeeds.lees_verwijsindex(levering(kapot, "verwijsindex"))) == [
+    assert quarantaine(csvfeeds.read_verwijsindex(levering(kapot, "verwijsindex"))) == [
         (2, None, "te veel velden")
     ]
-    assert quarantaine(csvfeeds.lees_verwijsindex(levering(heel, "verwijsindex"))) == []
-    assert len(quarantaine(csvfeeds.lees_verwijsindex(levering(kapot, "verwijsindex")))) == 1
+    assert quarantaine(csvfeeds.read_verwijsindex(levering(heel, "verwijsindex"))) == []
+    assert len(quarantaine(csvfeeds.read_verwijsindex(levering(kapot, "verwijsindex")))) == 1
 
 
 def test_empty_snapshot_is_valid(tmp_path):
     path = write(tmp_path / "verwijsindex_GM0363_20261120.csv", "bsn;cluster\n")
-    gelezen = csvfeeds.lees_verwijsindex(levering(path, "verwijsindex", gemeentecode="GM0363"))
-    assert len(gelezen.tabellen["verwijsindex"]) == 0
-    assert gelezen.quarantaine == []
+    parsed = csvfeeds.read_verwijsindex(levering(path, "verwijsindex", gemeentecode="GM0363"))
+    assert len(parsed.tables["verwijsindex"]) == 0
+    assert parsed.quarantaine == []
 
 
 UWV_ROWS = [
@@ -93,8 +93,8 @@ UWV_ROWS = [
 
 def test_uwv_rows_and_quarantine(tmp_path):
     path = write(tmp_path / "uwv_lks_20261120.csv", UWV_HEADER + "\n" + "\n".join(UWV_ROWS) + "\n")
-    gelezen = csvfeeds.lees_uwv(levering(path, "uwv"))
-    rows = gelezen.tabellen["uwv_events"]
+    parsed = csvfeeds.read_uwv(levering(path, "uwv"))
+    rows = parsed.tables["uwv_events"]
     assert rows["regel"].tolist() == [2, 3]
     assert rows["uwv_kenmerk"].tolist() == ["K1", "K2"]
     assert rows["naam_administratieve_eenheid"].tolist() == [
@@ -104,8 +104,8 @@ def test_uwv_rows_and_quarantine(tmp_path):
     assert rows["bsn"].tolist() == ["123456782", "010000008"]
     assert rows["loonheffingennummer_geldig"].tolist() == [True, False]
     assert rows["einddatum_zw_uitkering"].tolist() == [None, None]
-    assert gelezen.waarschuwingen == {"loonheffingennummer afwijkend": 1}
-    assert quarantaine(gelezen) == [
+    assert parsed.warning_counts == {"loonheffingennummer afwijkend": 1}
+    assert quarantaine(parsed) == [
         (4, "******333", "uwv_kenmerk komt eerder in het bestand voor"),
         (5, "******781", "berichttype: niet ZIEK_UIT_DIENST of EINDE_ZW; "
                          "bsn: geen geldig BSN (9 cijfers, elfproef)"),
@@ -138,9 +138,9 @@ def test_line_numbers_stay_physical_with_blank_lines_and_quoted_newlines(tmp_pat
         + "\n"  # line 7
     )
     path = write(tmp_path / "uwv_lks_20261120.csv", text)
-    gelezen = csvfeeds.lees_uwv(levering(path, "uwv"))
-    assert gelezen.tabellen["uwv_events"]["regel"].tolist() == [3, 4, 7]
-    assert [q.regel for q in gelezen.quarantaine] == [6]
+    parsed = csvfeeds.read_uwv(levering(path, "uwv"))
+    assert parsed.tables["uwv_events"]["regel"].tolist() == [3, 4, 7]
+    assert [q.regel for q in parsed.quarantaine] == [6]
 
 
 def test_instellingen_rows_and_quarantine(tmp_path):
@@ -154,9 +154,9 @@ def test_instellingen_rows_and_quarantine(tmp_path):
         "GM0518;webservice;v0200;;dagelijks;geen-adres\n"
         "GM0344;verzamelbestand;GSDDossierReintegratie-v0200;https://x.example.nl/;;\n",
     )
-    gelezen = csvfeeds.lees_instellingen(levering(path, "dkd_instellingen"))
-    assert gelezen.tabellen["dkd_instellingen"]["gemeentecode"].tolist() == ["GM0363", "GM0599"]
-    assert quarantaine(gelezen) == [
+    parsed = csvfeeds.read_instellingen(levering(path, "dkd_instellingen"))
+    assert parsed.tables["dkd_instellingen"]["gemeentecode"].tolist() == ["GM0363", "GM0599"]
+    assert quarantaine(parsed) == [
         (4, None, "gemeentecode: staat niet in de CBS-lijst"),
         (5, None, "gemeentecode komt eerder in het bestand voor"),
         (6, None, "berichtversie: niet van de vorm GSDDossierReintegratie-vNNNN; "
@@ -196,8 +196,8 @@ def test_instellingen_rows_and_quarantine(tmp_path):
 )
 def test_whole_file_rejections_name_file_and_line(tmp_path, content, reden, regel):
     path = write(tmp_path / "verwijsindex_GM0363_20261120.csv", content)
-    with pytest.raises(BestandAfgewezen) as rejected:
-        csvfeeds.lees_verwijsindex(levering(path, "verwijsindex", gemeentecode="GM0363"))
+    with pytest.raises(FileRejected) as rejected:
+        csvfeeds.read_verwijsindex(levering(path, "verwijsindex", gemeentecode="GM0363"))
     assert (rejected.value.bestand, rejected.value.reden, rejected.value.regel) == (
         "verwijsindex_GM0363_20261120.csv",
         reden,
@@ -210,8 +210,8 @@ def test_whole_file_rejections_name_file_and_line(tmp_path, content, reden, rege
 def test_a_file_without_header_is_rejected_without_echoing_its_first_row(tmp_path):
     row = "K1;EINDE_ZW;010000008;1980-01-01;Jansen;;J.;;;;;;2021-06-01;"
     path = write(tmp_path / "uwv_lks_20261120.csv", row + "\n")
-    with pytest.raises(BestandAfgewezen) as rejected:
-        csvfeeds.lees_uwv(levering(path, "uwv"))
+    with pytest.raises(FileRejected) as rejected:
+        csvfeeds.read_uwv(levering(path, "uwv"))
     assert rejected.value.regel == 1
     assert "010000008" not in str(rejected.value)
     assert "Jansen" not in str(rejected.value)
@@ -223,6 +223,6 @@ def test_an_enormous_line_is_quarantined_alone(tmp_path):
         tmp_path / "verwijsindex_GM0363_20261120.csv",
         "bsn;cluster\n123456782;" + "x" * 3_000_000 + "\n010000008;Uitkeringen\n",
     )
-    gelezen = csvfeeds.lees_verwijsindex(levering(path, "verwijsindex", gemeentecode="GM0363"))
-    assert gelezen.tabellen["verwijsindex"]["bsn"].tolist() == ["010000008"]
-    assert quarantaine(gelezen) == [(2, None, "regel is langer dan 2 MiB")]
+    parsed = csvfeeds.read_verwijsindex(levering(path, "verwijsindex", gemeentecode="GM0363"))
+    assert parsed.tables["verwijsindex"]["bsn"].tolist() == ["010000008"]
+    assert quarantaine(parsed) == [(2, None, "regel is langer dan 2 MiB")]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from lks_pipeline.ingest import dkd
-from lks_pipeline.ingest.csv_file import BestandAfgewezen
+from lks_pipeline.ingest.csv_file import FileRejected
 from lks_pipeline_tests.conftest import NS_V0100, NS_V0200, Teller, dkd_xml
 
 LKS = (
@@ -19,13 +19,13 @@ LKS = (
 )
 
 
-def lees(xml: str, gemeentecode: str = "GM0363"):
-    return dkd.lees(io.BytesIO(xml.encode()), "dkd_reintegratie_GM0363_20261120.xml", gemeentecode)
+def read(xml: str, gemeentecode: str = "GM0363"):
+    return dkd.read(io.BytesIO(xml.encode()), "dkd_reintegratie_GM0363_20261120.xml", gemeentecode)
 
 
-def rows(gelezen, table):
+def rows(parsed, table):
     """The table's rows as lists; a missing value (pd.NA in the Arrow-backed frame) is None."""
-    values = gelezen.tabellen[table].astype(object).values.tolist()
+    values = parsed.tables[table].astype(object).values.tolist()
     return [[None if v is pd.NA else v for v in row] for row in values]
 
 
@@ -65,22 +65,22 @@ def test_clients_become_rows_and_bad_clients_are_quarantined_alone():
             "<Bijlage>tekst</Bijlage>",
         ]
     )
-    gelezen = lees(dkd_xml("GM0363", clients + "\n"))
-    assert gelezen.berichtversie == "GSDDossierReintegratie-v0200"
-    assert str(gelezen.aanmaakdatum) == "2026-11-20"
-    assert rows(gelezen, "dkd_reintegratie") == [["123456782", 4], ["010000008", 5]]
-    assert rows(gelezen, "dkd_doelgroepen") == [
+    parsed = read(dkd_xml("GM0363", clients + "\n"))
+    assert parsed.berichtversie == "GSDDossierReintegratie-v0200"
+    assert str(parsed.aanmaakdatum) == "2026-11-20"
+    assert rows(parsed, "dkd_reintegratie") == [["123456782", 4], ["010000008", 5]]
+    assert rows(parsed, "dkd_doelgroepen") == [
         ["123456782", "01", "2023-01-01", "2027-12-31"],
         ["123456782", "30", "2019-01-01", None],
     ]
-    assert rows(gelezen, "dkd_inzetten") == [
+    assert rows(parsed, "dkd_inzetten") == [
         ["123456782", 1, "Loonkostensubsidie", "2024-03-01", "2026-02-28"],
         ["123456782", 2, "Jobcoaching", "2025-01-01", None],
     ]
-    assert rows(gelezen, "dkd_loonkostensubsidies") == [
+    assert rows(parsed, "dkd_loonkostensubsidies") == [
         ["123456782", 1, "2024-03-01", "2026-02-28", "65.5", "123456789L01"]
     ]
-    assert [(q.regel, q.bsn_gemaskeerd, q.reden) for q in gelezen.quarantaine] == [
+    assert [(q.regel, q.bsn_gemaskeerd, q.reden) for q in parsed.quarantaine] == [
         (6, "******781", "BSN: geen geldig BSN (elfproef)"),
         (7, "******333", "Client voldoet niet aan de XSD: ongeldige waarde bij Begindatum"),
         (
@@ -102,12 +102,12 @@ def test_v0100_has_no_percentage_loonwaarde():
         + LKS.format(pct="<PercentageLoonwaarde>50</PercentageLoonwaarde>")
         + "</Client>\n"
     )
-    gelezen = lees(dkd_xml("GM0363", good + bad, ns=NS_V0100))
-    assert gelezen.berichtversie == "GSDDossierReintegratie-v0100"
-    assert rows(gelezen, "dkd_loonkostensubsidies") == [
+    parsed = read(dkd_xml("GM0363", good + bad, ns=NS_V0100))
+    assert parsed.berichtversie == "GSDDossierReintegratie-v0100"
+    assert rows(parsed, "dkd_loonkostensubsidies") == [
         ["123456782", 1, "2024-03-01", "2026-02-28", None, "123456789L01"]
     ]
-    assert [(q.regel, q.reden) for q in gelezen.quarantaine] == [
+    assert [(q.regel, q.reden) for q in parsed.quarantaine] == [
         (
             5,
             "Client voldoet niet aan de XSD: onverwacht of ontbrekend element bij PercentageLoonwaarde",
@@ -137,11 +137,11 @@ def test_any_xsd_valid_date_is_read_or_its_client_quarantined_never_the_file_fai
         ]
     )
     xml = dkd_xml("GM0363", clients + "\n").replace("2026-11-20<", "2026-11-20Z<")
-    gelezen = lees(xml)
-    assert str(gelezen.aanmaakdatum) == "2026-11-20"
-    assert rows(gelezen, "dkd_reintegratie") == [["123456782", 4]]
-    assert rows(gelezen, "dkd_doelgroepen") == [["123456782", "01", "2023-01-01", "2023-12-31"]]
-    assert [(q.regel, q.reden) for q in gelezen.quarantaine] == [
+    parsed = read(xml)
+    assert str(parsed.aanmaakdatum) == "2026-11-20"
+    assert rows(parsed, "dkd_reintegratie") == [["123456782", 4]]
+    assert rows(parsed, "dkd_doelgroepen") == [["123456782", "01", "2023-01-01", "2023-12-31"]]
+    assert [(q.regel, q.reden) for q in parsed.quarantaine] == [
         (5, "ReintegratieInzet: datum valt buiten de jaren 0001-9999"),
         (6, "Doelgroep: datum valt buiten de jaren 0001-9999"),
         (7, "Doelgroep: Einddatum ligt voor Begindatum"),
@@ -168,8 +168,8 @@ def test_any_xsd_valid_date_is_read_or_its_client_quarantined_never_the_file_fai
     ],
 )  # fmt: skip
 def test_whole_file_rejections(xml, reden, regel):
-    with pytest.raises(BestandAfgewezen) as rejected:
-        lees(xml)
+    with pytest.raises(FileRejected) as rejected:
+        read(xml)
     assert rejected.value.reden.startswith(reden)
     assert rejected.value.regel == regel
     assert rejected.value.bestand == "dkd_reintegratie_GM0363_20261120.xml"
@@ -198,8 +198,8 @@ def _hostile(tmp_path, http_server):
 def test_hostile_documents_are_refused_fast_reading_nothing(tmp_path, http_server):
     for name, xml in _hostile(tmp_path, http_server).items():
         start = time.monotonic()
-        with pytest.raises(BestandAfgewezen) as rejected:
-            lees(xml)
+        with pytest.raises(FileRejected) as rejected:
+            read(xml)
         assert time.monotonic() - start < 2, name
         assert rejected.value.reden == "DOCTYPE/DTD is niet toegestaan", name
         assert "GEHEIM" not in str(rejected.value)

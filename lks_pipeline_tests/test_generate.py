@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lks_pipeline.synthetic.generator import SCHALEN, genereer
+from lks_pipeline.synthetic.generator import SCALES, generate
 from lks_pipeline_tests.conftest import NS_V0100, REPO
 
 TOT = dt.date(2026, 11, 20)
@@ -24,13 +24,13 @@ def digest(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("demo") / "inbox"
-    genereer(folder, SCHALEN["demo"], 1, TOT)
+    generate(folder, SCALES["demo"], 1, TOT)
     return folder
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, demo):
-    genereer(tmp_path / "a", SCHALEN["demo"], 1, TOT)
-    genereer(tmp_path / "b", SCHALEN["demo"], 2, TOT)
+    generate(tmp_path / "a", SCALES["demo"], 1, TOT)
+    generate(tmp_path / "b", SCALES["demo"], 2, TOT)
     assert digest(tmp_path / "a") == digest(demo)
     assert digest(tmp_path / "b") != digest(demo)
 
@@ -41,7 +41,7 @@ def test_committed_demo_inbox_is_what_the_documented_command_makes(demo):
 
 
 def test_deliberate_bad_rows_are_counted(tmp_path):
-    assert genereer(tmp_path, SCHALEN["demo"], 1, TOT).quarantaine == {
+    assert generate(tmp_path, SCALES["demo"], 1, TOT).quarantaine == {
         "uwv": 4,
         "verwijsindex": 2,
         "dkd_reintegratie": 3,
@@ -101,7 +101,7 @@ def test_every_edge_case_is_present(demo):
 
 
 def test_klein_scale_streams_quickly(tmp_path):
-    result = genereer(tmp_path, SCHALEN["klein"], 3, TOT)
+    result = generate(tmp_path, SCALES["klein"], 3, TOT)
     assert (
         len(list((tmp_path / "verwijsindex").iterdir())) == 41
     )  # 40 gemeenten, one with 2 snapshots

@@ -72,10 +72,10 @@ def test_bad_entries_are_reported_not_read(data_root, tmp_path_factory):
 
 def test_fingerprint_changes_with_content_size_or_mtime(data_root):
     path = write(data_root / "inbox" / "uwv" / "uwv_lks_20261120.csv", "a")
-    first = inbox.vingerafdruk(inbox.scan(data_root / "inbox")[0])
-    assert inbox.vingerafdruk(inbox.scan(data_root / "inbox")[0]) == first
+    first = inbox.fingerprint(inbox.scan(data_root / "inbox")[0])
+    assert inbox.fingerprint(inbox.scan(data_root / "inbox")[0]) == first
     path.write_text("ab")
-    assert inbox.vingerafdruk(inbox.scan(data_root / "inbox")[0]) != first
+    assert inbox.fingerprint(inbox.scan(data_root / "inbox")[0]) != first
 
 
 def test_a_feed_folder_that_leads_outside_the_inbox_is_not_read(data_root, tmp_path_factory):

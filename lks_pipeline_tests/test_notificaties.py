@@ -55,7 +55,7 @@ LKS signaalverwerking
 """
 
 
-def inhoud(msg) -> str:
+def content(msg) -> str:
     """The text body, with SMTP's CRLF line ends back to LF."""
     return msg.get_content().replace("\r\n", "\n")
 
@@ -212,18 +212,18 @@ def test_one_mail_per_report_with_the_seed_subject_and_no_personal_data(data_roo
     gm0599 = next(b for b in smtp.postvak.berichten if b["aan"] == ["lks@gm0599.example.nl"])
     assert gm0599["van"] == "signalen@ib.example.nl"
     assert gm0599["msg"]["From"] == "LKS signaalverwerking <signalen@ib.example.nl>"
-    assert inhoud(gm0599["msg"]) == GM0599_TEKST
+    assert content(gm0599["msg"]) == GM0599_TEKST
     [(sha,)] = query(data_root, "SELECT sha256 FROM signaalrapporten WHERE gemeentecode = 'GM0599'")
     message_id = f"<GM0599_LKS_einde_zw_signaalrapport_20261120.{sha[:16]}@ib.example.nl>"
     assert gm0599["msg"]["Message-ID"].strip() == message_id
     gm0363 = [b for b in smtp.postvak.berichten if b["aan"] == ["lks@gm0363.example.nl"]]
-    assert sorted(re.search(r"Aantal signalen: (\d+)", inhoud(b["msg"]))[1] for b in gm0363) == [
+    assert sorted(re.search(r"Aantal signalen: (\d+)", content(b["msg"]))[1] for b in gm0363) == [
         "1",
         "6",
     ]
     assert len(PERSOONSGEGEVENS) == 17
-    for bericht in smtp.postvak.berichten:
-        ruw = bericht["ruw"].decode("utf-8", "replace")
+    for email_message in smtp.postvak.berichten:
+        ruw = email_message["ruw"].decode("utf-8", "replace")
         for bsn, achternaam in PERSOONSGEGEVENS:
             assert bsn not in ruw
             assert achternaam.lstrip("=+-@") not in ruw
@@ -260,10 +260,10 @@ def test_a_rerun_sends_nothing_and_a_changed_report_sends_exactly_one(data_root,
         assert run.ingest([feeds.uwv_events], D1).success
         assert run.dag().success
     assert len(smtp.postvak.berichten) == 6
-    nieuw = smtp.postvak.berichten[-1]
-    assert nieuw["aan"] == ["lks@gm0599.example.nl"]
-    assert nieuw["msg"]["Subject"] == EINDE_ZW
-    assert "Dit bestand vervangt een eerdere versie met dezelfde naam." in inhoud(nieuw["msg"])
+    new_files = smtp.postvak.berichten[-1]
+    assert new_files["aan"] == ["lks@gm0599.example.nl"]
+    assert new_files["msg"]["Subject"] == EINDE_ZW
+    assert "Dit bestand vervangt een eerdere versie met dezelfde naam." in content(new_files["msg"])
     assert query(
         data_root,
         "SELECT status, count(*) FROM notificaties WHERE gemeentecode = 'GM0599' GROUP BY ALL",
@@ -402,7 +402,7 @@ def test_without_smtp_host_mail_is_an_eml_in_the_outbox_once(data_root):
     assert eml.stat().st_mode & 0o777 == 0o600
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert (msg["To"], msg["Subject"]) == ("lks@gm0599.example.nl", EINDE_ZW)
-    assert inhoud(msg) == GM0599_TEKST
+    assert content(msg) == GM0599_TEKST
     assert query(
         data_root, "SELECT DISTINCT kanaal FROM notificaties WHERE kanaal IS NOT NULL"
     ) == [("eml",)]

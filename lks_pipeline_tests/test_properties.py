@@ -4,7 +4,7 @@ Hypothesis draws what a few gemeenten delivered (verwijsindex rows; DKD clients 
 inzetten and loonkostensubsidies, their periods around the window's edges) and two delivery days
 of UWV events (kenmerken that repeat across the days, BSNs that no gemeente, one or several
 gemeenten know, text that needs quoting or formula escaping). The rows go into a DuckDB warehouse
-in memory, as the ingest assets store them, and the assets' own code runs on it: `bereken_signalen`
+in memory, as the ingest assets store them, and the assets' own code runs on it: `compute_signalen`
 (routing, outcome and zekerheid) for both days, then `signaalrapport.rapporten` (the files' bytes).
 The feed parsers are not in this loop: they have their own tests and the hostile inbox; here the
 point is many thousands of inboxes per minute, which a Dagster run per inbox would not allow.
@@ -35,7 +35,7 @@ from lks_pipeline.core.warehouse import ensure_schema
 from lks_pipeline.rapporten import signaalrapport
 from lks_pipeline.rapporten.signaalrapport import EINDE_ZW, REINTEGRATIE, ZEKERHEID_OMSCHRIJVING
 from lks_pipeline.referentie.data import doelgroepregister_codes
-from lks_pipeline.signalen.assets import bereken_signalen
+from lks_pipeline.signalen.assets import compute_signalen
 
 GEMEENTEN = ("GM0014", "GM0363", "GM0518")
 BSNS = ("999999904", "555555501", "333333305", "777777708", "010000008")
@@ -85,7 +85,7 @@ def vaak_op_rand(randen: list[dt.date], anders: st.SearchStrategy) -> st.SearchS
 
 
 verplicht = st.text(alphabet="ab é'=+-@;\"\t\r\n,", min_size=1, max_size=6)
-tekst = st.none() | verplicht
+body = st.none() | verplicht
 
 
 @st.composite
@@ -100,13 +100,13 @@ def perioden(draw, randen: Randen) -> tuple[dt.date, dt.date | None]:
 
 @dataclass(frozen=True)
 class Lks:
-    periode: tuple[dt.date, dt.date | None]
+    period: tuple[dt.date, dt.date | None]
     percentage: float | None
 
 
 @dataclass(frozen=True)
 class Inzet:
-    periode: tuple[dt.date, dt.date | None]
+    period: tuple[dt.date, dt.date | None]
     lks: tuple[Lks, ...]
 
 
@@ -125,7 +125,7 @@ def dkd_clients(randen: Randen) -> st.SearchStrategy[Dkd]:
         inzetten=st.lists(
             st.builds(
                 Inzet,
-                periode=perioden(randen),
+                period=perioden(randen),
                 lks=st.lists(
                     st.builds(Lks, perioden(randen), st.none() | st.sampled_from([30.0, 72.5])),
                     max_size=2,
@@ -170,11 +170,11 @@ def events(draw, kenmerk: str) -> Event:
         "bsn": draw(st.sampled_from(BSNS)),
         "geboortedatum": draw(st.dates(dt.date(1950, 1, 1), dt.date(2005, 12, 31))),
         # EINDE_ZW needs achternaam and voorletters; ZIEK_UIT_DIENST may lack them.
-        "achternaam": draw(verplicht if not ziek_uit_dienst else tekst),
-        "voorvoegsel": draw(tekst),
-        "voorletters": draw(verplicht if not ziek_uit_dienst else tekst),
-        "naam_administratieve_eenheid": draw(tekst),
-        "loonheffingennummer": draw(tekst),
+        "achternaam": draw(verplicht if not ziek_uit_dienst else body),
+        "voorvoegsel": draw(body),
+        "voorletters": draw(verplicht if not ziek_uit_dienst else body),
+        "naam_administratieve_eenheid": draw(body),
+        "loonheffingennummer": draw(body),
     }
     if ziek_uit_dienst:
         einde = draw(peildata)
@@ -225,12 +225,14 @@ paren = st.tuples(st.sampled_from(GEMEENTEN), st.sampled_from(BSNS))
 @st.composite
 def inboxen(draw) -> Inbox:
     dagen = {VORIGE: draw(dag_events(0)), DAG: draw(dag_events(1))}
-    alle = [e for events in dagen.values() for e in events]
+    all_lines = [e for events in dagen.values() for e in events]
     clients = sorted(draw(st.frozensets(paren, max_size=8)))
     return Inbox(
         verwijsindex=draw(st.frozensets(paren, max_size=10)),
         dkd={
-            (g, bsn): draw(dkd_clients(randen_van([e.peildatum for e in alle if e.bsn == bsn])))
+            (g, bsn): draw(
+                dkd_clients(randen_van([e.peildatum for e in all_lines if e.bsn == bsn]))
+            )
             for g, bsn in clients
         },
         dagen=dagen,
@@ -253,7 +255,7 @@ GELADEN = (
 
 
 @cache
-def warehouse(naam: str) -> duckdb.DuckDBPyConnection:
+def warehouse(name: str) -> duckdb.DuckDBPyConnection:
     """A warehouse in memory with its schema and the register: made once, emptied per inbox."""
     conn = duckdb.connect()
     ensure_schema(conn)
@@ -264,7 +266,7 @@ def warehouse(naam: str) -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def laad(inbox: Inbox, omgekeerd: bool = False) -> duckdb.DuckDBPyConnection:
+def load(inbox: Inbox, omgekeerd: bool = False) -> duckdb.DuckDBPyConnection:
     """A warehouse holding only `inbox`; `omgekeerd` inserts every table's rows backwards."""
     conn = warehouse("omgekeerd" if omgekeerd else "gewoon")
     for table in GELADEN:
@@ -289,9 +291,9 @@ def laad(inbox: Inbox, omgekeerd: bool = False) -> duckdb.DuckDBPyConnection:
         for code, (begin, eind) in client.doelgroepen:
             doelgroepen.append((g, b, "bestand", code, begin, eind))
         for nr, inzet in enumerate(client.inzetten, 1):
-            inzetten.append((g, b, "bestand", nr, "Werkplek", *inzet.periode))
+            inzetten.append((g, b, "bestand", nr, "Werkplek", *inzet.period))
             for regeling in inzet.lks:
-                lks.append((g, b, "bestand", nr, *regeling.periode, regeling.percentage, None))
+                lks.append((g, b, "bestand", nr, *regeling.period, regeling.percentage, None))
     insert("dkd_reintegratie", reintegratie)
     insert("dkd_doelgroepen", doelgroepen)
     insert("dkd_inzetten", inzetten)
@@ -315,16 +317,16 @@ def laad(inbox: Inbox, omgekeerd: bool = False) -> duckdb.DuckDBPyConnection:
 def verwerk(conn: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
     """Both days' signals in order, then the second day's reports by file name."""
     for dag in (VORIGE, DAG):
-        bereken_signalen(conn, dag)
-    return {r.bestand: r.inhoud for r in signaalrapport.rapporten(conn, DAG)}
+        compute_signalen(conn, dag)
+    return {r.bestand: r.content for r in signaalrapport.rapporten(conn, DAG)}
 
 
 # ---------------------------------------------------------------------------------------------
 # The model: rules 5 in plain Python, one event at a time.
 
 
-def overlapt(periode: tuple[dt.date, dt.date | None], van: dt.date, tot: dt.date) -> bool:
-    begin, eind = periode
+def overlapt(period: tuple[dt.date, dt.date | None], van: dt.date, tot: dt.date) -> bool:
+    begin, eind = period
     return begin <= tot and (eind is None or eind >= van)
 
 
@@ -347,7 +349,7 @@ def model(inbox: Inbox, dag: dt.date, eerder_gemeld: set[str]) -> set[Uitkomst]:
         for g in gemeenten:
             client = inbox.dkd.get((g, e.bsn), Dkd((), ()))
             if any(
-                lks.percentage is not None and overlapt(lks.periode, van, peil)
+                lks.percentage is not None and overlapt(lks.period, van, peil)
                 for inzet in client.inzetten
                 for lks in inzet.lks
             ):
@@ -357,8 +359,8 @@ def model(inbox: Inbox, dag: dt.date, eerder_gemeld: set[str]) -> set[Uitkomst]:
             else:
                 zekerheid = 3
             in_populatie = any(
-                code in REGISTER and overlapt(periode, van, peil)
-                for code, periode in client.doelgroepen
+                code in REGISTER and overlapt(period, van, peil)
+                for code, period in client.doelgroepen
             )
             if e.uwv_kenmerk in eerder_gemeld:
                 uitkomst = "dubbel"
@@ -372,7 +374,7 @@ def model(inbox: Inbox, dag: dt.date, eerder_gemeld: set[str]) -> set[Uitkomst]:
     return uitkomsten
 
 
-def datum(d: dt.date | None) -> str:
+def date_cell(d: dt.date | None) -> str:
     return "" if d is None else d.strftime("%d-%m-%Y")
 
 
@@ -387,14 +389,14 @@ def rapportregel(e: Event, zekerheid: int) -> list[str]:
     if e.berichttype == "ZIEK_UIT_DIENST":
         return [
             e.bsn,
-            datum(e.datum_einde_uitkeringsverhouding),
-            datum(e.datum_einde_arbeidsverhouding),
-            datum(e.datum_eerste_ao_dag),
+            date_cell(e.datum_einde_uitkeringsverhouding),
+            date_cell(e.datum_einde_arbeidsverhouding),
+            date_cell(e.datum_eerste_ao_dag),
         ]
     einde = e.einddatum_zw_uitkering or e.begindatum_zw_uitkering + dt.timedelta(weeks=104, days=-1)
     return [
         e.bsn,
-        datum(e.geboortedatum),
+        date_cell(e.geboortedatum),
         cel(e.achternaam),
         cel(e.voorvoegsel),
         cel(e.voorletters),
@@ -402,9 +404,9 @@ def rapportregel(e: Event, zekerheid: int) -> list[str]:
         cel(e.loonheffingennummer),
         ZEKERHEID_OMSCHRIJVING[zekerheid],
         "",
-        datum(e.begindatum_zw_uitkering),
+        date_cell(e.begindatum_zw_uitkering),
         "",
-        datum(einde),
+        date_cell(einde),
     ]
 
 
@@ -416,19 +418,19 @@ def verwachte_rapporten(inbox: Inbox, uitkomsten: set[Uitkomst]) -> dict[str, li
             continue
         e = inbox.dagen[DAG][u.regel - 2]
         product = REINTEGRATIE if e.berichttype == "ZIEK_UIT_DIENST" else EINDE_ZW
-        naam = product.bestandsnaam(u.gemeentecode, DAG)
-        rapporten.setdefault(naam, [product.header]).append(
+        name = product.file_name(u.gemeentecode, DAG)
+        rapporten.setdefault(name, [product.header]).append(
             ((e.bsn, e.uwv_kenmerk), rapportregel(e, u.zekerheid))
         )
     return {
-        naam: [header, *(row for _, row in sorted(rows))]
-        for naam, (header, *rows) in rapporten.items()
+        name: [header, *(row for _, row in sorted(rows))]
+        for name, (header, *rows) in rapporten.items()
     }
 
 
-def lees_rapport(inhoud: bytes) -> list[list[str]]:
-    assert inhoud.startswith("\ufeff".encode())
-    return list(csv.reader(io.StringIO(inhoud.decode("utf-8-sig"), newline=""), delimiter=";"))
+def lees_rapport(content: bytes) -> list[list[str]]:
+    assert content.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""), delimiter=";"))
 
 
 def uitkomsten_in(conn: duckdb.DuckDBPyConnection, dag: dt.date) -> set[Uitkomst]:
@@ -449,34 +451,36 @@ pytestmark = [pytest.mark.timeout(max(300, settings().max_examples)), pytest.mar
 
 @given(inboxen())
 def test_any_inbox_is_routed_privately_exactly_and_reproducibly(inbox):
-    conn = laad(inbox)
+    conn = load(inbox)
     rapporten = verwerk(conn)
 
     # No gemeente receives a BSN it did not deliver: not in a report, not in a signal.
-    for naam, inhoud in rapporten.items():
-        bsns = {row[0] for row in lees_rapport(inhoud)[1:]}
-        assert bsns <= inbox.geleverd(naam[:6]), naam
+    for name, content in rapporten.items():
+        bsns = {row[0] for row in lees_rapport(content)[1:]}
+        assert bsns <= inbox.geleverd(name[:6]), name
     for gemeentecode, bsn in conn.execute(
         "SELECT gemeentecode, bsn FROM signalen WHERE gemeentecode IS NOT NULL"
     ).fetchall():
         assert bsn in inbox.geleverd(gemeentecode)
 
     # Every event has exactly the model's outcomes and zekerheid, on both days.
-    vorige = model(inbox, VORIGE, set())
-    assert uitkomsten_in(conn, VORIGE) == vorige
+    previous_place = model(inbox, VORIGE, set())
+    assert uitkomsten_in(conn, VORIGE) == previous_place
     gemeld = {
-        inbox.dagen[VORIGE][u.regel - 2].uwv_kenmerk for u in vorige if u.uitkomst == "gemeld"
+        inbox.dagen[VORIGE][u.regel - 2].uwv_kenmerk
+        for u in previous_place
+        if u.uitkomst == "gemeld"
     }
     vandaag = model(inbox, DAG, gemeld)
     assert uitkomsten_in(conn, DAG) == vandaag
 
     # Each report holds exactly its gemeente's gemeld rows of its product; no other report exists.
-    verwacht = verwachte_rapporten(inbox, vandaag)
-    assert sorted(rapporten) == sorted(verwacht)
-    for naam, inhoud in rapporten.items():
-        assert lees_rapport(inhoud) == verwacht[naam], naam
+    expected = verwachte_rapporten(inbox, vandaag)
+    assert sorted(rapporten) == sorted(expected)
+    for name, content in rapporten.items():
+        assert lees_rapport(content) == expected[name], name
 
     # The day again, and the same inbox stored in the opposite order: the same bytes.
-    bereken_signalen(conn, DAG)
-    assert {r.bestand: r.inhoud for r in signaalrapport.rapporten(conn, DAG)} == rapporten
-    assert verwerk(laad(inbox, omgekeerd=True)) == rapporten
+    compute_signalen(conn, DAG)
+    assert {r.bestand: r.content for r in signaalrapport.rapporten(conn, DAG)} == rapporten
+    assert verwerk(load(inbox, omgekeerd=True)) == rapporten

@@ -302,18 +302,18 @@ def test_the_sensor_fails_only_runs_whose_process_is_gone_and_frees_their_slot(t
 def test_a_killed_run_worker_not_yet_reaped_counts_as_gone():
     """A code server collects a killed run worker's exit status only at its next clean-up; until
     then the worker is a zombie that still has a /proc entry."""
-    from lks_pipeline.automation.recovery import proces_leeft
+    from lks_pipeline.automation.recovery import process_alive
 
     zombie = subprocess.Popen(["sleep", "60"])
     try:
-        assert proces_leeft(zombie.pid, time.time())
+        assert process_alive(zombie.pid, time.time())
         zombie.kill()
         deadline = time.monotonic() + 10
         stat = Path(f"/proc/{zombie.pid}/stat")
         while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        assert not proces_leeft(zombie.pid, time.time())
+        assert not process_alive(zombie.pid, time.time())
     finally:
         zombie.kill()
         zombie.wait()
@@ -324,7 +324,7 @@ def test_a_queued_run_whose_process_started_long_after_its_creation_is_alive(tmp
     the queue reaches it; that later process is the run's own, not a reused pid."""
     from dagster._core.events import EngineEventData
 
-    from lks_pipeline.automation.recovery import herstel
+    from lks_pipeline.automation.recovery import recover
 
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         queued_long = fake_run(instance, {})
@@ -338,12 +338,12 @@ def test_a_queued_run_whose_process_started_long_after_its_creation_is_alive(tmp
                 instance.report_engine_event(
                     "Started process for run", run, EngineEventData(metadata={"pid": str(pid)})
                 )
-            hersteld = herstel(instance)
+            recovered = recover(instance)
         finally:
             worker.kill()
             worker.wait()
 
-        assert [h.run_id for h in hersteld] == [queued_dead.run_id]
+        assert [h.run_id for h in recovered] == [queued_dead.run_id]
         assert instance.get_run_by_id(queued_long.run_id).status == dg.DagsterRunStatus.STARTED
         assert instance.get_run_by_id(queued_dead.run_id).status == dg.DagsterRunStatus.FAILURE
 
@@ -351,18 +351,18 @@ def test_a_queued_run_whose_process_started_long_after_its_creation_is_alive(tmp
 def test_a_run_that_ends_while_herstel_looks_keeps_its_own_end(monkeypatch):
     """The list of running runs is read first; a run whose process exits after that, having
     recorded its own end, is not then reported failed as if it had died."""
-    from lks_pipeline.automation.recovery import LOPEND, herstel
+    from lks_pipeline.automation.recovery import RUNNING, recover
 
     instance = dg.DagsterInstance.ephemeral()
     exited = subprocess.Popen(["true"])
     exited.wait()
     run = fake_run(instance, {"lks/host": socket.gethostname(), "lks/pid": str(exited.pid)})
-    stale = instance.get_run_records(dg.RunsFilter(statuses=LOPEND))
+    stale = instance.get_run_records(dg.RunsFilter(statuses=RUNNING))
     assert [r.dagster_run.run_id for r in stale] == [run.run_id]
     instance.report_run_canceled(run)  # its own end, recorded before its process exited
     monkeypatch.setattr(instance, "get_run_records", lambda *_, **__: stale)
 
-    assert herstel(instance) == []
+    assert recover(instance) == []
     assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.CANCELED
 
 
@@ -376,8 +376,8 @@ def persoonsgegevens(inbox):
         bsns.update(re.findall(r"(?<![\d])(\d{9})(?![\d])", text))
         if path.parent.name == "uwv":
             for row in csv.DictReader(io.StringIO(text), delimiter=";"):
-                naam = (row.get("achternaam") or "").lstrip("=+-@'")
-                namen.update(w for w in re.findall(r"\w+", naam) if len(w) >= 4)
+                name = (row.get("achternaam") or "").lstrip("=+-@'")
+                namen.update(w for w in re.findall(r"\w+", name) if len(w) >= 4)
     # A surname that is also a place in the packaged reference data ("Holland" in Noord-Holland)
     # appears in its metadata by right; it cannot be told apart, so it is not looked for.
     plaatsen = set(
@@ -398,23 +398,23 @@ def test_no_bsn_or_name_outside_the_reports(demo_verwerkt):
     bsn_patroon = re.compile(rb"(?<![\d])(" + "|".join(bsns).encode() + rb")(?![\d])")
     naam_patroon = re.compile(rb"\b(" + "|".join(map(re.escape, namen)).encode() + rb")\b")
 
-    def lekken(naam, inhoud: bytes):
+    def leaks(name, content: bytes):
         return [
-            (naam, m.group().decode())
+            (name, m.group().decode())
             for p in (bsn_patroon, naam_patroon)
-            for m in p.finditer(inhoud)
+            for m in p.finditer(content)
         ]
 
-    gevonden = lekken("console", demo_verwerkt.console.encode())
+    gevonden = leaks("console", demo_verwerkt.console.encode())
     instance_files = [p for p in home.rglob("*") if p.is_file()]
     assert any(p.suffix == ".db" for p in instance_files)
     assert any(p.parent.name == "compute_logs" for p in instance_files)
     for path in instance_files:
-        gevonden += lekken(str(path.relative_to(home)), path.read_bytes())
+        gevonden += leaks(str(path.relative_to(home)), path.read_bytes())
     outbox = list((data / "outbox").iterdir())
     assert len(outbox) == 28
     for path in outbox:
-        gevonden += lekken(path.name, path.read_bytes())
+        gevonden += leaks(path.name, path.read_bytes())
     with duckdb.connect(str(data / "warehouse" / "lks.duckdb"), read_only=True) as conn:
         for tabel in (
             "quarantaine",
@@ -424,7 +424,7 @@ def test_no_bsn_or_name_outside_the_reports(demo_verwerkt):
             "dkd_aanleverfouten",
         ):
             rows = conn.execute(f"SELECT * FROM {tabel}").fetchall()  # noqa: S608
-            gevonden += lekken(tabel, repr(rows).encode())
+            gevonden += leaks(tabel, repr(rows).encode())
         assert conn.execute("SELECT count(*) FROM quarantaine").fetchone()[0] == 9
     assert gevonden == []
 
@@ -448,9 +448,9 @@ def test_two_of_our_writers_wait_for_each_other_even_where_the_pool_lets_both_in
     file, and the other waits instead of failing on DuckDB's lock, even with no wait allowed."""
     database = tmp_path / "lks.duckdb"
 
-    def writer(naam):
+    def writer(name):
         return subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(database), naam],
+            [sys.executable, "-c", WRITER, str(database), name],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

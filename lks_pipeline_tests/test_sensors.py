@@ -13,7 +13,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from lks_pipeline.aanleverfouten.resources import AanleverDrempels
+from lks_pipeline.aanleverfouten.resources import AanleverfoutenThresholds
 from lks_pipeline.automation import sensors
 from lks_pipeline.automation.schedules import dagelijks_0700
 from lks_pipeline.core.resources import LksSettings, Warehouse
@@ -33,7 +33,7 @@ def resources(root, mail=None):
         "duckdb": Warehouse(database=str(root / "warehouse" / "lks.duckdb")),
         "mail": mail or Mail(),
         "webservice": DkdWebservice(timeout_seconds=0.5, pogingen=1),
-        "drempels": AanleverDrempels(),
+        "drempels": AanleverfoutenThresholds(),
     }
 
 
@@ -89,11 +89,16 @@ def daemon(data_root):
 
 def partitions(requests):
     """(job, the partition or the range "first..last") of each run request."""
-    bereik = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+    partition_range_tags = (
+        "dagster/asset_partition_range_start",
+        "dagster/asset_partition_range_end",
+    )
     return sorted(
         (
             r.job_name,
-            "..".join(r.tags[t] for t in bereik) if bereik[0] in r.tags else r.partition_key,
+            "..".join(r.tags[t] for t in partition_range_tags)
+            if partition_range_tags[0] in r.tags
+            else r.partition_key,
         )
         for r in requests
     )
@@ -107,12 +112,12 @@ def test_new_file_same_file_changed_content(daemon):
     assert first[0].tags["lks/alleen_nieuw"] == "ja"
     result = daemon.run(first[0])
     assert result.success
-    gelezen = {
+    parsed = {
         m.partition: m.metadata["bestanden gelezen"].value
         for m in result.asset_materializations_for_node("verwijsindex")
     }
-    assert len(gelezen) == 69  # the CBS list holds 69 gemeentecodes from GM0344 to GM0599
-    assert {k: v for k, v in gelezen.items() if v} == {
+    assert len(parsed) == 69  # the CBS list holds 69 gemeentecodes from GM0344 to GM0599
+    assert {k: v for k, v in parsed.items() if v} == {
         "GM0344": 1,
         "GM0363": 1,
         "GM0518": 1,
@@ -129,9 +134,9 @@ def test_new_file_same_file_changed_content(daemon):
     assert daemon.tick(sensors.verwijsindex_sensor) == []
 
     # A new delivery moved in with an old mtime (mv keeps it) is still seen.
-    nieuw = daemon.root / "inbox" / "verwijsindex" / "verwijsindex_GM0599_20261120.csv"
-    write(nieuw, VI_HEADER + "444444403;Reintegratie\n")
-    os.utime(nieuw, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
+    new_files = daemon.root / "inbox" / "verwijsindex" / "verwijsindex_GM0599_20261120.csv"
+    write(new_files, VI_HEADER + "444444403;Reintegratie\n")
+    os.utime(new_files, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
     assert partitions(daemon.tick(sensors.verwijsindex_sensor)) == [("verwijsindex_job", "GM0599")]
 
 
@@ -209,7 +214,7 @@ def test_the_uwv_sensor_waits_for_the_other_feeds_then_runs_each_day_once(daemon
 
 def test_the_uwv_sensor_gives_up_waiting_after_the_limit(daemon, monkeypatch):
     assert daemon.tick(sensors.uwv_sensor) == []
-    monkeypatch.setattr(sensors, "MAX_WACHT_SECONDEN", 0)
+    monkeypatch.setattr(sensors, "MAX_WAIT_SECONDS", 0)
     assert partitions(daemon.tick(sensors.uwv_sensor)) == [("dag_job", D1), ("dag_job", D2)]
 
 
@@ -229,7 +234,7 @@ def test_held_back_mail_is_retried_with_back_off(data_root, monkeypatch):
 
         assert down.tick(sensors.notificaties_sensor) == []  # first retry after 5 minutes
         assert down.tick(sensors.notificaties_sensor) == []
-        monkeypatch.setattr(sensors, "_nu", lambda: time.time() + 24 * 3600)
+        monkeypatch.setattr(sensors, "_now", lambda: time.time() + 24 * 3600)
         retry = down.tick(sensors.notificaties_sensor)
         assert [r.job_name for r in retry] == ["notificaties_job"]
         assert down.tick(sensors.notificaties_sensor) == []  # backing off
@@ -279,9 +284,9 @@ def test_sensors_run_by_default_and_a_quiet_tick_over_10k_files_is_cheap(data_ro
         )
     with dg.instance_for_test() as instance:
         daemon = Daemon(data_root, instance)
-        (eerste,) = daemon.tick(sensors.verwijsindex_sensor)
-        assert partitions([eerste]) == [("verwijsindex_job", f"{codes[0]}..{codes[-1]}")]
-        assert eerste.tags["lks/bestanden"] == "10000"
+        (first,) = daemon.tick(sensors.verwijsindex_sensor)
+        assert partitions([first]) == [("verwijsindex_job", f"{codes[0]}..{codes[-1]}")]
+        assert first.tags["lks/bestanden"] == "10000"
         start = time.perf_counter()
         assert daemon.tick(sensors.verwijsindex_sensor) == []
         quiet = time.perf_counter() - start

@@ -13,11 +13,11 @@ from lks_pipeline.rapporten.signaalrapport import EINDE_ZW, REINTEGRATIE
 
 
 def cell(value):
-    """Run the SQL of `excel_veilig` on one value, as the report query does."""
+    """Run the SQL of `excel_safe` on one value, as the report query does."""
     with duckdb.connect() as conn:
         conn.execute("CREATE TABLE t (v VARCHAR)")
         conn.execute("INSERT INTO t VALUES (?)", [value])
-        return conn.execute(f"SELECT {signaalrapport.excel_veilig('v')} FROM t").fetchone()[0]  # noqa: S608
+        return conn.execute(f"SELECT {signaalrapport.excel_safe('v')} FROM t").fetchone()[0]  # noqa: S608
 
 
 @pytest.mark.parametrize(
@@ -59,10 +59,10 @@ def test_csv_bytes_quote_only_what_needs_it():
 
 def test_file_names_and_headers_are_the_seed_products():
     day = dt.date(2026, 11, 20)
-    assert REINTEGRATIE.bestandsnaam("GM0363", day) == (
+    assert REINTEGRATIE.file_name("GM0363", day) == (
         "GM0363_Re-integratie_signaalrapport_20261120.csv"
     )
-    assert EINDE_ZW.bestandsnaam("GM0363", day) == "GM0363_LKS_einde_zw_signaalrapport_20261120.csv"
+    assert EINDE_ZW.file_name("GM0363", day) == "GM0363_LKS_einde_zw_signaalrapport_20261120.csv"
     assert ";".join(REINTEGRATIE.header) == (
         "BSN;Datum einde uitkeringsverhouding;Datum einde arbeidsverhouding;Datum eerste AO-dag"
     )

@@ -31,7 +31,7 @@ import duckdb
 import pytest
 from stdnum.nl import bsn as stdnum_bsn
 
-from lks_pipeline.core.partitions import bereik
+from lks_pipeline.core.partitions import partition_range_tags
 from lks_pipeline.core.resources import LksSettings, Warehouse
 from lks_pipeline.ingest import assets as feeds
 from lks_pipeline.rapporten import assets as rapporten
@@ -78,7 +78,7 @@ UWV-101;ZIEK_UIT_DIENST;010000008;1984-06-17;Nul;;K.;Groen B.V.;123456789L01;202
 """
 
 
-def periode(begin, einde=None):
+def period(begin, einde=None):
     return f"<Begindatum>{begin}</Begindatum>" + (
         f"<Einddatum>{einde}</Einddatum>" if einde else ""
     )
@@ -88,12 +88,12 @@ def client(bsn, doelgroepen=(), lks=None, pct=None):
     """A Client with doelgroepen [(code, begin, einde)] and one LKS inzet (begin, einde)."""
     xml = f"<Client><BSN>{bsn}</BSN>"
     for code, begin, einde in doelgroepen:
-        xml += f"<Doelgroep><Code>{code}</Code>{periode(begin, einde)}</Doelgroep>"
+        xml += f"<Doelgroep><Code>{code}</Code>{period(begin, einde)}</Doelgroep>"
     if lks is not None:
         percentage = f"<PercentageLoonwaarde>{pct}</PercentageLoonwaarde>" if pct else ""
         xml += (
-            f"<ReintegratieInzet><Soort>Loonkostensubsidie</Soort>{periode(*lks)}"
-            f"<Loonkostensubsidie>{periode(*lks)}{percentage}</Loonkostensubsidie>"
+            f"<ReintegratieInzet><Soort>Loonkostensubsidie</Soort>{period(*lks)}"
+            f"<Loonkostensubsidie>{period(*lks)}{percentage}</Loonkostensubsidie>"
             "</ReintegratieInzet>"
         )
     return xml + "</Client>\n"
@@ -447,7 +447,7 @@ def test_two_days_in_one_run_equal_two_runs_of_one_day(verwerkt, tmp_path):
     data_root = verwerkt[0]
     range_root = tmp_path / "bereik"
     with ingested(range_root) as signaalpad:
-        result = signaalpad(None, tags=bereik([D1, D2]))
+        result = signaalpad(None, tags=partition_range_tags([D1, D2]))
     assert result.success
     per_dag = {
         (e.asset_key.to_user_string(), e.partition): e.materialization.metadata

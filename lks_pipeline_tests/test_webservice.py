@@ -19,8 +19,8 @@ import duckdb
 import pytest
 
 from lks_pipeline.aanleverfouten import assets as aanleverfouten
-from lks_pipeline.aanleverfouten.resources import AanleverDrempels
-from lks_pipeline.core.partitions import bereik
+from lks_pipeline.aanleverfouten.resources import AanleverfoutenThresholds
+from lks_pipeline.core.partitions import partition_range_tags
 from lks_pipeline.core.resources import LksSettings, Warehouse
 from lks_pipeline.signalen import assets as signalen
 from lks_pipeline.webservice import assets as webservice
@@ -68,7 +68,7 @@ class Gemeente(BaseHTTPRequestHandler):
             return self._antwoord(500, b"storing")
         if pad == "traag":
             time.sleep(1.5)
-        antwoord = {
+        answer = {
             "vijandig": VIJANDIG,
             "ander": ANDER,
             "ongevraagd": dkd_xml(
@@ -77,14 +77,14 @@ class Gemeente(BaseHTTPRequestHandler):
                 + client("787878704", [("01", "2015-01-01", None)]),
             ),
         }.get(pad, GOED)
-        return self._antwoord(200, antwoord.encode())
+        return self._antwoord(200, answer.encode())
 
-    def _antwoord(self, status, inhoud):
+    def _antwoord(self, status, content):
         self.send_response(status)
         self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(inhoud)))
+        self.send_header("Content-Length", str(len(content)))
         self.end_headers()
-        self.wfile.write(inhoud)
+        self.wfile.write(content)
 
     def log_message(self, *args):
         pass
@@ -126,7 +126,7 @@ def dag_met_webservice(root, url, batch_grootte=500, dagen=(D1,), gelijktijdig=6
             batch_grootte=batch_grootte,
             gelijktijdig=gelijktijdig,
         ),
-        "drempels": AanleverDrempels(),
+        "drempels": AanleverfoutenThresholds(),
     }
     with dg.instance_for_test() as instance:
         materialize = materializer(resources, instance)
@@ -137,7 +137,7 @@ def dag_met_webservice(root, url, batch_grootte=500, dagen=(D1,), gelijktijdig=6
             resources=resources,
             instance=instance,
             partition_key=dagen[0] if len(dagen) == 1 else None,
-            tags=bereik(list(dagen)) if len(dagen) > 1 else None,
+            tags=partition_range_tags(list(dagen)) if len(dagen) > 1 else None,
         )
         assert result.success
         duur = time.monotonic() - start
@@ -152,7 +152,7 @@ def zekerheid(conn, bsn):
     ).fetchall()
 
 
-def fouten(conn):
+def errors(conn):
     return conn.execute(
         "SELECT fouttype, aantal FROM dkd_aanleverfouten WHERE gemeentecode = 'GM0518' "
         "ORDER BY fouttype"
@@ -174,7 +174,7 @@ def test_a_good_reply_gives_zekerheid_1_from_webservice_data(data_root, server):
     ):
         assert zekerheid(conn, "010000008") == [("gemeld", 1)]
         assert bevraging(conn) == [("GM0518", 1, 5, "ok", 1, 200, 1, 0)]
-        assert fouten(conn) == []
+        assert errors(conn) == []
         assert conn.execute(
             "SELECT gemeentecode, bsn, bron, berichtversie FROM dkd_reintegratie "
             "WHERE bron = 'webservice'"
@@ -212,7 +212,7 @@ def test_unreachable_is_recorded_and_the_signal_still_goes_out_with_zekerheid_3(
         [(fout,)] = conn.execute("SELECT fout FROM dkd_webservice_bevragingen").fetchall()
         assert fout.startswith("time-out" if soort == "traag" else "geen verbinding"), fout
         assert zekerheid(conn, "010000008") == [("gemeld", 3)]
-        assert fouten(conn) == [("WEBSERVICE_ONBEREIKBAAR", 1)]
+        assert errors(conn) == [("WEBSERVICE_ONBEREIKBAAR", 1)]
 
 
 @pytest.mark.parametrize(
@@ -229,13 +229,13 @@ def test_a_hostile_or_foreign_reply_is_rejected_quickly(data_root, server, soort
         duur,
     ):
         assert bevraging(conn) == [("GM0518", 1, 5, "ongeldig", 1, 200, 0, 1)]
-        [(bestand, tekst)] = conn.execute(
+        [(bestand, body)] = conn.execute(
             "SELECT bestand, reden FROM quarantaine WHERE feed = 'dkd_webservice'"
         ).fetchall()
         assert bestand == "webservice_GM0518_20261120_1"
-        assert reden in tekst
+        assert reden in body
         assert zekerheid(conn, "010000008") == [("gemeld", 3)]
-        assert fouten(conn) == [("BERICHT_ONGELDIG", 1)]
+        assert errors(conn) == [("BERICHT_ONGELDIG", 1)]
         assert conn.execute(
             "SELECT count(*) FROM dkd_reintegratie WHERE bron = 'webservice'"
         ).fetchone() == (0,)
@@ -265,7 +265,7 @@ def test_every_rejected_batch_counts_once(data_root, server):
             ("GM0518", 2, 2, "ongeldig", 1, 200, 0, 1),
             ("GM0518", 3, 1, "ongeldig", 1, 200, 0, 1),
         ]
-        assert fouten(conn) == [("BERICHT_ONGELDIG", 3)]
+        assert errors(conn) == [("BERICHT_ONGELDIG", 3)]
 
 
 @pytest.mark.slow
@@ -299,7 +299,7 @@ def test_no_gemeente_gets_more_requests_at_once_than_allowed(server):
         for code, pad, b in (("GM0518", paden[0], "010000008"), ("GM0363", paden[1], "999999904"))
         if code == "GM0518" or i == 0
     ]
-    antwoorden = webservice.vraag_alle(instellingen, batches)
+    antwoorden = webservice.ask_all(instellingen, batches)
     # GM0363's answer names GM0518, so it is rejected; the limit is what this test is about
     assert [a.status for a, _ in antwoorden] == ["ok", "ongeldig", "ok", "ok", "ok", "ok"]
     assert Gemeente.hoogste[paden[0]] == 2  # five batches, at most two at a time

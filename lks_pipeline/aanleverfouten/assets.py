@@ -21,13 +21,13 @@ Decisions where the spec is silent:
 import dagster as dg
 import pandas as pd
 
-from lks_pipeline.aanleverfouten.resources import AanleverDrempels
+from lks_pipeline.aanleverfouten.resources import AanleverfoutenThresholds
 from lks_pipeline.core.metadata import column_schema
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, load_sql, transaction
 from lks_pipeline.ingest.assets import dkd_instellingen, dkd_reintegratie, verwijsindex
-from lks_pipeline.ingest.dkd import HUIDIGE_BERICHTVERSIE
+from lks_pipeline.ingest.dkd import CURRENT_BERICHTVERSIE
 from lks_pipeline.webservice.assets import dkd_webservice
 
 AANLEVERFOUTEN_SQL = load_sql(__package__, "dkd_aanleverfouten.sql")
@@ -44,7 +44,7 @@ FOUTTYPES = (
     "BSN_ONGELDIG",
     "INSTELLINGEN_ONTBREKEN",
 )
-TREND_DAGEN = 14
+TREND_DAYS = 14
 TREND_SQL = """
 SELECT dag, fouttype, count(*) AS gemeenten
 FROM dkd_aanleverfouten
@@ -76,7 +76,7 @@ GROUP BY ALL
     },
 )
 def dkd_aanleverfouten(
-    context: dg.AssetExecutionContext, duckdb: Warehouse, drempels: AanleverDrempels
+    context: dg.AssetExecutionContext, duckdb: Warehouse, drempels: AanleverfoutenThresholds
 ) -> dg.MaterializeResult:
     """One row per (gemeente, fouttype) that applies on the day, with aantal and toelichting.
 
@@ -90,7 +90,7 @@ def dkd_aanleverfouten(
                 "dag": dag,
                 "marge": drempels.marge_dagen,
                 "vi_max_dagen": drempels.verwijsindex_max_dagen,
-                "versie": HUIDIGE_BERICHTVERSIE,
+                "versie": CURRENT_BERICHTVERSIE,
             }
             with transaction(conn, "dkd_aanleverfouten"):
                 conn.execute("DELETE FROM dkd_aanleverfouten WHERE dag = $dag", {"dag": dag})
@@ -99,7 +99,7 @@ def dkd_aanleverfouten(
                 "SELECT gemeentecode, fouttype, aantal FROM dkd_aanleverfouten WHERE dag = $dag",
                 {"dag": dag},
             ).df()
-            trend = conn.execute(TREND_SQL, {"dag": dag, "dagen": TREND_DAGEN}).df()
+            trend = conn.execute(TREND_SQL, {"dag": dag, "dagen": TREND_DAYS}).df()
             context.add_asset_metadata(_metadata(rows, trend), partition_key=dag.isoformat())
         conn.execute("CHECKPOINT")
     return dg.MaterializeResult()
@@ -115,7 +115,7 @@ def _metadata(rows: pd.DataFrame, trend: pd.DataFrame) -> dict:
     }
     for fouttype in FOUTTYPES:
         metadata[fouttype] = int(per_type["gemeenten"].get(fouttype, 0))
-    overzicht = pd.DataFrame(
+    overview = pd.DataFrame(
         [
             {
                 "fouttype": f,
@@ -125,7 +125,7 @@ def _metadata(rows: pd.DataFrame, trend: pd.DataFrame) -> dict:
             for f in FOUTTYPES
         ]
     )
-    metadata["per fouttype"] = dg.MetadataValue.md(overzicht.to_markdown(index=False))
+    metadata["per fouttype"] = dg.MetadataValue.md(overview.to_markdown(index=False))
     if len(trend):
         tabel = (
             trend.pivot_table(index="dag", columns="fouttype", values="gemeenten", fill_value=0)
@@ -135,7 +135,7 @@ def _metadata(rows: pd.DataFrame, trend: pd.DataFrame) -> dict:
         tabel.index = [f"{d:%d-%m}" for d in pd.to_datetime(tabel.index)]
         totaal = tabel.sum(axis=1)
         tabel["trend"] = ["█" * int(t) if t <= 40 else "█" * 40 + "…" for t in totaal]
-        metadata[f"gemeenten per fouttype, laatste {TREND_DAGEN} dagen"] = dg.MetadataValue.md(
+        metadata[f"gemeenten per fouttype, laatste {TREND_DAYS} dagen"] = dg.MetadataValue.md(
             tabel.to_markdown()
         )
     return metadata

@@ -4,7 +4,7 @@ import dagster as dg
 from pydantic import Field
 
 
-class AanleverDrempels(dg.ConfigurableResource):
+class AanleverfoutenThresholds(dg.ConfigurableResource):
     """Thresholds of the DKD-aanleverfouten (rules 6.3)."""
 
     marge_dagen: int = Field(

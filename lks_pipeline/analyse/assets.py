@@ -31,18 +31,18 @@ from lks_pipeline.referentie.assets import doelgroepregister_codes, gemeenten
 from lks_pipeline.signalen.assets import poortwachter_termijnen, signalen
 from lks_pipeline.webservice.assets import dkd_webservice
 
-ANALYSE_BESTAND = "lks_analyse.duckdb"
+ANALYSE_FILE = "lks_analyse.duckdb"
 
 
-def publiceer(conn, doel: Path) -> int:
-    """Copy the connection's database to `doel` atomically; return the file's size."""
-    temp = doel.with_name(f".{doel.name}.{os.getpid()}.tmp")
+def publish(conn, target: Path) -> int:
+    """Copy the connection's database to `target` atomically; return the file's size."""
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     # What an earlier, killed refresh left (any pid): only one writer runs at a time.
-    for pad in doel.parent.glob(f".{doel.name}.*.tmp*"):
+    for pad in target.parent.glob(f".{target.name}.*.tmp*"):
         pad.unlink()
     bron = conn.execute("SELECT current_database()").fetchone()[0]
     conn.execute("CHECKPOINT")
-    conn.execute(f"ATTACH '{_sql_tekst(temp)}' AS lks_analyse_nieuw")
+    conn.execute(f"ATTACH '{_sql_literal(temp)}' AS lks_analyse_nieuw")
     try:
         conn.execute(f'COPY FROM DATABASE "{bron}" TO lks_analyse_nieuw')
     finally:
@@ -51,12 +51,12 @@ def publiceer(conn, doel: Path) -> int:
     with open(temp, "rb") as f:
         os.fsync(f.fileno())
     crashpoint("analyse:voor_replace")
-    os.replace(temp, doel)
-    sync_folder(doel.parent)
-    return doel.stat().st_size
+    os.replace(temp, target)
+    sync_folder(target.parent)
+    return target.stat().st_size
 
 
-def _sql_tekst(pad: Path) -> str:
+def _sql_literal(pad: Path) -> str:
     return str(pad).replace("'", "''")
 
 
@@ -86,17 +86,17 @@ def lks_analyse(duckdb: Warehouse) -> dg.MaterializeResult:
     Open it with `duckdb -readonly data/warehouse/lks_analyse.duckdb`; see the README's
     "For analysts". Replaced atomically, so a reader never sees half a run.
     """
-    doel = Path(duckdb.database).resolve().with_name(ANALYSE_BESTAND)
+    target = Path(duckdb.database).resolve().with_name(ANALYSE_FILE)
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        grootte = publiceer(conn, doel)
-        tabellen = conn.execute(
+        size = publish(conn, target)
+        tables = conn.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
         ).fetchone()[0]
     return dg.MaterializeResult(
         metadata={
-            "pad": dg.MetadataValue.path(str(doel)),
-            "grootte (MB)": round(grootte / 1e6, 2),
-            "tabellen en views": tabellen,
+            "pad": dg.MetadataValue.path(str(target)),
+            "grootte (MB)": round(size / 1e6, 2),
+            "tabellen en views": tables,
         }
     )

@@ -17,7 +17,7 @@ import dagster as dg
 
 from lks_pipeline.aanleverfouten.assets import dkd_aanleverfouten
 from lks_pipeline.automation import jobs
-from lks_pipeline.core.partitions import bereik, gemeente_partitions
+from lks_pipeline.core.partitions import gemeente_partitions, partition_range_tags
 from lks_pipeline.ingest import inbox
 from lks_pipeline.ingest.assets import (
     dkd_instellingen,
@@ -29,13 +29,13 @@ from lks_pipeline.ingest.assets import (
 from lks_pipeline.notificaties.assets import notificaties
 from lks_pipeline.rapporten.assets import signaalrapporten
 from lks_pipeline.referentie import assets as referentie
-from lks_pipeline.referentie.data import fingerprint as pakket_vingerafdruk
+from lks_pipeline.referentie.data import fingerprint as package_fingerprint
 from lks_pipeline.signalen.assets import poortwachter_termijnen, signalen
 
 # A day is done when these daily tables were rewritten after its uwv_events: the decision
 # `process` and the sensors have always made (dkd_webservice runs in the same job; notificaties
 # has no partitions).
-DAG_KLAAR = tuple(
+DAY_DONE = tuple(
     a.key for a in (dkd_aanleverfouten, signalen, signaalrapporten, poortwachter_termijnen)
 )
 INGEST = {  # feed -> (job, asset)
@@ -54,33 +54,33 @@ INGEST_JOBS = (
     jobs.verwijsindex_job,
     jobs.dkd_reintegratie_job,
 )
-VOOR_DAG_FEEDS = ("dkd_instellingen", "verwijsindex", "dkd_reintegratie")  # a day waits for these
-MAX_DAGEN_PER_RUN = 31
+FEEDS_BEFORE_DAY = ("dkd_instellingen", "verwijsindex", "dkd_reintegratie")  # a day waits for these
+MAX_DAYS_PER_RUN = 31
 # A partition without files in a run's range costs ~17 ms (planned and recorded on the SQLite
 # instance); a run of its own ~0.45 s to start (measured on the demo). Past this gap, split.
-MAX_GAT = 25
-GEMEENTE_POSITIE = {code: i for i, code in enumerate(gemeente_partitions.get_partition_keys())}
+MAX_GAP = 25
+GEMEENTE_POSITION = {code: i for i, code in enumerate(gemeente_partitions.get_partition_keys())}
 
 
 @dataclass
-class Taak:
+class Task:
     """One (asset, partition) and the fingerprint of the files it reads."""
 
     job: jobs.AssetJob
     asset: dg.AssetKey
     partition: str | None
-    vingerafdruk: str
+    fingerprint: str
 
     @property
-    def naam(self) -> str:
+    def name(self) -> str:
         return self.asset.to_user_string() + (f" {self.partition}" if self.partition else "")
 
 
-def ingest_taken(
+def ingest_tasks(
     inbox_dir: Path,
     feeds: tuple[str, ...] = tuple(INGEST),
     leveringen: list[inbox.Levering] | None = None,
-) -> list[Taak]:
+) -> list[Task]:
     """Every ingest (asset, partition) the inbox touches, in dependency order.
 
     `leveringen`: a listing the caller already made (a sensor tick lists its folder once).
@@ -88,118 +88,118 @@ def ingest_taken(
     if leveringen is None:
         leveringen, _ = inbox.scan(inbox_dir)
     per_partition: dict[tuple[str, str | None], list] = {}
-    for lv in sorted(leveringen, key=lambda lv: (list(INGEST).index(lv.feed), lv.partitie or "")):
+    for lv in sorted(leveringen, key=lambda lv: (list(INGEST).index(lv.feed), lv.partition or "")):
         if lv.feed in feeds:
-            per_partition.setdefault((lv.feed, lv.partitie), []).append(lv)
+            per_partition.setdefault((lv.feed, lv.partition), []).append(lv)
     return [
-        Taak(*INGEST[feed], partitie, inbox.vingerafdruk(files))
-        for (feed, partitie), files in per_partition.items()
+        Task(*INGEST[feed], partition, inbox.fingerprint(files))
+        for (feed, partition), files in per_partition.items()
     ]
 
 
 @dataclass
-class Bundel:
+class Bundle:
     """One run: the tasks of one job, its partitioned asset over one range of partitions."""
 
     job: jobs.AssetJob
-    taken: list[Taak]
+    tasks: list[Task]
 
     @property
     def assets(self) -> list[dg.AssetKey]:
-        return list(dict.fromkeys(t.asset for t in self.taken))
+        return list(dict.fromkeys(t.asset for t in self.tasks))
 
     @property
-    def partities(self) -> list[str]:
-        return [t.partition for t in self.taken if t.partition is not None]
+    def partitions(self) -> list[str]:
+        return [t.partition for t in self.tasks if t.partition is not None]
 
     @property
     def tags(self) -> dict[str, str]:
-        return bereik(self.partities) if self.partities else {}
+        return partition_range_tags(self.partitions) if self.partitions else {}
 
     @property
-    def naam(self) -> str:
-        p = sorted(self.partities)
+    def name(self) -> str:
+        p = sorted(self.partitions)
         if len(p) > 1:
             return f"{self.assets[0].to_user_string()} {p[0]}..{p[-1]} ({len(p)} partities)"
-        return ", ".join(t.naam for t in self.taken)
+        return ", ".join(t.name for t in self.tasks)
 
 
-def bundel(taken: list[Taak], max_gat: int = MAX_GAT) -> list[Bundel]:
+def bundle(tasks: list[Task], max_gap: int = MAX_GAP) -> list[Bundle]:
     """The tasks as runs per job, in the order the jobs first appear (dependency order).
 
     Starting a run costs more than reading most partitions (`assets/feeds.py`), so a job's
     partitions go in one run over their range. But every partition in a range is planned and
-    recorded, also one without files, so a gap of more than `max_gat` partitions between two
+    recorded, also one without files, so a gap of more than `max_gap` partitions between two
     that have new files starts a new run: a demo or a pilot with a few gemeenten then records
     the gemeenten that delivered, not the hundreds between them.
     """
-    per_job: dict[str, list[Taak]] = {}
-    for taak in taken:
-        per_job.setdefault(taak.job.name, []).append(taak)
+    per_job: dict[str, list[Task]] = {}
+    for task in tasks:
+        per_job.setdefault(task.job.name, []).append(task)
     result = []
-    for deel in per_job.values():
-        job = deel[0].job
-        if any(t.partition is None for t in deel):
-            result.append(Bundel(job, deel))
+    for part in per_job.values():
+        job = part[0].job
+        if any(t.partition is None for t in part):
+            result.append(Bundle(job, part))
             continue
-        stukken = _stukken(deel, lambda t: _positie(t.partition), max_gat)
-        result += [Bundel(job, stuk) for stuk in stukken]
+        pieces = _pieces(part, lambda t: _position(t.partition), max_gap)
+        result += [Bundle(job, piece) for piece in pieces]
     return result
 
 
-def _positie(partitie: str) -> int:
+def _position(partition: str) -> int:
     """Where a partition key lies in its scheme: a gemeente's place, or a day's ordinal."""
-    if partitie in GEMEENTE_POSITIE:
-        return GEMEENTE_POSITIE[partitie]
-    return dt.date.fromisoformat(partitie).toordinal()
+    if partition in GEMEENTE_POSITION:
+        return GEMEENTE_POSITION[partition]
+    return dt.date.fromisoformat(partition).toordinal()
 
 
-def _stukken(items: list, positie, max_gat: int, max_lengte: int | None = None) -> list[list]:
-    """`items` sorted by `positie`, in pieces of neighbours.
+def _pieces(items: list, position, max_gap: int, max_length: int | None = None) -> list[list]:
+    """`items` sorted by `position`, in pieces of neighbours.
 
-    A piece ends where more than `max_gat` positions lie between two items, or where it has
-    reached `max_lengte` items.
+    A piece ends where more than `max_gap` positions lie between two items, or where it has
+    reached `max_length` items.
     """
-    stukken: list[list] = []
-    vorige = None
-    for item in sorted(items, key=positie):
-        plek = positie(item)
+    pieces: list[list] = []
+    previous_place = None
+    for item in sorted(items, key=position):
+        place = position(item)
         if (
-            stukken
-            and plek - vorige - 1 <= max_gat
-            and (max_lengte is None or len(stukken[-1]) < max_lengte)
+            pieces
+            and place - previous_place - 1 <= max_gap
+            and (max_length is None or len(pieces[-1]) < max_length)
         ):
-            stukken[-1].append(item)
+            pieces[-1].append(item)
         else:
-            stukken.append([item])
-        vorige = plek
-    return stukken
+            pieces.append([item])
+        previous_place = place
+    return pieces
 
 
-def referentie_taken() -> list[Taak]:
+def referentie_tasks() -> list[Task]:
     """The packaged reference tables; their fingerprint changes only with a new release."""
     return [
-        Taak(jobs.referentie_job, asset, None, pakket_vingerafdruk(bestand))
+        Task(jobs.referentie_job, asset, None, package_fingerprint(bestand))
         for asset, bestand in REFERENTIE.items()
     ]
 
 
-def alle_taken(inbox_dir: Path) -> list[Taak]:
+def all_tasks(inbox_dir: Path) -> list[Task]:
     """Reference data, unreadable inbox entries, then every ingest partition (one listing)."""
     leveringen, onleesbaar = inbox.scan(inbox_dir)
     return [
-        *referentie_taken(),
-        Taak(
+        *referentie_tasks(),
+        Task(
             jobs.inbox_job,
             inbox_bestandsnamen.key,
             None,
-            inbox.vingerafdruk_onleesbaar(onleesbaar),
+            inbox.fingerprint_unreadable(onleesbaar),
         ),
-        *ingest_taken(inbox_dir, leveringen=leveringen),
+        *ingest_tasks(inbox_dir, leveringen=leveringen),
     ]
 
 
-def laatste(instance: dg.DagsterInstance, asset: dg.AssetKey, partition: str | None = None):
+def latest(instance: dg.DagsterInstance, asset: dg.AssetKey, partition: str | None = None):
     """The newest materialization record of an asset (or of one partition), or None."""
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(
@@ -211,7 +211,7 @@ def laatste(instance: dg.DagsterInstance, asset: dg.AssetKey, partition: str | N
     return records[0] if records else None
 
 
-def laatste_per_partitie(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict:
+def latest_per_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict:
     """The newest materialization record of every partition, in two queries."""
     storage_ids = instance.get_latest_storage_id_by_partition(
         key, dg.DagsterEventType.ASSET_MATERIALIZATION
@@ -225,60 +225,60 @@ def laatste_per_partitie(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict
     return {r.partition_key: r for r in records}
 
 
-def _vingerafdruk(record) -> str | None:
+def _fingerprint(record) -> str | None:
     if record is None:
         return None
     value = record.asset_materialization.metadata.get("vingerafdruk")
     return value.value if value is not None else None
 
 
-def achter(instance: dg.DagsterInstance, taken: list[Taak]) -> list[Taak]:
+def behind(instance: dg.DagsterInstance, tasks: list[Task]) -> list[Task]:
     """The tasks whose latest materialization did not see the files the inbox holds now."""
     per_asset: dict[str, dict] = {}
     result = []
-    for taak in taken:
-        if taak.partition is None:
-            gezien = _vingerafdruk(laatste(instance, taak.asset))
+    for task in tasks:
+        if task.partition is None:
+            seen = _fingerprint(latest(instance, task.asset))
         else:
-            if taak.asset not in per_asset:
-                per_asset[taak.asset] = laatste_per_partitie(instance, taak.asset)
-            gezien = _vingerafdruk(per_asset[taak.asset].get(taak.partition))
-        if gezien != taak.vingerafdruk:
-            result.append(taak)
+            if task.asset not in per_asset:
+                per_asset[task.asset] = latest_per_partition(instance, task.asset)
+            seen = _fingerprint(per_asset[task.asset].get(task.partition))
+        if seen != task.fingerprint:
+            result.append(task)
     return result
 
 
-def dagen_achter(instance: dg.DagsterInstance, dagen: list[str]) -> list[str]:
+def days_behind(instance: dg.DagsterInstance, dagen: list[str]) -> list[str]:
     """Delivery days whose signal path is older than their uwv_events (or never ran).
 
     A run that failed or was blocked leaves the day behind, so the next `process` tries again.
     """
-    uwv = laatste_per_partitie(instance, uwv_events.key)
-    pad = {asset: laatste_per_partitie(instance, asset) for asset in DAG_KLAAR}
+    uwv = latest_per_partition(instance, uwv_events.key)
+    pad = {asset: latest_per_partition(instance, asset) for asset in DAY_DONE}
     result = []
     for dag in dagen:
         if dag not in uwv:
             continue
-        stand = [pad[asset].get(dag) for asset in DAG_KLAAR]
+        stand = [pad[asset].get(dag) for asset in DAY_DONE]
         if any(r is None or r.storage_id < uwv[dag].storage_id for r in stand):
             result.append(dag)
     return result
 
 
-def reeksen(dagen: list[str], max_dagen: int = MAX_DAGEN_PER_RUN) -> list[list[str]]:
+def consecutive_days(dagen: list[str], max_days: int = MAX_DAYS_PER_RUN) -> list[list[str]]:
     """The days as runs of consecutive days (a gap starts a new run), oldest first.
 
-    One run over a range of days costs one run's start, not one per day; at most `max_dagen`
+    One run over a range of days costs one run's start, not one per day; at most `max_days`
     per run, so a long catch-up still shows progress run by run. A day without a UWV file is
     never added to fill a gap: only days that are behind are processed.
     """
-    return _stukken(dagen, _positie, 0, max_dagen)
+    return _pieces(dagen, _position, 0, max_days)
 
 
-def notificaties_achter(instance: dg.DagsterInstance) -> bool:
+def notificaties_behind(instance: dg.DagsterInstance) -> bool:
     """True when a report was materialized after the last successful notificaties step."""
-    rapporten = laatste(instance, signaalrapporten.key)
+    rapporten = latest(instance, signaalrapporten.key)
     if rapporten is None:
         return False
-    gemaild = laatste(instance, notificaties.key)
+    gemaild = latest(instance, notificaties.key)
     return gemaild is None or gemaild.storage_id < rapporten.storage_id

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import dagster as dg
 
-LOPEND = [
+RUNNING = [
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
@@ -34,19 +34,19 @@ LOPEND = [
 
 
 @dataclass(frozen=True)
-class Hersteld:
+class Recovered:
     """One run that was left behind by a dead process, and what was done about it."""
 
     run_id: str
     job: str
-    partitie: str | None
+    partition: str | None
     pid: int
     slots: int
 
     def __str__(self) -> str:
-        partitie = f" {self.partitie}" if self.partitie else ""
+        partition = f" {self.partition}" if self.partition else ""
         return (
-            f"run {self.run_id} ({self.job}{partitie}): proces {self.pid} bestaat niet meer; "
+            f"run {self.run_id} ({self.job}{partition}): proces {self.pid} bestaat niet meer; "
             f"als mislukt gemarkeerd, {self.slots} writer-slot(s) vrijgegeven"
         )
 
@@ -56,7 +56,7 @@ def run_tags() -> dict[str, str]:
     return {"lks/host": socket.gethostname(), "lks/pid": str(os.getpid())}
 
 
-def _gestart_op(pid: int) -> float | None:
+def _started_at(pid: int) -> float | None:
     """When process `pid` started (epoch seconds), or None when there is no such process.
 
     A zombie counts as gone: it has died, only its parent has not collected its exit status yet
@@ -68,29 +68,29 @@ def _gestart_op(pid: int) -> float | None:
         return None
     # After the command, which may hold spaces: field 3 (state) and 22 (starttime, in clock
     # ticks since boot).
-    velden = stat.rsplit(")", 1)[1].split()
-    if velden[0] in ("Z", "X"):
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):
         return None
-    return _opgestart() + int(velden[19]) / os.sysconf("SC_CLK_TCK")
+    return _booted_at() + int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 
 @cache
-def _opgestart() -> int:
+def _booted_at() -> int:
     """When this host booted (epoch seconds): fixed until the next boot, so read once."""
     return next(
         int(r.split()[1]) for r in Path("/proc/stat").read_text().splitlines() if r[:6] == "btime "
     )
 
 
-def proces_leeft(pid: int, bestond: float) -> bool:
-    """Whether `pid` is a live process that already existed at `bestond` (not a reused pid)."""
+def process_alive(pid: int, existed: float) -> bool:
+    """Whether `pid` is a live process that already existed at `existed` (not a reused pid)."""
     if pid == os.getpid():
         return True
-    gestart = _gestart_op(pid)
-    return gestart is not None and gestart <= bestond + 1.5  # btime is whole seconds
+    started = _started_at(pid)
+    return started is not None and started <= existed + 1.5  # btime is whole seconds
 
 
-def _pid_uit_events(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
+def _pid_from_events(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
     """The pid of the run's process as its first engine event with one logged it, and when.
 
     The process existed at that moment: it is the reference for telling a reused pid, not the
@@ -107,7 +107,7 @@ def _pid_uit_events(instance: dg.DagsterInstance, run_id: str) -> tuple[int, flo
     return None
 
 
-def _slots_van(instance: dg.DagsterInstance, run_id: str) -> int:
+def _slots_of(instance: dg.DagsterInstance, run_id: str) -> int:
     """How many pool slots `run_id` holds, over every pool."""
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits:
@@ -119,40 +119,40 @@ def _slots_van(instance: dg.DagsterInstance, run_id: str) -> int:
     )
 
 
-def herstel(instance: dg.DagsterInstance) -> list[Hersteld]:
+def recover(instance: dg.DagsterInstance) -> list[Recovered]:
     """Fail every run of this host whose process is gone, and free its slots."""
     host = socket.gethostname()
-    lokale_launcher = isinstance(instance.run_launcher, dg.DefaultRunLauncher)
-    hersteld = []
-    for record in instance.get_run_records(dg.RunsFilter(statuses=LOPEND)):
+    local_launcher = isinstance(instance.run_launcher, dg.DefaultRunLauncher)
+    recovered = []
+    for record in instance.get_run_records(dg.RunsFilter(statuses=RUNNING)):
         run = record.dagster_run
         if "lks/host" in run.tags:
             if run.tags["lks/host"] != host:
                 continue
             # `process` itself created the run with these tags: it existed at that moment.
-            pid, bestond = int(run.tags["lks/pid"]), record.create_timestamp.timestamp()
-        elif lokale_launcher:
-            gelogd = _pid_uit_events(instance, run.run_id)
-            if gelogd is None:
+            pid, existed = int(run.tags["lks/pid"]), record.create_timestamp.timestamp()
+        elif local_launcher:
+            logged = _pid_from_events(instance, run.run_id)
+            if logged is None:
                 continue  # not executing yet; run monitoring's start timeout covers STARTING
-            pid, bestond = gelogd
+            pid, existed = logged
         else:
             continue
-        if proces_leeft(pid, bestond):
+        if process_alive(pid, existed):
             continue
         # The run may have ended, and its process exited, since the list was read. Once the
         # process is gone nothing writes the run's status any more, so read it again now.
         nu = instance.get_run_by_id(run.run_id)
-        if nu is None or nu.status not in LOPEND:
+        if nu is None or nu.status not in RUNNING:
             continue
         instance.report_run_failed(
             run,
             f"Het proces van deze run (pid {pid} op {host}) bestaat niet meer: afgebroken "
             "(kill -9, geheugentekort, herstart). De volgende run doet het werk opnieuw.",
         )
-        slots = _slots_van(instance, run.run_id)
+        slots = _slots_of(instance, run.run_id)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-        hersteld.append(
-            Hersteld(run.run_id, run.job_name, run.tags.get("dagster/partition"), pid, slots)
+        recovered.append(
+            Recovered(run.run_id, run.job_name, run.tags.get("dagster/partition"), pid, slots)
         )
-    return hersteld
+    return recovered

@@ -22,7 +22,7 @@ for or blocks a run's DuckDB lock.
 - **Order**: the UWV sensor's run is the whole day (`dag_job`: uwv_events, signalen, reports,
   deadlines, notificaties). It waits while reference data or another feed's files are not yet
   loaded, or an ingest run is queued or running, so a verwijsindex delivered with the UWV file
-  is used; after `MAX_WACHT_SECONDEN` it goes ahead and logs which partitions it gave up on.
+  is used; after `MAX_WAIT_SECONDS` it goes ahead and logs which partitions it gave up on.
   A later verwijsindex or DKD delivery does not re-run days already processed (the reports a
   gemeente has do not change behind its back); the 07:00 schedule re-runs that day.
 - **Mail**: `notificaties_sensor` requests `notificaties_job` when a report is newer than the
@@ -40,30 +40,29 @@ from dataclasses import asdict, dataclass, field
 import dagster as dg
 
 from lks_pipeline.analyse.assets import lks_analyse
-from lks_pipeline.automation import jobs, plan
-from lks_pipeline.automation import recovery as herstel
-from lks_pipeline.core.partitions import doel
+from lks_pipeline.automation import jobs, plan, recovery
+from lks_pipeline.core.partitions import run_target
 from lks_pipeline.core.resources import LksSettings
 from lks_pipeline.ingest import inbox
 from lks_pipeline.ingest.assets import ALLEEN_NIEUW, dkd_instellingen, inbox_bestandsnamen
 from lks_pipeline.ingest.inbox import Levering
 from lks_pipeline.rapporten.assets import signaalrapporten
 
-INTERVAL_SECONDEN = 30
+INTERVAL_SECONDS = 30
 HASH_BUDGET_BYTES = 512 * 1024 * 1024
-MAX_WACHT_SECONDEN = 15 * 60
-NIET_KLAAR = [
+MAX_WAIT_SECONDS = 15 * 60
+NOT_DONE = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
 ]
 MAIL_JOBS = (jobs.dag_job, jobs.signalen_job, jobs.notificaties_job)
-MAIL_TERUGVAL = (5 * 60, 60 * 60)  # first retry, longest wait
+MAIL_BACKOFF = (5 * 60, 60 * 60)  # first retry, longest wait
 ANALYSE = lks_analyse.key  # every run refreshes the analysts' copy
 
 
-def _nu() -> float:
+def _now() -> float:
     """Wall-clock seconds; one place, so a test can move time forward for the sensors only."""
     return time.time()
 
@@ -78,29 +77,29 @@ class Cursor:
     wacht_sinds: float | None = None
 
     @classmethod
-    def laad(cls, tekst: str | None) -> "Cursor":
-        return cls(**json.loads(tekst)) if tekst else cls()
+    def load(cls, body: str | None) -> "Cursor":
+        return cls(**json.loads(body)) if body else cls()
 
-    def bewaar(self) -> str:
+    def dump(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
-    def is_nieuw(self, lv: Levering) -> bool:
+    def is_new(self, lv: Levering) -> bool:
         return lv.ctime_ns > self.ctime_ns or (
             lv.ctime_ns == self.ctime_ns and lv.bestand not in self.namen
         )
 
-    def schuif_op(self, gezien: list[Levering]) -> None:
-        for lv in gezien:
+    def advance(self, seen: list[Levering]) -> None:
+        for lv in seen:
             if lv.ctime_ns > self.ctime_ns:
                 self.ctime_ns, self.namen = lv.ctime_ns, [lv.bestand]
             elif lv.ctime_ns == self.ctime_ns and lv.bestand not in self.namen:
                 self.namen.append(lv.bestand)
 
 
-def _te_hashen(nieuw: list[Levering]) -> list[Levering]:
+def _to_hash(new_files: list[Levering]) -> list[Levering]:
     """The oldest new files up to the byte budget (at least one), so every tick ends quickly."""
     gekozen, totaal = [], 0
-    for lv in sorted(nieuw, key=lambda lv: (lv.ctime_ns, lv.bestand)):
+    for lv in sorted(new_files, key=lambda lv: (lv.ctime_ns, lv.bestand)):
         if gekozen and totaal + lv.size > HASH_BUDGET_BYTES:
             break
         gekozen.append(lv)
@@ -108,29 +107,31 @@ def _te_hashen(nieuw: list[Levering]) -> list[Levering]:
     return gekozen
 
 
-def _run_bestaat(instance: dg.DagsterInstance, run_key: str) -> bool:
+def _run_exists(instance: dg.DagsterInstance, run_key: str) -> bool:
     return bool(instance.get_run_ids(dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1))
 
 
-def _lopend(instance: dg.DagsterInstance, wachtend: tuple[jobs.AssetJob, ...]) -> int:
+def _unfinished_runs(
+    instance: dg.DagsterInstance, jobs_waited_for: tuple[jobs.AssetJob, ...]
+) -> int:
     return sum(
-        len(instance.get_run_ids(dg.RunsFilter(job_name=job.name, statuses=NIET_KLAAR)))
-        for job in wachtend
+        len(instance.get_run_ids(dg.RunsFilter(job_name=job.name, statuses=NOT_DONE)))
+        for job in jobs_waited_for
     )
 
 
-def _wacht_op_inlezen(instance: dg.DagsterInstance, lks: LksSettings) -> list[str]:
+def _waiting_for_ingest(instance: dg.DagsterInstance, lks: LksSettings) -> list[str]:
     """Why a day's signal path should not start yet (empty: it may)."""
-    redenen = []
-    lopend = _lopend(instance, plan.INGEST_JOBS)
-    if lopend:
-        redenen.append(f"{lopend} inleesrun(s) wachten of lopen")
-    taken = [*plan.referentie_taken(), *plan.ingest_taken(lks.inbox, feeds=plan.VOOR_DAG_FEEDS)]
-    achter = plan.achter(instance, taken)
-    if achter:
-        namen = ", ".join(t.naam for t in achter[:10]) + (" ..." if len(achter) > 10 else "")
-        redenen.append(f"nog niet ingelezen: {namen}")
-    return redenen
+    reasons = []
+    unfinished = _unfinished_runs(instance, plan.INGEST_JOBS)
+    if unfinished:
+        reasons.append(f"{unfinished} inleesrun(s) wachten of lopen")
+    tasks = [*plan.referentie_tasks(), *plan.ingest_tasks(lks.inbox, feeds=plan.FEEDS_BEFORE_DAY)]
+    behind = plan.behind(instance, tasks)
+    if behind:
+        namen = ", ".join(t.name for t in behind[:10]) + (" ..." if len(behind) > 10 else "")
+        reasons.append(f"nog niet ingelezen: {namen}")
+    return reasons
 
 
 @dataclass(frozen=True)
@@ -150,29 +151,29 @@ def _evaluate(
     folder = inbox.FEED_FOLDERS[spec.feed]
     deliveries, unreadable = inbox.scan(lks.inbox, folders=[folder])
     deliveries = [lv for lv in deliveries if lv.feed == spec.feed]
-    cursor = Cursor.laad(context.cursor)
+    cursor = Cursor.load(context.cursor)
     requests = _unreadable_requests(context, cursor, folder, unreadable) if spec.owner else []
-    new = [lv for lv in deliveries if cursor.is_nieuw(lv)]
-    hashed = {lv: lv.sha256() for lv in _te_hashen(new)}
+    new = [lv for lv in deliveries if cursor.is_new(lv)]
+    hashed = {lv: lv.sha256() for lv in _to_hash(new)}
     feed_requests = _feed_requests(context, lks, spec, deliveries, hashed)
     if feed_requests and spec.feed == "uwv" and _days_wait(context, lks, cursor):
         # The new UWV files stay unseen, so the next tick looks at them again.
-        return dg.SensorResult(run_requests=requests, cursor=cursor.bewaar())
+        return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
     requests += feed_requests
-    cursor.schuif_op(list(hashed))
+    cursor.advance(list(hashed))
     if not requests:
         return dg.SensorResult(
             skip_reason=dg.SkipReason(f"Niets nieuws in inbox/{folder} voor {spec.feed}"),
-            cursor=cursor.bewaar(),
+            cursor=cursor.dump(),
         )
-    return dg.SensorResult(run_requests=requests, cursor=cursor.bewaar())
+    return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
 
 
 def _unreadable_requests(
     context: dg.SensorEvaluationContext, cursor: Cursor, folder: str, unreadable: list
 ) -> list[dg.RunRequest]:
     """A run that records the folder's unreadable entries, when they changed since last tick."""
-    fingerprint = inbox.vingerafdruk_onleesbaar(unreadable)
+    fingerprint = inbox.fingerprint_unreadable(unreadable)
     requests = []
     if unreadable and fingerprint != cursor.onleesbaar:
         for entry in unreadable:
@@ -198,16 +199,16 @@ def _feed_requests(
     """Runs for the partitions with new files that are behind: a day each, else one range."""
     per_partition: dict[str | None, list[Levering]] = defaultdict(list)
     for lv in hashed:
-        per_partition[lv.partitie].append(lv)
+        per_partition[lv.partition].append(lv)
     tasks = {
         t.partition: t
-        for t in plan.ingest_taken(
+        for t in plan.ingest_tasks(
             lks.inbox,
             feeds=(spec.feed,),
-            leveringen=[lv for lv in deliveries if lv.partitie in per_partition],
+            leveringen=[lv for lv in deliveries if lv.partition in per_partition],
         )
     }
-    behind = {t.partition for t in plan.achter(context.instance, list(tasks.values()))}
+    behind = {t.partition for t in plan.behind(context.instance, list(tasks.values()))}
     content = {
         partition: _content_hash(per_partition[partition], hashed)
         for partition in sorted(behind, key=lambda p: p or "")
@@ -238,9 +239,9 @@ def _request(
     """One run over `group`, keyed on its content so the daemon never runs it twice."""
     key = ",".join(f"{p or '-'}={content[p]}" for p in group)
     run_key = f"{spec.feed}:{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-    if _run_bestaat(instance, run_key):  # touched, not changed
-        run_key += ":" + ",".join(tasks[p].vingerafdruk for p in group)
-    partition, range_tags = doel([p for p in group if p is not None])
+    if _run_exists(instance, run_key):  # touched, not changed
+        run_key += ":" + ",".join(tasks[p].fingerprint for p in group)
+    partition, range_tags = run_target([p for p in group if p is not None])
     return dg.RunRequest(
         run_key=run_key,
         job_name=spec.job.name,
@@ -255,35 +256,35 @@ def _request(
 
 
 def _days_wait(context: dg.SensorEvaluationContext, lks: LksSettings, cursor: Cursor) -> bool:
-    """Whether the new days wait for ingest, at most `MAX_WACHT_SECONDEN` in a row."""
-    reasons = _wacht_op_inlezen(context.instance, lks)
-    now = _nu()
-    if reasons and (cursor.wacht_sinds is None or now - cursor.wacht_sinds < MAX_WACHT_SECONDEN):
+    """Whether the new days wait for ingest, at most `MAX_WAIT_SECONDS` in a row."""
+    reasons = _waiting_for_ingest(context.instance, lks)
+    now = _now()
+    if reasons and (cursor.wacht_sinds is None or now - cursor.wacht_sinds < MAX_WAIT_SECONDS):
         cursor.wacht_sinds = cursor.wacht_sinds or now
         context.log.info("Leverdag(en) wachten: " + "; ".join(reasons))
         return True
     if reasons:
         context.log.warning(
-            f"Na {MAX_WACHT_SECONDEN // 60} minuten wachten toch verwerkt: " + "; ".join(reasons)
+            f"Na {MAX_WAIT_SECONDS // 60} minuten wachten toch verwerkt: " + "; ".join(reasons)
         )
     cursor.wacht_sinds = None
     return False
 
 
-def _feed_sensor(feed: str, job, *, eigenaar: bool, asset: dg.AssetsDefinition | None = None):
+def _feed_sensor(feed: str, job, *, owner: bool, asset: dg.AssetsDefinition | None = None):
     """The sensor of one feed: `job` over its partitions; `asset` alone when the job has more."""
     folder = inbox.FEED_FOLDERS[feed]
-    targets = [job] if job is jobs.inbox_job or not eigenaar else [job, jobs.inbox_job]
-    spec = FeedSensor(feed, job, eigenaar, [asset.key, ANALYSE] if asset else None)
+    targets = [job] if job is jobs.inbox_job or not owner else [job, jobs.inbox_job]
+    spec = FeedSensor(feed, job, owner, [asset.key, ANALYSE] if asset else None)
 
     @dg.sensor(
         name=f"{feed}_sensor",
-        minimum_interval_seconds=INTERVAL_SECONDEN,
+        minimum_interval_seconds=INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         jobs=targets,
         description=f"Watches inbox/{folder}/ for {feed} files: requests `{job.name}` for exactly "
         "the partitions whose files are new or changed."
-        + (" Records badly named entries in the quarantine." if eigenaar else ""),
+        + (" Records badly named entries in the quarantine." if owner else ""),
     )
     def _sensor(context: dg.SensorEvaluationContext, lks: LksSettings):
         return _evaluate(context, lks, spec)
@@ -291,11 +292,11 @@ def _feed_sensor(feed: str, job, *, eigenaar: bool, asset: dg.AssetsDefinition |
     return _sensor
 
 
-uwv_sensor = _feed_sensor("uwv", jobs.dag_job, eigenaar=True)
-verwijsindex_sensor = _feed_sensor("verwijsindex", jobs.verwijsindex_job, eigenaar=True)
-dkd_reintegratie_sensor = _feed_sensor("dkd_reintegratie", jobs.dkd_reintegratie_job, eigenaar=True)
+uwv_sensor = _feed_sensor("uwv", jobs.dag_job, owner=True)
+verwijsindex_sensor = _feed_sensor("verwijsindex", jobs.verwijsindex_job, owner=True)
+dkd_reintegratie_sensor = _feed_sensor("dkd_reintegratie", jobs.dkd_reintegratie_job, owner=True)
 dkd_instellingen_sensor = _feed_sensor(
-    "dkd_instellingen", jobs.inbox_job, eigenaar=False, asset=dkd_instellingen
+    "dkd_instellingen", jobs.inbox_job, owner=False, asset=dkd_instellingen
 )
 
 
@@ -307,14 +308,14 @@ dkd_instellingen_sensor = _feed_sensor(
 def referentie_sensor(context: dg.SensorEvaluationContext):
     """Loads the packaged gemeenten and doelgroepregister codes on the first start and after an
     upgrade that changed them."""  # noqa: D205, D209
-    taken = [t for t in plan.referentie_taken() if plan.achter(context.instance, [t])]
-    if not taken:
+    tasks = [t for t in plan.referentie_tasks() if plan.behind(context.instance, [t])]
+    if not tasks:
         return dg.SkipReason("Referentiedata is actueel")
-    sleutel = ":".join(f"{t.asset}={t.vingerafdruk}" for t in taken)
+    key = ":".join(f"{t.asset}={t.fingerprint}" for t in tasks)
     return dg.RunRequest(
-        run_key=f"referentie:{sleutel}",
+        run_key=f"referentie:{key}",
         job_name=jobs.referentie_job.name,
-        asset_selection=[*(t.asset for t in taken), ANALYSE],
+        asset_selection=[*(t.asset for t in tasks), ANALYSE],
     )
 
 
@@ -337,26 +338,26 @@ def notificaties_sensor(context: dg.SensorEvaluationContext):
     newer than the last successful notificaties step; after 5 minutes, then backing off to an
     hour while it keeps failing."""  # noqa: D205, D209
     cursor = MailCursor(**json.loads(context.cursor)) if context.cursor else MailCursor()
-    if not plan.notificaties_achter(context.instance):
+    if not plan.notificaties_behind(context.instance):
         return dg.SensorResult(
             skip_reason=dg.SkipReason("Alle notificaties zijn verzonden"),
             cursor=json.dumps(asdict(MailCursor())),
         )
-    if _lopend(context.instance, MAIL_JOBS):
+    if _unfinished_runs(context.instance, MAIL_JOBS):
         return dg.SkipReason("Een run die mail verstuurt loopt of wacht al")
-    rapport = plan.laatste(context.instance, signaalrapporten.key).storage_id
+    rapport = plan.latest(context.instance, signaalrapporten.key).storage_id
     if rapport != cursor.rapport:
-        cursor = MailCursor(rapport=rapport, volgende=_nu() + MAIL_TERUGVAL[0])
+        cursor = MailCursor(rapport=rapport, volgende=_now() + MAIL_BACKOFF[0])
         return dg.SensorResult(
             skip_reason=dg.SkipReason("Nieuwe rapporten: eerste herhaling over 5 minuten"),
             cursor=json.dumps(asdict(cursor)),
         )
-    if _nu() < cursor.volgende:
+    if _now() < cursor.volgende:
         volgende = dt.datetime.fromtimestamp(cursor.volgende, dt.UTC)
         return dg.SkipReason(f"Volgende poging na {volgende:%H:%M} UTC")
     cursor.pogingen += 1
-    wacht = min(MAIL_TERUGVAL[0] * 2**cursor.pogingen, MAIL_TERUGVAL[1])
-    cursor.volgende = _nu() + wacht
+    wacht = min(MAIL_BACKOFF[0] * 2**cursor.pogingen, MAIL_BACKOFF[1])
+    cursor.volgende = _now() + wacht
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(job_name=jobs.notificaties_job.name, tags={"lks/trigger": "herhaling"})
@@ -374,13 +375,13 @@ def herstel_sensor(context: dg.SensorEvaluationContext):
     """Fails runs whose process died (kill -9, out of memory, a restart) and frees their writer
     slot, so one crash never holds up every later run (`herstel.py`); then refreshes the
     analysts' copy, which the dead run may have changed the warehouse under."""  # noqa: D205, D209
-    hersteld = herstel.herstel(context.instance)
-    for run in hersteld:
+    recovered = recovery.recover(context.instance)
+    for run in recovered:
         context.log.warning(f"Hersteld: {run}")
-    if not hersteld:
+    if not recovered:
         return dg.SkipReason("Geen runs van een afgebroken proces")
     return dg.RunRequest(
-        run_key=f"herstel:{hersteld[0].run_id}",
+        run_key=f"herstel:{recovered[0].run_id}",
         job_name=jobs.analyse_job.name,
         tags={"lks/trigger": "herstel"},
     )

@@ -11,7 +11,7 @@ Each command's module is imported only when it runs, so `generate` never loads D
 import argparse
 import importlib
 
-SCHALEN = ("demo", "klein", "national")
+SCALES = ("demo", "klein", "national")
 # Options of `generate` that override one size of the chosen scale.
 MATEN = (
     "gemeenten",
@@ -29,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="schrijf een synthetische inbox")
-    gen.add_argument("--schaal", choices=SCHALEN, default="demo")
+    gen.add_argument("--schaal", choices=SCALES, default="demo")
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--tot", default="2026-11-20", help="laatste leverdag (JJJJ-MM-DD)")
     gen.add_argument("--uit", help="doelmap (standaard: $LKS_DATA_DIR/inbox)")

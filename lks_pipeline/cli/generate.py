@@ -8,16 +8,18 @@ import time
 from pathlib import Path
 
 from lks_pipeline.core.settings import data_root
-from lks_pipeline.synthetic.generator import SCHALEN, Schaal, genereer
+from lks_pipeline.synthetic.generator import SCALES, Scale, generate
 
 
 def run(args: argparse.Namespace) -> int:
     """Write a synthetic inbox; refuses to mix with an existing one unless told to replace it."""
-    basis = SCHALEN[args.schaal]
-    schaal = Schaal(
+    base_scale = SCALES[args.schaal]
+    schaal = Scale(
         **{
-            veld: getattr(args, veld) if getattr(args, veld, None) is not None else waarde
-            for veld, waarde in vars(basis).items()
+            field_name: getattr(args, field_name)
+            if getattr(args, field_name, None) is not None
+            else value
+            for field_name, value in vars(base_scale).items()
         }
     )
     uit = Path(args.uit) if args.uit else data_root() / "inbox"
@@ -30,10 +32,10 @@ def run(args: argparse.Namespace) -> int:
         for folder in ("uwv", "verwijsindex", "dkd"):
             shutil.rmtree(uit / folder, ignore_errors=True)
     start = time.monotonic()
-    resultaat = genereer(uit, schaal, args.seed, dt.date.fromisoformat(args.tot))
-    grootte = sum(p.stat().st_size for p in resultaat.bestanden)
+    result = generate(uit, schaal, args.seed, dt.date.fromisoformat(args.tot))
+    grootte = sum(p.stat().st_size for p in result.bestanden)
     print(
-        f"{len(resultaat.bestanden)} bestanden ({grootte / 1e6:.1f} MB) in {uit} "
-        f"in {time.monotonic() - start:.1f} s; bewust foute regels: {resultaat.quarantaine}"
+        f"{len(result.bestanden)} bestanden ({grootte / 1e6:.1f} MB) in {uit} "
+        f"in {time.monotonic() - start:.1f} s; bewust foute regels: {result.quarantaine}"
     )
     return 0

@@ -27,7 +27,7 @@ from lks_pipeline.automation import jobs, plan, recovery
 from lks_pipeline.automation.instance import ensure_dagster_home
 from lks_pipeline.cli import summary
 from lks_pipeline.cli.summary import ProcessResult
-from lks_pipeline.core.partitions import doel
+from lks_pipeline.core.partitions import run_target
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.settings import data_root, warehouse_path, warehouse_wait_seconds
 from lks_pipeline.ingest.assets import ALLEEN_NIEUW, uwv_events
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         ProcessResult(),
         everything=args.alles,
     )
-    recovered = recovery.herstel(session.instance)
+    recovered = recovery.recover(session.instance)
     for dead in recovered:
         print(f"Hersteld: {dead}")
     tasks = ingest(session)
@@ -99,16 +99,16 @@ def run(args: argparse.Namespace) -> int:
     return 1 if session.result.runs_mislukt else 0
 
 
-def ingest(session: Session) -> list[plan.Taak]:
+def ingest(session: Session) -> list[plan.Task]:
     """Reference data and every feed partition whose files changed, one run per range."""
     inbox = data_root() / "inbox"
-    tasks = plan.alle_taken(inbox)
-    todo = tasks if session.everything else plan.achter(session.instance, tasks)
+    tasks = plan.all_tasks(inbox)
+    todo = tasks if session.everything else plan.behind(session.instance, tasks)
     print(f"Inbox {inbox}: {len(tasks)} partities, {len(todo)} met nieuwe bestanden")
-    runs = plan.bundel(todo)
+    runs = plan.bundle(todo)
     only_new = {} if session.everything else {ALLEEN_NIEUW: "ja"}
     for i, bundle in enumerate(runs, 1):
-        label = f"[{i}/{len(runs)}] {bundle.naam}"
+        label = f"[{i}/{len(runs)}] {bundle.name}"
         since = summary.now()
         tags = {**bundle.tags, **only_new}
         outcome = session.execute(bundle.job, label, assets=bundle.assets, tags=tags)
@@ -134,11 +134,11 @@ def _rows(outcome: dg.ExecuteInProcessResult) -> int:
     )
 
 
-def signal_path(session: Session, tasks: list[plan.Taak]) -> list[str]:
+def signal_path(session: Session, tasks: list[plan.Task]) -> list[str]:
     """The signal path of every day that is behind, consecutive days in one run."""
     days = sorted(t.partition for t in tasks if t.asset == uwv_events.key)
-    behind = days if session.everything else plan.dagen_achter(session.instance, days)
-    series = plan.reeksen(behind)
+    behind = days if session.everything else plan.days_behind(session.instance, days)
+    series = plan.consecutive_days(behind)
     print(f"Signalen: {len(days)} leverdagen, {len(behind)} te verwerken in {len(series)} run(s)")
     for i, stretch in enumerate(series, 1):
         name = (
@@ -147,7 +147,7 @@ def signal_path(session: Session, tasks: list[plan.Taak]) -> list[str]:
             else (f"{stretch[0]}..{stretch[-1]} ({len(stretch)} dagen)")
         )
         label = f"[{i}/{len(series)}] signalen {name}"
-        partition, tags = doel(stretch)
+        partition, tags = run_target(stretch)
         since = summary.now()
         assets = [asset.key for asset in jobs.SIGNAALPAD]
         outcome = session.execute(
@@ -176,7 +176,7 @@ def _report_days(session: Session, label: str, stretch: list[str], since) -> Non
 
 def held_back_mail(session: Session, behind: list[str]) -> None:
     """Mail an earlier process could not send (SMTP down); a day's run above sends it too."""
-    if behind or not plan.notificaties_achter(session.instance):
+    if behind or not plan.notificaties_behind(session.instance):
         return
     label = "notificaties"
     since = summary.now()

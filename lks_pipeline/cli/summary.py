@@ -40,7 +40,7 @@ def now() -> dt.datetime:
 class Files:
     """Files a run recorded in `leveringen`: read or rejected, and their quarantined rows."""
 
-    gelezen: int
+    parsed: int
     afgewezen: int
     regels_in_quarantaine: int
 
@@ -95,7 +95,7 @@ class ProcessResult:
     aanleverfouten: int | None = None  # of the newest day processed
 
     def add_files(self, files: Files) -> None:
-        self.bestanden += files.gelezen
+        self.bestanden += files.parsed
         self.bestanden_afgewezen += files.afgewezen
         self.regels_in_quarantaine += files.regels_in_quarantaine
 
@@ -110,7 +110,7 @@ class ProcessResult:
 
     def text(self) -> str:
         """The closing line, in Dutch like the rest of the command's output."""
-        fouten = (
+        errors = (
             f" Aanleverfouten op {max(self.leverdagen)}: {self.aanleverfouten}."
             if self.leverdagen
             else ""
@@ -121,5 +121,5 @@ class ProcessResult:
             f"{self.regels_in_quarantaine} regels in quarantaine). Signalen: {self.events} "
             f"events, {self.gemeld} gemeld, {self.niet_routeerbaar} niet routeerbaar. "
             f"Rapporten: {self.rapporten} geschreven, {self.signalen_in_rapporten} signalen. "
-            f"Notificaties: {self.notificaties_verzonden} verzonden.{fouten}"
+            f"Notificaties: {self.notificaties_verzonden} verzonden.{errors}"
         )

@@ -30,27 +30,27 @@ warnings.filterwarnings("ignore", "Parameter `backfill_policy`", dg.BetaWarning)
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 
 
-def bereik(partities: list[str]) -> dict[str, str]:
-    """Run tags for one run over the range from the lowest to the highest of `partities`.
+def partition_range_tags(partitions: list[str]) -> dict[str, str]:
+    """Run tags for one run over the range from the lowest to the highest of `partitions`.
 
     Both schemes order their keys as strings sort (gemeentecodes sorted, ISO dates). A range
     holds every partition between its ends, also those not listed: the ingest assets read a
     partition without new files in a few milliseconds and record the fingerprint they saw.
     """
     return {
-        ASSET_PARTITION_RANGE_START_TAG: min(partities),
-        ASSET_PARTITION_RANGE_END_TAG: max(partities),
+        ASSET_PARTITION_RANGE_START_TAG: min(partitions),
+        ASSET_PARTITION_RANGE_END_TAG: max(partitions),
     }
 
 
-def doel(partities: list[str]) -> tuple[str | None, dict[str, str]]:
+def run_target(partitions: list[str]) -> tuple[str | None, dict[str, str]]:
     """A run's partition key and tags: one partition by its key, several as their range.
 
     A single partition stays a plain partition run, which the UI shows by its key.
     """
-    if len(partities) == 1:
-        return partities[0], {}
-    return None, bereik(partities) if partities else {}
+    if len(partitions) == 1:
+        return partitions[0], {}
+    return None, partition_range_tags(partitions) if partitions else {}
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:

@@ -51,11 +51,11 @@ LOCK_HOLDER = re.compile(
 )
 
 
-# Writers' lock files this process holds (`Warehouse._schrijver`).
-_SCHRIJVERS: set[str] = set()
+# Writers' lock files this process holds (`Warehouse._writer_lock`).
+_WRITER_LOCKS: set[str] = set()
 
 
-class WarehouseBezet(RuntimeError):
+class WarehouseBusy(RuntimeError):
     """Another process kept the warehouse file locked for longer than the step would wait."""
 
 
@@ -93,7 +93,7 @@ class Warehouse(DuckDBResource):
         # umask is per process; the run worker executes one step at a time (in-process executor).
         previous = os.umask(0o077)
         try:
-            with self._schrijver():
+            with self._writer_lock():
                 conn = self._connect()
                 try:
                     yield conn
@@ -103,14 +103,14 @@ class Warehouse(DuckDBResource):
             os.umask(previous)
 
     @contextmanager
-    def _schrijver(self) -> Iterator[None]:
+    def _writer_lock(self) -> Iterator[None]:
         """Hold the writers' file lock: one of our writers on the warehouse at a time.
 
         Re-entrant within a process, so a connection opened while another is open (in the
         same step) does not wait for itself.
         """
         pad = f"{self.database}.schrijver"
-        if self.database == ":memory:" or pad in _SCHRIJVERS:
+        if self.database == ":memory:" or pad in _WRITER_LOCKS:
             yield
             return
         fd = os.open(pad, os.O_RDWR | os.O_CREAT, 0o600)
@@ -122,11 +122,11 @@ class Warehouse(DuckDBResource):
                     "Een andere schrijver van deze pipeline gebruikt het warehouse: wacht."
                 )
                 fcntl.flock(fd, fcntl.LOCK_EX)
-            _SCHRIJVERS.add(pad)
+            _WRITER_LOCKS.add(pad)
             try:
                 yield
             finally:
-                _SCHRIJVERS.discard(pad)
+                _WRITER_LOCKS.discard(pad)
         finally:
             os.close(fd)
 
@@ -147,7 +147,7 @@ class Warehouse(DuckDBResource):
                     "sluit dat proces."
                 )
                 if time.monotonic() + delay > deadline:
-                    raise WarehouseBezet(
+                    raise WarehouseBusy(
                         f"{message} Na {self.wacht_seconden:g} s wachten gestopt; "
                         "de volgende run probeert het opnieuw."
                     ) from None

@@ -66,24 +66,24 @@ def replace_rows(
     rows: pd.DataFrame,
     where: str,
     params: list,
-    vast: dict | None = None,
+    fixed: dict | None = None,
 ) -> None:
     """Delete `where` from `table` and insert `rows` (columns by name, cast by DuckDB).
 
-    `vast`: columns with one value for every row (the partition's gemeentecode, the file name),
+    `fixed`: columns with one value for every row (the partition's gemeentecode, the file name),
     bound as parameters instead of added to the frame, which would copy every column of it.
     `table`, `where` and the column names come from our code, never from input; values are bound
     with `?`.
     """
     conn.execute(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608
     if len(rows):
-        vast = vast or {}
+        fixed = fixed or {}
         conn.register("_nieuw", rows)
-        columns = ", ".join([*rows.columns, *vast])
-        values = ", ".join([*rows.columns, *("?" for _ in vast)])
+        columns = ", ".join([*rows.columns, *fixed])
+        values = ", ".join([*rows.columns, *("?" for _ in fixed)])
         conn.execute(
             f"INSERT INTO {table} ({columns}) SELECT {values} FROM _nieuw",  # noqa: S608
-            list(vast.values()),
+            list(fixed.values()),
         )
         conn.unregister("_nieuw")
 

@@ -42,7 +42,7 @@ from lks_pipeline.ingest.leveringen import (
     read_new,
     record,
 )
-from lks_pipeline.ingest.result import Gelezen
+from lks_pipeline.ingest.result import ReadResult
 
 PREVIEW_ROWS = 20
 # Run tag of the automation (`process`, sensors): a partition that already holds its newest file
@@ -57,7 +57,7 @@ class FeedSpec:
     feed: str
     reader: Reader
     write: Callable[[object, ReadFile], None]
-    describe: Callable[[Gelezen], dict] | None = None
+    describe: Callable[[ReadResult], dict] | None = None
     snapshot: bool = True  # the newest file is the partition; else every file is kept
     per_gemeente: bool = False  # partitions are gemeenten (older files become `vervangen`)
 
@@ -91,7 +91,7 @@ def _ingest(
     found, _ = inbox.scan(lks.inbox, folders=[inbox.FEED_FOLDERS[spec.feed]])
     for levering in found:
         if levering.feed == spec.feed:
-            per_partition.setdefault(levering.partitie, []).append(levering)
+            per_partition.setdefault(levering.partition, []).append(levering)
     reread = context.run.tags.get(ALLEEN_NIEUW) != "ja"
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
@@ -125,16 +125,16 @@ def _ingest_partition(
     if selection.read:
         with transaction(conn, "ingest"):
             for read in [selection.loaded] if spec.snapshot else selection.read:
-                if read is not None and read.gelezen is not None:
+                if read is not None and read.parsed is not None:
                     spec.write(conn, read)
             record(conn, spec.feed, selection, partition if spec.per_gemeente else None)
     metadata = _metadata(selection, leveringen)
     if selection.loaded is not None and spec.describe is not None:
-        metadata |= spec.describe(selection.loaded.gelezen)
+        metadata |= spec.describe(selection.loaded.parsed)
     if partition is not None:
         for read in selection.read:
-            if read.gelezen is not None:
-                read.gelezen.tabellen = {}
+            if read.parsed is not None:
+                read.parsed.tables = {}
     return Ingested(partition, selection, metadata)
 
 
@@ -167,7 +167,7 @@ def _metadata(selection: Selection, leveringen: list[Levering]) -> dict:
         for q in r.quarantaine
     ]
     metadata = {
-        "vingerafdruk": inbox.vingerafdruk(leveringen),
+        "vingerafdruk": inbox.fingerprint(leveringen),
         "bestanden in inbox": len(leveringen),
         "bestanden gelezen": len(selection.read),
         "bestanden afgewezen": sum(r.afgewezen is not None for r in selection.read),
@@ -197,49 +197,51 @@ def _column_schema(schema: pa.DataFrameSchema) -> dg.TableSchemaMetadataValue:
 
 def _write_verwijsindex(conn, read: ReadFile) -> None:
     lv = read.levering
-    vast = {"gemeentecode": lv.gemeentecode, "leverdatum": lv.leverdatum, "bestand": lv.bestand}
-    rows = read.gelezen.tabellen["verwijsindex"]
-    replace_rows(conn, "verwijsindex", rows, "gemeentecode = ?", [lv.gemeentecode], vast)
+    fixed = {
+        "gemeentecode": lv.gemeentecode,
+        "leverdatum": lv.leverdatum,
+        "bestand": lv.bestand,
+    }
+    rows = read.parsed.tables["verwijsindex"]
+    replace_rows(conn, "verwijsindex", rows, "gemeentecode = ?", [lv.gemeentecode], fixed)
 
 
-def _describe_verwijsindex(gelezen: Gelezen) -> dict:
-    rows = gelezen.tabellen["verwijsindex"]
+def _describe_verwijsindex(parsed: ReadResult) -> dict:
+    rows = parsed.tables["verwijsindex"]
     return {
         "dagster/partition_row_count": len(rows),
         "per cluster": value_counts(rows, "cluster", "rijen"),
     }
 
 
-def _read_dkd(levering: Levering) -> Gelezen:
-    return dkd.lees(levering.path, levering.bestand, levering.gemeentecode)
+def _read_dkd(levering: Levering) -> ReadResult:
+    return dkd.read(levering.path, levering.bestand, levering.gemeentecode)
 
 
 def _write_dkd(conn, read: ReadFile) -> None:
     """Replace the gemeente's verzamelbestand rows in all four DKD tables (`bron`)."""
-    lv, gelezen = read.levering, read.gelezen
+    lv, parsed = read.levering, read.parsed
     bron = "verzamelbestand"
-    for table, rows in gelezen.tabellen.items():
+    for table, rows in parsed.tables.items():
         extra = {"gemeentecode": lv.gemeentecode, "bron": bron}
         if table == "dkd_reintegratie":
             extra |= {
                 "leverdatum": lv.leverdatum,
-                "berichtversie": gelezen.berichtversie,
-                "aanmaakdatum": gelezen.aanmaakdatum,
+                "berichtversie": parsed.berichtversie,
+                "aanmaakdatum": parsed.aanmaakdatum,
                 "bestand": lv.bestand,
             }
         where = "gemeentecode = ? AND bron = ?"
         replace_rows(conn, table, rows, where, [lv.gemeentecode, bron], extra)
 
 
-def _describe_dkd(gelezen: Gelezen) -> dict:
-    tabellen = gelezen.tabellen
-    counts = pd.DataFrame(
-        [{"tabel": table, "rijen": len(rows)} for table, rows in tabellen.items()]
-    )
-    lks_rows = tabellen["dkd_loonkostensubsidies"]
+def _describe_dkd(parsed: ReadResult) -> dict:
+    tables = parsed.tables
+    counts = pd.DataFrame([{"tabel": table, "rijen": len(rows)} for table, rows in tables.items()])
+    lks_rows = tables["dkd_loonkostensubsidies"]
     return {
-        "dagster/partition_row_count": len(tabellen["dkd_reintegratie"]),
-        "berichtversie": gelezen.berichtversie,
+        "dagster/partition_row_count": len(tables["dkd_reintegratie"]),
+        "berichtversie": parsed.berichtversie,
         "per tabel": dg.MetadataValue.md(counts.to_markdown(index=False)),
         "loonkostensubsidies zonder PercentageLoonwaarde": int(
             lks_rows["percentage_loonwaarde"].isna().sum()
@@ -249,30 +251,30 @@ def _describe_dkd(gelezen: Gelezen) -> dict:
 
 def _write_uwv(conn, read: ReadFile) -> None:
     lv = read.levering
-    rows = read.gelezen.tabellen["uwv_events"]
-    vast = {"leverdatum": lv.leverdatum, "bestand": lv.bestand}
-    replace_rows(conn, "uwv_events", rows, "leverdatum = ?", [lv.leverdatum], vast)
+    rows = read.parsed.tables["uwv_events"]
+    fixed = {"leverdatum": lv.leverdatum, "bestand": lv.bestand}
+    replace_rows(conn, "uwv_events", rows, "leverdatum = ?", [lv.leverdatum], fixed)
 
 
-def _describe_uwv(gelezen: Gelezen) -> dict:
-    rows = gelezen.tabellen["uwv_events"]
+def _describe_uwv(parsed: ReadResult) -> dict:
+    rows = parsed.tables["uwv_events"]
     return {
         "dagster/partition_row_count": len(rows),
         "per berichttype": value_counts(rows, "berichttype", "events"),
-        **{f"waarschuwing: {w}": n for w, n in gelezen.waarschuwingen.items()},
+        **{f"waarschuwing: {w}": n for w, n in parsed.warning_counts.items()},
     }
 
 
 def _write_instellingen(conn, read: ReadFile) -> None:
     lv = read.levering
-    rows = read.gelezen.tabellen["dkd_instellingen"]
-    vast = {"leverdatum": lv.leverdatum, "bestand": lv.bestand}
-    replace_rows(conn, "dkd_instellingen", rows, "bestand = ?", [lv.bestand], vast)
+    rows = read.parsed.tables["dkd_instellingen"]
+    fixed = {"leverdatum": lv.leverdatum, "bestand": lv.bestand}
+    replace_rows(conn, "dkd_instellingen", rows, "bestand = ?", [lv.bestand], fixed)
 
 
 VERWIJSINDEX = FeedSpec(
     "verwijsindex",
-    csv_feeds.lees_verwijsindex,
+    csv_feeds.read_verwijsindex,
     _write_verwijsindex,
     _describe_verwijsindex,
     per_gemeente=True,
@@ -280,9 +282,9 @@ VERWIJSINDEX = FeedSpec(
 DKD_REINTEGRATIE = FeedSpec(
     "dkd_reintegratie", _read_dkd, _write_dkd, _describe_dkd, per_gemeente=True
 )
-UWV = FeedSpec("uwv", csv_feeds.lees_uwv, _write_uwv, _describe_uwv)
+UWV = FeedSpec("uwv", csv_feeds.read_uwv, _write_uwv, _describe_uwv)
 INSTELLINGEN = FeedSpec(
-    "dkd_instellingen", csv_feeds.lees_instellingen, _write_instellingen, snapshot=False
+    "dkd_instellingen", csv_feeds.read_instellingen, _write_instellingen, snapshot=False
 )
 
 
@@ -394,10 +396,10 @@ def dkd_instellingen(
     """
     (part,) = _ingest(context, lks, duckdb, INSTELLINGEN, None)
     metadata = part.metadata
-    accepted = [r for r in part.selection.read if r.gelezen is not None]
+    accepted = [r for r in part.selection.read if r.parsed is not None]
     if accepted:
         newest = max(accepted, key=lambda r: r.levering.leverdatum)
-        metadata["dagster/row_count"] = newest.gelezen.regels_geladen
+        metadata["dagster/row_count"] = newest.parsed.regels_geladen
         metadata["nieuwste gelezen snapshot"] = newest.levering.bestand
     return dg.MaterializeResult(metadata=metadata)
 
@@ -436,7 +438,7 @@ def inbox_bestandsnamen(
     preview = pd.DataFrame([vars(e) for e in onleesbaar[:PREVIEW_ROWS]])
     metadata = {
         "dagster/row_count": len(onleesbaar),
-        "vingerafdruk": inbox.vingerafdruk_onleesbaar(onleesbaar),
+        "vingerafdruk": inbox.fingerprint_unreadable(onleesbaar),
     }
     if onleesbaar:
         metadata["niet gelezen"] = dg.MetadataValue.md(preview.to_markdown(index=False))

@@ -5,54 +5,48 @@ import pandera.pandas as pa
 
 from lks_pipeline.ingest import bsn, csv_file, schemas
 from lks_pipeline.ingest.inbox import Levering
-from lks_pipeline.ingest.result import Gelezen, Quarantaine
+from lks_pipeline.ingest.result import Quarantaine, ReadResult
 
 
-def _lees(
-    levering: Levering, kolommen: tuple[str, ...], schema: pa.DataFrameSchema
+def _read(
+    levering: Levering, columns: tuple[str, ...], schema: pa.DataFrameSchema
 ) -> tuple[pd.DataFrame, list[Quarantaine]]:
-    inhoud = csv_file.lees(levering.path, kolommen)
-    rows = inhoud.rows[list(kolommen)]
-    redenen = schemas.fouten_per_regel(rows, schema)
-    quarantaine = [Quarantaine(regel, None, reden) for regel, reden in inhoud.afgekeurd]
+    content = csv_file.read(levering.path, columns)
+    rows = content.rows[list(columns)]
+    reasons = schemas.errors_per_line(rows, schema)
+    quarantaine = [Quarantaine(regel, None, reden) for regel, reden in content.rejected]
     quarantaine += [
-        Quarantaine(
-            int(regel), bsn.maskeer(rows.at[regel, "bsn"]) if "bsn" in rows else None, reden
-        )
-        for regel, reden in redenen.items()
+        Quarantaine(int(regel), bsn.mask(rows.at[regel, "bsn"]) if "bsn" in rows else None, reden)
+        for regel, reden in reasons.items()
     ]
     quarantaine.sort(key=lambda q: q.regel or 0)
-    goed = rows.drop(index=redenen.index).reset_index()
-    return goed, quarantaine
+    good = rows.drop(index=reasons.index).reset_index()
+    return good, quarantaine
 
 
-def lees_uwv(levering: Levering) -> Gelezen:
+def read_uwv(levering: Levering) -> ReadResult:
     """Events of one delivery day; `loonheffingennummer_geldig` flags the pattern warning."""
-    goed, quarantaine = _lees(
-        levering, schemas.UWV_KOLOMMEN, schemas.uwv_schema(levering.leverdatum)
+    good, quarantaine = _read(
+        levering, schemas.UWV_COLUMNS, schemas.uwv_schema(levering.leverdatum)
     )
-    lhn = goed["loonheffingennummer"]
-    geldig = lhn.str.fullmatch(schemas.LOONHEFFINGENNUMMER.pattern, na=False)
-    goed["loonheffingennummer_geldig"] = geldig.where(lhn.notna(), None)
-    warnings = int((lhn.notna() & ~geldig).sum())
-    return Gelezen(
-        {"uwv_events": goed},
+    lhn = good["loonheffingennummer"]
+    valid = lhn.str.fullmatch(schemas.LOONHEFFINGENNUMMER.pattern, na=False)
+    good["loonheffingennummer_geldig"] = valid.where(lhn.notna(), None)
+    warnings = int((lhn.notna() & ~valid).sum())
+    return ReadResult(
+        {"uwv_events": good},
         quarantaine,
-        waarschuwingen={"loonheffingennummer afwijkend": warnings} if warnings else {},
+        warning_counts={"loonheffingennummer afwijkend": warnings} if warnings else {},
     )
 
 
-def lees_verwijsindex(levering: Levering) -> Gelezen:
+def read_verwijsindex(levering: Levering) -> ReadResult:
     """A full snapshot of one gemeente's verwijsindex."""
-    goed, quarantaine = _lees(
-        levering, schemas.VERWIJSINDEX_KOLOMMEN, schemas.verwijsindex_schema()
-    )
-    return Gelezen({"verwijsindex": goed.drop(columns="regel")}, quarantaine)
+    good, quarantaine = _read(levering, schemas.VERWIJSINDEX_COLUMNS, schemas.verwijsindex_schema())
+    return ReadResult({"verwijsindex": good.drop(columns="regel")}, quarantaine)
 
 
-def lees_instellingen(levering: Levering) -> Gelezen:
+def read_instellingen(levering: Levering) -> ReadResult:
     """A full national snapshot of the Reintegratie cluster settings."""
-    goed, quarantaine = _lees(
-        levering, schemas.INSTELLINGEN_KOLOMMEN, schemas.instellingen_schema()
-    )
-    return Gelezen({"dkd_instellingen": goed.drop(columns="regel")}, quarantaine)
+    good, quarantaine = _read(levering, schemas.INSTELLINGEN_COLUMNS, schemas.instellingen_schema())
+    return ReadResult({"dkd_instellingen": good.drop(columns="regel")}, quarantaine)

@@ -28,11 +28,11 @@ import numpy as np
 import pandas as pd
 
 MAX_LINE_BYTES = 2 * 1024 * 1024
-_KOLOMNAAM = re.compile(r"[a-z][a-z_]{0,39}")
+_COLUMN_NAME = re.compile(r"[a-z][a-z_]{0,39}")
 _CHUNK = 1 << 20
 
 
-class BestandAfgewezen(Exception):
+class FileRejected(Exception):
     """The whole file is rejected; nothing of it is loaded (rules 4)."""
 
     def __init__(self, bestand: str, reden: str, regel: int | None = None):
@@ -42,15 +42,15 @@ class BestandAfgewezen(Exception):
 
 
 @dataclass
-class CsvInhoud:
+class CsvContent:
     """The records of a file.
 
     `rows` holds the feed's columns as text (None = empty field), indexed by line number;
-    `afgekeurd` holds (line, reason) of records that could not be split into fields.
+    `rejected` holds (line, reason) of records that could not be split into fields.
     """
 
     rows: pd.DataFrame
-    afgekeurd: list[tuple[int, str]]
+    rejected: list[tuple[int, str]]
 
 
 @dataclass
@@ -59,14 +59,14 @@ class _Scan:
     lines: int
 
 
-def lees(path: Path, kolommen: tuple[str, ...]) -> CsvInhoud:
-    """Read `path` as a feed with exactly `kolommen` (any order). Raises BestandAfgewezen."""
+def read(path: Path, columns: tuple[str, ...]) -> CsvContent:
+    """Read `path` as a feed with exactly `columns` (any order). Raises BestandAfgewezen."""
     scan = _scan_bytes(path)
-    header = _check_header(path.name, scan.header, kolommen)
-    rows, afgekeurd = _lees_duckdb(path, header)
-    if scan.lines != 1 + len(rows) + len(afgekeurd):
-        rows, afgekeurd = _lees_python(path, header)
-    return CsvInhoud(rows=rows, afgekeurd=sorted(afgekeurd))
+    header = _check_header(path.name, scan.header, columns)
+    rows, rejected = _read_duckdb(path, header)
+    if scan.lines != 1 + len(rows) + len(rejected):
+        rows, rejected = _read_python(path, header)
+    return CsvContent(rows=rows, rejected=sorted(rejected))
 
 
 def _scan_bytes(path: Path) -> _Scan:
@@ -79,49 +79,49 @@ def _scan_bytes(path: Path) -> _Scan:
     with path.open("rb") as f:
         while chunk := f.read(_CHUNK):
             if size == 0 and chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
-                raise BestandAfgewezen(path.name, "is UTF-16 gecodeerd, niet UTF-8", 1)
+                raise FileRejected(path.name, "is UTF-16 gecodeerd, niet UTF-8", 1)
             size += len(chunk)
             if (nul := chunk.find(b"\0")) >= 0:
-                raise BestandAfgewezen(
+                raise FileRejected(
                     path.name, "bevat NUL-tekens", newlines + 1 + chunk.count(b"\n", 0, nul)
                 )
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as e:
                 regel = newlines + 1 + chunk.count(b"\n", 0, max(e.start, 0))
-                raise BestandAfgewezen(path.name, "is geen geldige UTF-8", regel) from None
+                raise FileRejected(path.name, "is geen geldige UTF-8", regel) from None
             if not header_done:
                 end = chunk.find(b"\n")
                 header += chunk if end < 0 else chunk[:end]
                 header_done = end >= 0
                 if len(header) > MAX_LINE_BYTES:
-                    raise BestandAfgewezen(path.name, "kopregel is langer dan 2 MiB", 1)
+                    raise FileRejected(path.name, "kopregel is langer dan 2 MiB", 1)
             newlines += chunk.count(b"\n")
             last = chunk[-1:]
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        raise BestandAfgewezen(path.name, "is geen geldige UTF-8", newlines + 1) from None
+        raise FileRejected(path.name, "is geen geldige UTF-8", newlines + 1) from None
     if size == 0:
-        raise BestandAfgewezen(path.name, "is leeg: de kopregel ontbreekt")
+        raise FileRejected(path.name, "is leeg: de kopregel ontbreekt")
     lines = newlines + (0 if last == b"\n" else 1)
     text = bytes(header).decode("utf-8").removeprefix("\ufeff").removesuffix("\r")
     return _Scan(header=text, lines=lines)
 
 
-def _check_header(bestand: str, header: str, kolommen: tuple[str, ...]) -> list[str]:
+def _check_header(bestand: str, header: str, columns: tuple[str, ...]) -> list[str]:
     found = header.split(";")
     if len(found) == 1 and any(sep in header for sep in (",", "\t", "|")):
-        raise BestandAfgewezen(bestand, "scheidingsteken is niet ';'", 1)
-    missing = [k for k in kolommen if k not in found]
-    extra = [k for k in found if k not in kolommen]
-    doubles = [k for k in kolommen if found.count(k) > 1]
+        raise FileRejected(bestand, "scheidingsteken is niet ';'", 1)
+    missing = [k for k in columns if k not in found]
+    extra = [k for k in found if k not in columns]
+    doubles = [k for k in columns if found.count(k) > 1]
     problems = []
     if missing:
         problems.append("ontbrekende kolommen: " + ", ".join(missing))
     if extra:
         # A file without a header has a data row here: never echo what may be a BSN or a name.
-        shown = [k for k in extra if _KOLOMNAAM.fullmatch(k)]
+        shown = [k for k in extra if _COLUMN_NAME.fullmatch(k)]
         hidden = len(extra) - len(shown)
         problems.append(
             "onbekende kolommen: "
@@ -130,7 +130,7 @@ def _check_header(bestand: str, header: str, kolommen: tuple[str, ...]) -> list[
     if doubles:
         problems.append("dubbele kolommen: " + ", ".join(doubles))
     if problems:
-        raise BestandAfgewezen(bestand, "kopregel klopt niet (" + "; ".join(problems) + ")", 1)
+        raise FileRejected(bestand, "kopregel klopt niet (" + "; ".join(problems) + ")", 1)
     return found
 
 
@@ -148,7 +148,7 @@ def _database() -> duckdb.DuckDBPyConnection:
     return duckdb.connect()
 
 
-def _lees_duckdb(path: Path, header: list[str]) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+def _read_duckdb(path: Path, header: list[str]) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     columns = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in header) + "}"
     with _database().cursor() as conn:
         rows = conn.execute(
@@ -162,24 +162,24 @@ def _lees_duckdb(path: Path, header: list[str]) -> tuple[pd.DataFrame, list[tupl
         rejects = conn.execute(
             "SELECT line, error_type FROM reject_errors ORDER BY line"
         ).fetchall()
-    afgekeurd = [(int(line), _DUCKDB_REASONS.get(kind, kind.lower())) for line, kind in rejects]
+    rejected = [(int(line), _DUCKDB_REASONS.get(kind, kind.lower())) for line, kind in rejects]
     # Record k is line k + 1 when the file is regular (checked by the caller), rejected lines
     # taken out; the rows come in file order (DuckDB preserves insertion order).
-    if afgekeurd:
-        rejected_lines = sorted({line for line, _ in afgekeurd})
-        alle = np.arange(2, 2 + len(rows) + len(rejected_lines), dtype=np.int64)
-        goed = np.setdiff1d(alle, rejected_lines, assume_unique=True)
-        rows.index = pd.Index(goed[: len(rows)], name="regel")
+    if rejected:
+        rejected_lines = sorted({line for line, _ in rejected})
+        all_lines = np.arange(2, 2 + len(rows) + len(rejected_lines), dtype=np.int64)
+        good = np.setdiff1d(all_lines, rejected_lines, assume_unique=True)
+        rows.index = pd.Index(good[: len(rows)], name="regel")
     else:
         rows.index = pd.RangeIndex(2, 2 + len(rows), name="regel")
-    return rows, afgekeurd
+    return rows, rejected
 
 
-def _lees_python(path: Path, header: list[str]) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+def _read_python(path: Path, header: list[str]) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     csv.field_size_limit(MAX_LINE_BYTES)
     records: list[list[str | None]] = []
     lines: list[int] = []
-    afgekeurd: list[tuple[int, str]] = []
+    rejected: list[tuple[int, str]] = []
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=";", quotechar='"', doublequote=True)
         previous_end = 1
@@ -191,15 +191,13 @@ def _lees_python(path: Path, header: list[str]) -> tuple[pd.DataFrame, list[tupl
                     continue
                 if len(record) != len(header):
                     reden = "te veel velden" if len(record) > len(header) else "te weinig velden"
-                    afgekeurd.append((start, reden))
+                    rejected.append((start, reden))
                     continue
                 records.append([v if v != "" else None for v in record])
                 lines.append(start)
         except csv.Error:
-            raise BestandAfgewezen(
-                path.name, "regel is langer dan 2 MiB", previous_end + 1
-            ) from None
+            raise FileRejected(path.name, "regel is langer dan 2 MiB", previous_end + 1) from None
     rows = pd.DataFrame(
         records, columns=header, index=pd.Index(lines, name="regel"), dtype="object"
     )
-    return rows, afgekeurd
+    return rows, rejected

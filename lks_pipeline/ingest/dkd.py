@@ -27,10 +27,10 @@ from lxml import etree
 
 from lks_pipeline.core.files import package_file
 from lks_pipeline.ingest import bsn
-from lks_pipeline.ingest.csv_file import BestandAfgewezen
-from lks_pipeline.ingest.result import Gelezen, Quarantaine
+from lks_pipeline.ingest.csv_file import FileRejected
+from lks_pipeline.ingest.result import Quarantaine, ReadResult
 
-HUIDIGE_BERICHTVERSIE = "GSDDossierReintegratie-v0200"
+CURRENT_BERICHTVERSIE = "GSDDossierReintegratie-v0200"
 BERICHTVERSIES = ("GSDDossierReintegratie-v0200", "GSDDossierReintegratie-v0100")
 _NS_PREFIX = "urn:lks:dkd:"
 ROOT = "GSDDossierReintegratie"
@@ -77,7 +77,7 @@ def _local(tag: str) -> str:
     return etree.QName(tag).localname
 
 
-def _xsd_reden(schema: etree.XMLSchema, element: str) -> str:
+def _xsd_reason(schema: etree.XMLSchema, element: str) -> str:
     """A reason naming the failing element, never its value (libxml2 quotes values)."""
     error = schema.error_log.last_error
     kind = _XSD_REASONS.get(error.type_name, "voldoet niet aan de XSD") if error else "onbekend"
@@ -90,9 +90,9 @@ def _text(parent: etree._Element, ns: str, name: str) -> str | None:
     return child.text if child is not None else None
 
 
-def lees(
+def read(
     source: Path | IO[bytes], bestand: str, gemeentecode: str, bron: str = "verzamelbestand"
-) -> Gelezen:
+) -> ReadResult:
     """Parse one GSDDossierReintegratie document of `gemeentecode`. Raises BestandAfgewezen.
 
     libxml2 reports only the ends of Stuurgegevens and Client elements to Python (the `tag`
@@ -100,12 +100,12 @@ def lees(
     most of the difference with a loop over every element. Anything else at the top level is
     found as what lies between two of those, and quarantined in document order.
     """
-    with _zonder_gc():
-        return _lees(source, bestand, gemeentecode)
+    with _without_gc():
+        return _read(source, bestand, gemeentecode)
 
 
 @contextmanager
-def _zonder_gc() -> Iterator[None]:
+def _without_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while a document streams.
 
     Parsing allocates millions of short-lived tuples and strings, none in a reference cycle
@@ -121,8 +121,8 @@ def _zonder_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _lees(source: Path | IO[bytes], bestand: str, gemeentecode: str) -> Gelezen:
-    rows = {table: _Tabel(columns) for table, columns in TABLE_COLUMNS.items()}
+def _read(source: Path | IO[bytes], bestand: str, gemeentecode: str) -> ReadResult:
+    rows = {table: _Table(columns) for table, columns in TABLE_COLUMNS.items()}
     quarantaine: list[Quarantaine] = []
     state = _State(bestand, gemeentecode)
     try:
@@ -138,7 +138,7 @@ def _lees(source: Path | IO[bytes], bestand: str, gemeentecode: str) -> Gelezen:
             if element.getparent() is not root:
                 continue  # inside another element: judged with its top-level ancestor
             if root[0] is not element:
-                state.onverwacht(root, element, quarantaine)
+                state.unexpected(root, element, quarantaine)
             tag = element.tag
             if tag == state.client_tag:
                 state.require_stuurgegevens(element.sourceline)
@@ -149,24 +149,24 @@ def _lees(source: Path | IO[bytes], bestand: str, gemeentecode: str) -> Gelezen:
                 state.stuurgegevens(element)
             else:  # a Stuurgegevens or Client of another namespace
                 state.require_stuurgegevens(element.sourceline)
-                quarantaine.append(state.vreemd(element))
+                quarantaine.append(state.foreign(element))
             element.clear(keep_tail=False)
             root.remove(element)
     except etree.XMLSyntaxError as e:
         # one line, for the quarantine table and Excel: libxml2 ends some messages in a newline
         reden = "XML is niet well-formed: " + " ".join(e.msg.split()).replace(" ,", ",")
-        raise BestandAfgewezen(bestand, reden, e.lineno or None) from None
-    state.onverwacht(events.root, None, quarantaine)
+        raise FileRejected(bestand, reden, e.lineno or None) from None
+    state.unexpected(events.root, None, quarantaine)
     state.require_stuurgegevens(None)
-    return Gelezen(
-        tabellen={table: tabel.frame() for table, tabel in rows.items()},
+    return ReadResult(
+        tables={table: tabel.frame() for table, tabel in rows.items()},
         quarantaine=quarantaine,
         berichtversie=state.berichtversie,
         aanmaakdatum=state.aanmaakdatum,
     )
 
 
-class _Tabel:
+class _Table:
     """One table's rows: tuples while a batch fills, then compact Arrow columns.
 
     A national file has over a million rows; as Python tuples of str they would cost ~400 MB,
@@ -228,25 +228,25 @@ class _State:
         self.aanmaakdatum: dt.date | None = None
         self.seen: dict[str, int] = {}
 
-    def reject(self, reden: str, regel: int | None) -> BestandAfgewezen:
-        return BestandAfgewezen(self.bestand, reden, regel)
+    def reject(self, reden: str, regel: int | None) -> FileRejected:
+        return FileRejected(self.bestand, reden, regel)
 
     def root(self, element: etree._Element) -> None:
         """Judge the root element: no DOCTYPE, a known namespace, the right name."""
         if element.getroottree().docinfo.doctype:
             raise self.reject("DOCTYPE/DTD is niet toegestaan", element.sourceline)
         qname = etree.QName(element.tag)
-        versie = (qname.namespace or "").removeprefix(_NS_PREFIX)
-        if not (qname.namespace or "").startswith(_NS_PREFIX) or versie not in BERICHTVERSIES:
+        version = (qname.namespace or "").removeprefix(_NS_PREFIX)
+        if not (qname.namespace or "").startswith(_NS_PREFIX) or version not in BERICHTVERSIES:
             raise self.reject(
                 f"onbekende namespace {qname.namespace or '(geen)'}", element.sourceline
             )
         if qname.localname != ROOT:
             raise self.reject(f"hoofdelement is {qname.localname}, niet {ROOT}", 1)
-        self.ns, self.berichtversie = qname.namespace, versie
+        self.ns, self.berichtversie = qname.namespace, version
         self._tags = {
-            naam: f"{{{self.ns}}}{naam}"
-            for naam in (
+            name: f"{{{self.ns}}}{name}"
+            for name in (
                 "Stuurgegevens",
                 "Client",
                 "BSN",
@@ -263,7 +263,7 @@ class _State:
         }
         self.stuurgegevens_tag, self.client_tag = self._tags["Stuurgegevens"], self._tags["Client"]
 
-    def onverwacht(
+    def unexpected(
         self, root: etree._Element, tot: etree._Element | None, quarantaine: list[Quarantaine]
     ) -> None:
         """Quarantine (and drop) the top-level elements before `tot` (None: all that are left).
@@ -274,10 +274,10 @@ class _State:
         while len(root) and root[0] is not tot:
             element = root[0]
             self.require_stuurgegevens(element.sourceline)
-            quarantaine.append(self.vreemd(element))
+            quarantaine.append(self.foreign(element))
             root.remove(element)
 
-    def vreemd(self, element: etree._Element) -> Quarantaine:
+    def foreign(self, element: etree._Element) -> Quarantaine:
         return Quarantaine(element.sourceline, None, f"onverwacht element {_local(element.tag)}")
 
     def stuurgegevens(self, element: etree._Element) -> None:
@@ -285,14 +285,14 @@ class _State:
             raise self.reject("Stuurgegevens komen twee keer voor", element.sourceline)
         schema = _schema(self.berichtversie)
         if not schema.validate(element):
-            raise self.reject(_xsd_reden(schema, "Stuurgegevens"), element.sourceline)
+            raise self.reject(_xsd_reason(schema, "Stuurgegevens"), element.sourceline)
         code = _text(element, self.ns, "Gemeentecode")
         if code != self.gemeentecode:
             raise self.reject(
                 f"Stuurgegevens noemen gemeente {code}, de bestandsnaam {self.gemeentecode}",
                 element.sourceline,
             )
-        aanmaakdatum = _datum(_text(element, self.ns, "Aanmaakdatum"))  # required by the XSD
+        aanmaakdatum = _date(_text(element, self.ns, "Aanmaakdatum"))  # required by the XSD
         if aanmaakdatum is None:
             raise self.reject(f"Stuurgegevens: Aanmaakdatum {_JAREN}", element.sourceline)
         self.aanmaakdatum = dt.date.fromisoformat(aanmaakdatum)
@@ -301,7 +301,7 @@ class _State:
         if self.aanmaakdatum is None:
             raise self.reject("Stuurgegevens ontbreken of staan niet vooraan", regel)
 
-    def client(self, element: etree._Element, rows: dict[str, "_Tabel"]) -> Quarantaine | None:
+    def client(self, element: etree._Element, rows: dict[str, "_Table"]) -> Quarantaine | None:
         """One Client's rows, or why it is quarantined.
 
         After the XSD check the structure is known: fields are taken by their place in the XSD's
@@ -309,68 +309,68 @@ class _State:
         builds a namespaced string each time; a national file has millions of fields.
         """
         regel = element.sourceline
-        eerste = element[0] if len(element) else None
-        nummer = eerste.text if eerste is not None and eerste.tag == self._tags["BSN"] else None
-        reden = self._client_reden(element, nummer)
+        first = element[0] if len(element) else None
+        number = first.text if first is not None and first.tag == self._tags["BSN"] else None
+        reden = self._client_reason(element, number)
         if reden is None:
-            doelgroepen = self._doelgroepen(element, nummer)
+            doelgroepen = self._doelgroepen(element, number)
             reden = doelgroepen if isinstance(doelgroepen, str) else None
         if reden is None:
-            inzetten = self._inzetten(element, nummer)
+            inzetten = self._inzetten(element, number)
             reden = inzetten if isinstance(inzetten, str) else None
         if reden is not None:
-            return Quarantaine(regel, bsn.maskeer(nummer), reden)
-        self.seen[nummer] = regel
-        rows["dkd_reintegratie"].add([(nummer, regel)])
+            return Quarantaine(regel, bsn.mask(number), reden)
+        self.seen[number] = regel
+        rows["dkd_reintegratie"].add([(number, regel)])
         rows["dkd_doelgroepen"].add(doelgroepen)
         rows["dkd_inzetten"].add(inzetten[0])
         rows["dkd_loonkostensubsidies"].add(inzetten[1])
         return None
 
-    def _client_reden(self, element: etree._Element, nummer: str | None) -> str | None:
+    def _client_reason(self, element: etree._Element, number: str | None) -> str | None:
         """Why the Client as a whole is quarantined (XSD, BSN, a BSN seen before), or None."""
         schema = _schema(self.berichtversie)
         if not schema.validate(element):
-            return _xsd_reden(schema, "Client")
-        if not bsn.is_geldig(nummer):
+            return _xsd_reason(schema, "Client")
+        if not bsn.is_valid(number):
             return "BSN: geen geldig BSN (elfproef)"
-        if nummer in self.seen:
-            return f"BSN komt eerder voor (regel {self.seen[nummer]})"
+        if number in self.seen:
+            return f"BSN komt eerder voor (regel {self.seen[number]})"
         return None
 
-    def _doelgroepen(self, element: etree._Element, nummer: str) -> list[tuple] | str:
+    def _doelgroepen(self, element: etree._Element, number: str) -> list[tuple] | str:
         """The Client's Doelgroep rows, or why one of them is quarantined."""
         doelgroepen = []
         for kind in element.iterchildren(self._tags["Doelgroep"]):
-            velden = [veld.text for veld in kind]  # Code, Begindatum[, Einddatum]
-            periode = _periode(velden[1], velden[2] if len(velden) > 2 else None)
-            if isinstance(periode, str):
-                return f"Doelgroep: {periode}"
-            doelgroepen.append((nummer, velden[0], *periode))
+            fields = [field_name.text for field_name in kind]  # Code, Begindatum[, Einddatum]
+            period = _period(fields[1], fields[2] if len(fields) > 2 else None)
+            if isinstance(period, str):
+                return f"Doelgroep: {period}"
+            doelgroepen.append((number, fields[0], *period))
         return doelgroepen
 
-    def _inzetten(self, element: etree._Element, nummer: str) -> tuple[list, list] | str:
+    def _inzetten(self, element: etree._Element, number: str) -> tuple[list, list] | str:
         """The Client's ReintegratieInzet and Loonkostensubsidie rows, or why it is quarantined."""
         t = self._tags
         inzetten, subsidies = [], []
         for kind in element.iterchildren(t["ReintegratieInzet"]):
-            velden = list(kind)  # Soort, Begindatum[, Einddatum][, Loonkostensubsidie]
-            lks = velden.pop() if len(velden[-1]) else None  # the one child with children
-            periode = _periode(velden[1].text, velden[2].text if len(velden) > 2 else None)
-            if isinstance(periode, str):
-                return f"ReintegratieInzet: {periode}"
+            fields = list(kind)  # Soort, Begindatum[, Einddatum][, Loonkostensubsidie]
+            lks = fields.pop() if len(fields[-1]) else None  # the one child with children
+            period = _period(fields[1].text, fields[2].text if len(fields) > 2 else None)
+            if isinstance(period, str):
+                return f"ReintegratieInzet: {period}"
             inzet_nr = len(inzetten) + 1
-            inzetten.append((nummer, inzet_nr, velden[0].text, *periode))
+            inzetten.append((number, inzet_nr, fields[0].text, *period))
             if lks is None:
                 continue
             # Begindatum, then Einddatum, PercentageLoonwaarde and the werkgever, each optional
-            velden = {veld.tag: veld.text for veld in lks}
-            periode = _periode(lks[0].text, velden.get(t["Einddatum"]))
-            if isinstance(periode, str):
-                return f"Loonkostensubsidie: {periode}"
-            werkgever = velden.get(t["LoonheffingennummerWerkgever"])
+            fields = {field_name.tag: field_name.text for field_name in lks}
+            period = _period(lks[0].text, fields.get(t["Einddatum"]))
+            if isinstance(period, str):
+                return f"Loonkostensubsidie: {period}"
+            employer = fields.get(t["LoonheffingennummerWerkgever"])
             subsidies.append(
-                (nummer, inzet_nr, *periode, velden.get(t["PercentageLoonwaarde"]), werkgever)
+                (number, inzet_nr, *period, fields.get(t["PercentageLoonwaarde"]), employer)
             )
         return inzetten, subsidies
 
@@ -378,24 +378,24 @@ class _State:
 _JAREN = "valt buiten de jaren 0001-9999"
 
 
-def _datum(waarde: str) -> str | None:
+def _date(value: str) -> str | None:
     """An XSD-valid xs:date as `YYYY-MM-DD`, or None for a year before 0001 or after 9999.
 
     xs:date allows a timezone (`2024-03-01Z`, `2024-03-01+01:00`); it does not change which
     day is meant, so it is dropped. Ten characters are always a plain date already.
     """
-    if len(waarde) == 10 or (waarde[4] == "-" and waarde[:4].isdigit()):
-        return waarde[:10]
+    if len(value) == 10 or (value[4] == "-" and value[:4].isdigit()):
+        return value[:10]
     return None
 
 
-def _periode(begin: str, end: str | None) -> tuple[str, str | None] | str:
+def _period(begin: str, end: str | None) -> tuple[str, str | None] | str:
     """(begindatum, einddatum) as plain ISO dates, or why the period is unusable."""
-    begin = _datum(begin)
+    begin = _date(begin)
     if begin is None:
         return f"datum {_JAREN}"
     if end is not None:
-        end = _datum(end)
+        end = _date(end)
         if end is None:
             return f"datum {_JAREN}"
         if end < begin:

@@ -2,7 +2,7 @@
 
 Names are parsed strictly. A gemeentecode must be in the CBS list and a date must exist, so no file
 name can steer a write outside our folders. A symlink, anything that resolves outside `inbox/`, a
-folder, or a name matching no pattern is an `Onleesbaar` entry: recorded, never read. Listing costs
+folder, or a name matching no pattern is an `Unreadable` entry: recorded, never read. Listing costs
 one `scandir` and one `lstat` per entry; contents are hashed only by the assets that read them.
 """
 
@@ -53,13 +53,13 @@ class Levering:
         return self.path.name
 
     @property
-    def partitie(self) -> str | None:
+    def partition(self) -> str | None:
         """The partition this file feeds: its day (UWV), its gemeente, or none (instellingen)."""
         if self.feed == "uwv":
             return self.leverdatum.isoformat()
         return self.gemeentecode
 
-    def veranderd(self) -> bool:
+    def changed(self) -> bool:
         """Whether the file is no longer what the scan saw: written to, replaced or removed."""
         try:
             stat = self.path.stat(follow_symlinks=False)
@@ -81,7 +81,7 @@ class Levering:
 
 
 @dataclass(frozen=True)
-class Onleesbaar:
+class Unreadable:
     """An inbox entry that is not read: bad name, unknown gemeente, symlink, folder."""
 
     feed: str
@@ -89,14 +89,14 @@ class Onleesbaar:
     reden: str
 
 
-def parse_naam(feed: str, naam: str) -> tuple[dt.date, str | None] | str:
+def parse_name(feed: str, name: str) -> tuple[dt.date, str | None] | str:
     """(leverdatum, gemeentecode) for a valid name of `feed`, else the reason it is not valid."""
-    match = _PATTERNS[feed].fullmatch(naam)
+    match = _PATTERNS[feed].fullmatch(name)
     if match is None:
         return "bestandsnaam past niet in het patroon van deze feed"
-    datum = match["datum"]
+    digits = match["datum"]
     try:  # strptime costs ~25 µs a name: a quarter of a second for a sensor tick over 10,000
-        leverdatum = dt.date(int(datum[:4]), int(datum[4:6]), int(datum[6:]))
+        leverdatum = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
         return f"datum {match['datum']} in de bestandsnaam bestaat niet"
     gemeentecode = match.groupdict().get("gemeentecode")
@@ -105,14 +105,14 @@ def parse_naam(feed: str, naam: str) -> tuple[dt.date, str | None] | str:
     return leverdatum, gemeentecode
 
 
-def scan(inbox: Path, folders: list[str] | None = None) -> tuple[list[Levering], list[Onleesbaar]]:
+def scan(inbox: Path, folders: list[str] | None = None) -> tuple[list[Levering], list[Unreadable]]:
     """Every delivery in the inbox, and every entry that will not be read.
 
     Deliveries are sorted by (feed, gemeentecode, leverdatum). A missing feed folder means no
     deliveries yet, not an error. `folders` limits the scan to some feed folders.
     """
     leveringen: list[Levering] = []
-    onleesbaar: list[Onleesbaar] = []
+    onleesbaar: list[Unreadable] = []
     root = inbox.resolve()
     for folder in sorted(set(FEED_FOLDERS.values()) if folders is None else set(folders)):
         directory = inbox / folder
@@ -121,9 +121,9 @@ def scan(inbox: Path, folders: list[str] | None = None) -> tuple[list[Levering],
         feeds = [f for f, d in FEED_FOLDERS.items() if d == folder]
         # An entry that is not a symlink sits in its folder, so it is inside the inbox exactly
         # when the folder is: one resolve per folder, not per file.
-        binnen = directory.resolve().is_relative_to(root)
+        inside = directory.resolve().is_relative_to(root)
         for entry in sorted(os.scandir(directory), key=lambda e: e.name):
-            levering = _levering(entry, feeds, binnen)
+            levering = _levering(entry, feeds, inside)
             if isinstance(levering, Levering):
                 leveringen.append(levering)
             else:
@@ -132,17 +132,17 @@ def scan(inbox: Path, folders: list[str] | None = None) -> tuple[list[Levering],
     return leveringen, onleesbaar
 
 
-def _levering(entry: os.DirEntry, feeds: list[str], binnen: bool) -> Levering | Onleesbaar:
+def _levering(entry: os.DirEntry, feeds: list[str], inside: bool) -> Levering | Unreadable:
     feed_label = feeds[0] if len(feeds) == 1 else "dkd"
     if entry.is_symlink():
-        return Onleesbaar(feed_label, entry.name, "symbolische link: wordt niet gelezen")
+        return Unreadable(feed_label, entry.name, "symbolische link: wordt niet gelezen")
     if not entry.is_file(follow_symlinks=False):
-        return Onleesbaar(feed_label, entry.name, "geen gewoon bestand")
-    if not binnen:
-        return Onleesbaar(feed_label, entry.name, "verwijst naar een plek buiten de inbox")
+        return Unreadable(feed_label, entry.name, "geen gewoon bestand")
+    if not inside:
+        return Unreadable(feed_label, entry.name, "verwijst naar een plek buiten de inbox")
     reden = "bestandsnaam past niet in het patroon van deze feed"
     for feed in feeds:
-        parsed = parse_naam(feed, entry.name)
+        parsed = parse_name(feed, entry.name)
         if isinstance(parsed, str):
             if _PATTERNS[feed].fullmatch(entry.name):
                 reden = parsed
@@ -159,10 +159,10 @@ def _levering(entry: os.DirEntry, feeds: list[str], binnen: bool) -> Levering | 
             stat.st_ctime_ns,
             stat.st_ino,
         )
-    return Onleesbaar(feed_label, entry.name, reden)
+    return Unreadable(feed_label, entry.name, reden)
 
 
-def vingerafdruk(leveringen: list[Levering]) -> str:
+def fingerprint(leveringen: list[Levering]) -> str:
     """A cheap identity of a set of files (name, size, mtime): equal means nothing to redo."""
     digest = hashlib.sha256()
     for lv in sorted(leveringen, key=lambda lv: lv.bestand):
@@ -170,7 +170,7 @@ def vingerafdruk(leveringen: list[Levering]) -> str:
     return digest.hexdigest()[:16]
 
 
-def vingerafdruk_onleesbaar(onleesbaar: list[Onleesbaar]) -> str:
+def fingerprint_unreadable(onleesbaar: list[Unreadable]) -> str:
     """Identity of the set of unreadable entries: equal means nothing new to record."""
     digest = hashlib.sha256()
     for entry in sorted(onleesbaar, key=lambda e: (e.feed, e.bestand)):

@@ -23,11 +23,11 @@ from typing import NamedTuple
 import duckdb
 
 from lks_pipeline.core.warehouse import replace_row, replace_rows
-from lks_pipeline.ingest.csv_file import BestandAfgewezen
+from lks_pipeline.ingest.csv_file import FileRejected
 from lks_pipeline.ingest.inbox import Levering
-from lks_pipeline.ingest.result import Gelezen, Quarantaine, quarantaine_rijen
+from lks_pipeline.ingest.result import Quarantaine, ReadResult, quarantaine_rows
 
-Reader = Callable[[Levering], Gelezen]
+Reader = Callable[[Levering], ReadResult]
 
 
 class KnownFile(NamedTuple):
@@ -53,23 +53,23 @@ class ReadFile:
 
     levering: Levering
     sha256: str
-    gelezen: Gelezen | None = None
-    afgewezen: BestandAfgewezen | None = None
+    parsed: ReadResult | None = None
+    afgewezen: FileRejected | None = None
 
     @property
     def quarantaine(self) -> list[Quarantaine]:
         if self.afgewezen is not None:
             return [Quarantaine(self.afgewezen.regel, None, self.afgewezen.reden)]
-        return self.gelezen.quarantaine
+        return self.parsed.quarantaine
 
 
 def read_file(levering: Levering, sha256: str, reader: Reader) -> ReadFile:
     """Read one file; a file-level rejection is a result, not an exception."""
     try:
-        gelezen = reader(levering)
-    except BestandAfgewezen as rejected:
+        parsed = reader(levering)
+    except FileRejected as rejected:
         return ReadFile(levering, sha256, afgewezen=rejected)
-    return ReadFile(levering, sha256, gelezen=gelezen)
+    return ReadFile(levering, sha256, parsed=parsed)
 
 
 def _read_and_hash(levering: Levering, reader: Reader) -> ReadFile:
@@ -124,11 +124,11 @@ def read_new(
                     selection.holds_newest = True
                     continue
             read = read_file(levering, sha256, reader)
-        if levering.veranderd():
+        if levering.changed():
             selection.deferred.append(levering)
             continue
         selection.read.append(read)
-        if need_rows and read.gelezen is not None:
+        if need_rows and read.parsed is not None:
             selection.loaded = read
     return selection
 
@@ -152,7 +152,7 @@ def record(conn, feed: str, selection: Selection, gemeentecode: str | None) -> N
         lv = read.levering
         where, params = "feed = ? AND bestand = ?", [feed, lv.bestand]
         replace_row(conn, "leveringen", _levering_row(feed, read, replaced, now), where, params)
-        quarantaine = quarantaine_rijen(
+        quarantaine = quarantaine_rows(
             feed, lv.bestand, lv.gemeentecode, lv.leverdatum, read.quarantaine
         )
         replace_rows(conn, "quarantaine", quarantaine, where, params)
@@ -162,10 +162,10 @@ def _levering_row(feed: str, read: ReadFile, replaced: bool, now: dt.datetime) -
     """The `leveringen` row of one file read."""
     lv = read.levering
     if read.afgewezen is not None:
-        status, geladen, versie = "afgewezen", 0, None
+        status, geladen, version = "afgewezen", 0, None
     else:
         status = "vervangen" if replaced else "geladen"
-        geladen, versie = read.gelezen.regels_geladen, read.gelezen.berichtversie
+        geladen, version = read.parsed.regels_geladen, read.parsed.berichtversie
     return {
         "feed": feed,
         "bestand": lv.bestand,
@@ -177,7 +177,7 @@ def _levering_row(feed: str, read: ReadFile, replaced: bool, now: dt.datetime) -
         "status": status,
         "regels_geladen": geladen,
         "regels_gequarantaineerd": len(read.quarantaine),
-        "berichtversie": versie,
+        "berichtversie": version,
         "reden": read.afgewezen.reden if read.afgewezen else None,
         "verwerkt_op": now,
     }

@@ -16,25 +16,25 @@ class Quarantaine:
 
 
 @dataclass
-class Gelezen:
+class ReadResult:
     """The result of reading one file of a feed.
 
-    `tabellen` maps a warehouse table to its rows (columns as in `warehouse.py`, without the
+    `tables` maps a warehouse table to its rows (columns as in `warehouse.py`, without the
     columns the asset adds, such as gemeentecode and leverdatum).
     """
 
-    tabellen: dict[str, pd.DataFrame]
+    tables: dict[str, pd.DataFrame]
     quarantaine: list[Quarantaine] = field(default_factory=list)
     berichtversie: str | None = None
     aanmaakdatum: dt.date | None = None
-    waarschuwingen: dict[str, int] = field(default_factory=dict)
+    warning_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def regels_geladen(self) -> int:
-        return len(next(iter(self.tabellen.values()))) if self.tabellen else 0
+        return len(next(iter(self.tables.values()))) if self.tables else 0
 
 
-QUARANTAINE_KOLOMMEN = [
+QUARANTAINE_COLUMNS = [
     "feed",
     "bestand",
     "gemeentecode",
@@ -45,7 +45,7 @@ QUARANTAINE_KOLOMMEN = [
 ]
 
 
-def quarantaine_rijen(
+def quarantaine_rows(
     feed: str,
     bestand: str,
     gemeentecode: str | None,
@@ -66,5 +66,5 @@ def quarantaine_rijen(
             }
             for q in quarantaine
         ],
-        columns=QUARANTAINE_KOLOMMEN,
+        columns=QUARANTAINE_COLUMNS,
     )

@@ -15,7 +15,7 @@ import pandera.pandas as pa
 from lks_pipeline.ingest import bsn
 from lks_pipeline.referentie.data import gemeentecodes
 
-UWV_KOLOMMEN = (
+UWV_COLUMNS = (
     "uwv_kenmerk",
     "berichttype",
     "bsn",
@@ -40,7 +40,7 @@ UWV_DATUMS = (
     "einddatum_zw_uitkering",
 )
 BERICHTTYPEN = ("ZIEK_UIT_DIENST", "EINDE_ZW")
-VERWIJSINDEX_KOLOMMEN = ("bsn", "cluster")
+VERWIJSINDEX_COLUMNS = ("bsn", "cluster")
 CLUSTERS = (
     "Uitkeringen",
     "Debiteuren",
@@ -48,7 +48,7 @@ CLUSTERS = (
     "Reintegratie",
     "Aanvraag uitkeringen",
 )
-INSTELLINGEN_KOLOMMEN = (
+INSTELLINGEN_COLUMNS = (
     "gemeentecode",
     "aanlevermethode",
     "berichtversie",
@@ -62,13 +62,13 @@ LOONHEFFINGENNUMMER = re.compile(r"\d{9}L\d{2}")
 _ISO_DATUM = r"\d{4}-\d{2}-\d{2}"
 
 
-def datum(values: pd.Series) -> pd.Series:
+def to_dates(values: pd.Series) -> pd.Series:
     """ISO dates `YYYY-MM-DD` as datetimes; anything else (2021-02-30 too) becomes NaT."""
     strict = values.where(values.str.fullmatch(_ISO_DATUM, na=False))
     return pd.to_datetime(strict, format="%Y-%m-%d", errors="coerce")
 
 
-class _Datums:
+class _Dates:
     """Each date column of the frame under validation parsed once, for all rules that read it.
 
     A frame is known by identity and held until the next one, so a cached parse can never belong
@@ -83,7 +83,7 @@ class _Datums:
         if df is not self._frame:
             self._frame, self._parsed = df, {}
         if column not in self._parsed:
-            self._parsed[column] = datum(df[column])
+            self._parsed[column] = to_dates(df[column])
         return self._parsed[column]
 
 
@@ -100,76 +100,76 @@ def _text(columns: tuple[str, ...]) -> dict[str, pa.Column]:
     return {name: pa.Column(object, nullable=True) for name in columns}
 
 
-def _aanwezig(column: str, *, als: tuple[str, str] | None = None) -> pa.Check:
+def _required(column: str, *, when: tuple[str, str] | None = None) -> pa.Check:
     """Column must be filled; with `als=(col, value)` only in rows where col == value."""
 
     def check(df: pd.DataFrame) -> pd.Series:
         filled = df[column].notna()
-        return filled if als is None else filled | (df[als[0]] != als[1])
+        return filled if when is None else filled | (df[when[0]] != when[1])
 
-    waar = f" (verplicht bij {als[1]})" if als else ""
+    waar = f" (verplicht bij {when[1]})" if when else ""
     return _check(check, error=f"{column}: ontbreekt{waar}")
 
 
-def _geldige_datum(column: str, datums: _Datums) -> pa.Check:
+def _valid_date(column: str, dates: _Dates) -> pa.Check:
     return _check(
-        lambda df: df[column].isna() | datums(df, column).notna(),
+        lambda df: df[column].isna() | dates(df, column).notna(),
         error=f"{column}: geen geldige datum (JJJJ-MM-DD)",
     )
 
 
-def _niet_voor(later: str, eerder: str, datums: _Datums) -> pa.Check:
+def _not_before(later: str, earlier: str, dates: _Dates) -> pa.Check:
     def check(df: pd.DataFrame) -> pd.Series:
-        a, b = datums(df, later), datums(df, eerder)
+        a, b = dates(df, later), dates(df, earlier)
         return a.isna() | b.isna() | (a >= b)
 
-    return _check(check, error=f"{later}: ligt voor {eerder}")
+    return _check(check, error=f"{later}: ligt voor {earlier}")
 
 
-def _bsn_geldig() -> pa.Check:
+def _bsn_valid() -> pa.Check:
     return _check(
-        lambda df: pd.Series(bsn.geldig(df["bsn"]), index=df.index),
+        lambda df: pd.Series(bsn.valid(df["bsn"]), index=df.index),
         error="bsn: geen geldig BSN (9 cijfers, elfproef)",
     )
 
 
-def _uniek(columns: list[str], wat: str) -> pa.Check:
+def _unique(columns: list[str], what: str) -> pa.Check:
     return _check(
         lambda df: df[columns].isna().any(axis=1) | ~df.duplicated(columns, keep="first"),
-        error=f"{wat} komt eerder in het bestand voor",
+        error=f"{what} komt eerder in het bestand voor",
     )
 
 
 def uwv_schema(leverdatum: dt.date) -> pa.DataFrameSchema:
     """Rows of `uwv_lks_YYYYMMDD.csv`: both products' events of one delivery day (rules 4.1)."""
-    datums = _Datums()
+    dates = _Dates()
     geboren_voor_levering = _check(
         lambda df: (
-            datums(df, "geboortedatum").isna()
-            | (datums(df, "geboortedatum") <= pd.Timestamp(leverdatum))
+            dates(df, "geboortedatum").isna()
+            | (dates(df, "geboortedatum") <= pd.Timestamp(leverdatum))
         ),
         error="geboortedatum: ligt na de leverdatum",
     )
     return pa.DataFrameSchema(
-        _text(UWV_KOLOMMEN),
+        _text(UWV_COLUMNS),
         checks=[
-            _aanwezig("uwv_kenmerk"),
-            _uniek(["uwv_kenmerk"], "uwv_kenmerk"),
+            _required("uwv_kenmerk"),
+            _unique(["uwv_kenmerk"], "uwv_kenmerk"),
             _check(
                 lambda df: df["berichttype"].isin(BERICHTTYPEN),
                 error="berichttype: niet ZIEK_UIT_DIENST of EINDE_ZW",
             ),
-            _bsn_geldig(),
-            *[_geldige_datum(c, datums) for c in UWV_DATUMS],
-            _aanwezig("geboortedatum", als=("berichttype", "EINDE_ZW")),
+            _bsn_valid(),
+            *[_valid_date(c, dates) for c in UWV_DATUMS],
+            _required("geboortedatum", when=("berichttype", "EINDE_ZW")),
             geboren_voor_levering,
-            _aanwezig("achternaam", als=("berichttype", "EINDE_ZW")),
-            _aanwezig("voorletters", als=("berichttype", "EINDE_ZW")),
-            _aanwezig("begindatum_zw_uitkering", als=("berichttype", "EINDE_ZW")),
-            _aanwezig("datum_eerste_ao_dag", als=("berichttype", "ZIEK_UIT_DIENST")),
-            _aanwezig("datum_einde_arbeidsverhouding", als=("berichttype", "ZIEK_UIT_DIENST")),
-            _niet_voor("datum_einde_arbeidsverhouding", "datum_eerste_ao_dag", datums),
-            _niet_voor("einddatum_zw_uitkering", "begindatum_zw_uitkering", datums),
+            _required("achternaam", when=("berichttype", "EINDE_ZW")),
+            _required("voorletters", when=("berichttype", "EINDE_ZW")),
+            _required("begindatum_zw_uitkering", when=("berichttype", "EINDE_ZW")),
+            _required("datum_eerste_ao_dag", when=("berichttype", "ZIEK_UIT_DIENST")),
+            _required("datum_einde_arbeidsverhouding", when=("berichttype", "ZIEK_UIT_DIENST")),
+            _not_before("datum_einde_arbeidsverhouding", "datum_eerste_ao_dag", dates),
+            _not_before("einddatum_zw_uitkering", "begindatum_zw_uitkering", dates),
         ],
         strict=True,
         name="uwv_events",
@@ -179,14 +179,14 @@ def uwv_schema(leverdatum: dt.date) -> pa.DataFrameSchema:
 def verwijsindex_schema() -> pa.DataFrameSchema:
     """Rows of `verwijsindex_GMxxxx_YYYYMMDD.csv`: BSNs a gemeente knows, per cluster (4.2)."""
     return pa.DataFrameSchema(
-        _text(VERWIJSINDEX_KOLOMMEN),
+        _text(VERWIJSINDEX_COLUMNS),
         checks=[
-            _bsn_geldig(),
+            _bsn_valid(),
             _check(
                 lambda df: df["cluster"].isin(CLUSTERS),
                 error="cluster: geen bekend DKD-cluster",
             ),
-            _uniek(["bsn", "cluster"], "dezelfde bsn en cluster"),
+            _unique(["bsn", "cluster"], "dezelfde bsn en cluster"),
         ],
         strict=True,
         name="verwijsindex",
@@ -198,13 +198,13 @@ def instellingen_schema() -> pa.DataFrameSchema:
     webservice = ("aanlevermethode", "webservice")
     verzamelbestand = ("aanlevermethode", "verzamelbestand")
     return pa.DataFrameSchema(
-        _text(INSTELLINGEN_KOLOMMEN),
+        _text(INSTELLINGEN_COLUMNS),
         checks=[
             _check(
                 lambda df: df["gemeentecode"].isin(gemeentecodes()),
                 error="gemeentecode: staat niet in de CBS-lijst",
             ),
-            _uniek(["gemeentecode"], "gemeentecode"),
+            _unique(["gemeentecode"], "gemeentecode"),
             _check(
                 lambda df: df["aanlevermethode"].isin(AANLEVERMETHODEN),
                 error="aanlevermethode: niet verzamelbestand of webservice",
@@ -215,7 +215,7 @@ def instellingen_schema() -> pa.DataFrameSchema:
                 ),
                 error="berichtversie: niet van de vorm GSDDossierReintegratie-vNNNN",
             ),
-            _aanwezig("url", als=webservice),
+            _required("url", when=webservice),
             _check(
                 lambda df: df["url"].isna() | (df["aanlevermethode"] == "webservice"),
                 error="url: alleen in te vullen bij webservice",
@@ -224,7 +224,7 @@ def instellingen_schema() -> pa.DataFrameSchema:
                 lambda df: df["url"].isna() | df["url"].str.fullmatch(r"https?://\S+", na=False),
                 error="url: geen http(s)-adres",
             ),
-            _aanwezig("leverfrequentie", als=verzamelbestand),
+            _required("leverfrequentie", when=verzamelbestand),
             _check(
                 lambda df: (
                     df["leverfrequentie"].isna() | df["leverfrequentie"].isin(LEVERFREQUENTIES)
@@ -246,7 +246,7 @@ def instellingen_schema() -> pa.DataFrameSchema:
     )
 
 
-def fouten_per_regel(rows: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Series:
+def errors_per_line(rows: pd.DataFrame, schema: pa.DataFrameSchema) -> pd.Series:
     """The reasons each failing row broke, joined with '; ', indexed by line; empty if none."""
     try:
         schema.validate(rows, lazy=True)

@@ -27,38 +27,38 @@ from lks_pipeline.core.crashpoints import crashpoint
 from lks_pipeline.core.metadata import column_schema
 from lks_pipeline.core.resources import LksSettings, Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, load_sql, statements, transaction
-from lks_pipeline.notificaties.message import Melding, bericht
+from lks_pipeline.notificaties.message import Notificatie, email_message
 from lks_pipeline.notificaties.resources import Mail
-from lks_pipeline.notificaties.transport import Onbezorgbaar
+from lks_pipeline.notificaties.transport import Undeliverable
 from lks_pipeline.rapporten.assets import signaalrapporten
 from lks_pipeline.rapporten.signaalrapport import sha256
 
-BIJWERKEN_SQL = load_sql(__package__, "notificaties_bij.sql")
+UPDATE_SQL = load_sql(__package__, "notificaties_bij.sql")
 OPEN_SQL = load_sql(__package__, "notificaties_open.sql")
-STATUSSEN = ("te_verzenden", "verzonden", "geen_adres", "vervallen")
+STATUSES = ("te_verzenden", "verzonden", "geen_adres", "vervallen")
 
-GELUKT_SQL = """
+SENT_SQL = """
 UPDATE notificaties SET status = 'verzonden', ontvanger = $ontvanger, kanaal = $kanaal,
     message_id = $message_id, pogingen = pogingen + 1, laatste_fout = NULL, verzonden_op = $nu
 WHERE bestand = $bestand AND sha256 = $sha256
 """
-MISLUKT_SQL = """
+FAILED_SQL = """
 UPDATE notificaties SET status = 'te_verzenden', pogingen = pogingen + 1, laatste_fout = $fout
 WHERE bestand = $bestand AND sha256 = $sha256
 """
-GEEN_ADRES_SQL = """
+NO_ADDRESS_SQL = """
 UPDATE notificaties SET status = 'geen_adres', laatste_fout = NULL
 WHERE bestand = $bestand AND sha256 = $sha256
 """
 
 
-def _nu() -> dt.datetime:
+def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _bestand_klopt(root: Path, pad: str, verwacht: str) -> bool:
+def _file_matches(root: Path, pad: str, expected: str) -> bool:
     bestand = root / pad
-    return bestand.is_file() and sha256(bestand.read_bytes()) == verwacht
+    return bestand.is_file() and sha256(bestand.read_bytes()) == expected
 
 
 @dg.asset(
@@ -74,7 +74,7 @@ def _bestand_klopt(root: Path, pad: str, verwacht: str) -> bool:
             ("gemeentecode", "VARCHAR", "the gemeente the report is for"),
             ("product", "VARCHAR", "LKS re-integratie or LKS einde zw"),
             ("aantal", "INTEGER", "signals in the report"),
-            ("status", "VARCHAR", ", ".join(STATUSSEN)),
+            ("status", "VARCHAR", ", ".join(STATUSES)),
             ("ontvanger", "VARCHAR", "address the mail went to"),
             ("kanaal", "VARCHAR", "smtp or eml (outbox/)"),
             ("message_id", "VARCHAR", "Message-ID of the mail, the same for every attempt"),
@@ -107,8 +107,8 @@ def notificaties(
         )
 
     metadata = _metadata(mail, ledger.sent, ledger.failed, ledger.without_address, per_status)
-    for rij in ledger.sent:
-        context.log.info(f"Notificatie verzonden: {rij['bestand']} ({rij['aantal']} signalen)")
+    for row in ledger.sent:
+        context.log.info(f"Notificatie verzonden: {row['bestand']} ({row['aantal']} signalen)")
     if ledger.failed:
         raise dg.Failure(
             description=f"{len(ledger.failed)} notificatie(s) niet verzonden via {mail.kanaal}; "
@@ -119,7 +119,7 @@ def notificaties(
     return dg.MaterializeResult(metadata=metadata)
 
 
-OPEN_KOLOMMEN = (
+OPEN_COLUMNS = (
     "bestand",
     "sha256",
     "leverdatum",
@@ -149,98 +149,98 @@ class Ledger:
     def update(self) -> None:
         """Add a row for every new report content, and retire what newer bytes replaced."""
         with transaction(self.conn, "notificaties"):
-            for statement in statements(BIJWERKEN_SQL):
-                self.conn.execute(statement, {"nu": _nu()} if "$nu" in statement else {})
+            for statement in statements(UPDATE_SQL):
+                self.conn.execute(statement, {"nu": _now()} if "$nu" in statement else {})
 
     def ready_to_send(self, root: Path) -> list[dict]:
         """The open rows with an address whose file on disk still has the recorded bytes."""
         fetched = self.conn.execute(OPEN_SQL).fetchall()  # before the updates below
-        rows = [dict(zip(OPEN_KOLOMMEN, r, strict=True)) for r in fetched]
+        rows = [dict(zip(OPEN_COLUMNS, r, strict=True)) for r in fetched]
         ready = []
-        for rij in rows:
-            if rij["ontvanger"] is None:
-                self.conn.execute(GEEN_ADRES_SQL, _sleutel(rij))
-                self.without_address.append(rij)
-            elif _bestand_klopt(root, rij["pad"], rij["sha256"]):
-                ready.append(rij)
+        for row in rows:
+            if row["ontvanger"] is None:
+                self.conn.execute(NO_ADDRESS_SQL, _key(row))
+                self.without_address.append(row)
+            elif _file_matches(root, row["pad"], row["sha256"]):
+                ready.append(row)
             else:
-                self.fail(rij, "het bestand op schijf ontbreekt of wijkt af van zijn record")
+                self.fail(row, "het bestand op schijf ontbreekt of wijkt af van zijn record")
         return ready
 
     def send(self, mail: Mail, outbox: Path, ready: list[dict]) -> None:
         """Send each mail and record it; when the transport is down, record it for all the rest."""
         try:
-            with mail.verzending(outbox) as transport:
-                for rij in ready:
-                    self._send_one(transport, mail.mail_from, rij)
-        except Onbezorgbaar as fout:
+            with mail.transport(outbox) as transport:
+                for row in ready:
+                    self._send_one(transport, mail.mail_from, row)
+        except Undeliverable as fout:
             handled = {r["bestand"] for r in self.sent + self.failed}
-            for rij in ready:
-                if rij["bestand"] not in handled:
-                    self.fail(rij, str(fout))
+            for row in ready:
+                if row["bestand"] not in handled:
+                    self.fail(row, str(fout))
 
-    def _send_one(self, transport, sender: str, rij: dict) -> None:
-        msg = bericht(_melding(rij), sender, rij["ontvanger"])
+    def _send_one(self, transport, sender: str, row: dict) -> None:
+        msg = email_message(_notificatie(row), sender, row["ontvanger"])
         try:
-            kanaal = transport.verstuur(msg)
-        except Onbezorgbaar as fout:
-            self.fail(rij, str(fout))
+            kanaal = transport.send(msg)
+        except Undeliverable as fout:
+            self.fail(row, str(fout))
             if fout.alles:
                 raise
             return
         crashpoint("notificatie:na_verzending")
         self.conn.execute(
-            GELUKT_SQL,
+            SENT_SQL,
             {
-                "ontvanger": rij["ontvanger"],
+                "ontvanger": row["ontvanger"],
                 "kanaal": kanaal,
                 "message_id": msg["Message-ID"],
-                "nu": _nu(),
-                **_sleutel(rij),
+                "nu": _now(),
+                **_key(row),
             },
         )
-        self.sent.append(rij)
+        self.sent.append(row)
 
-    def fail(self, rij: dict, fout: str) -> None:
+    def fail(self, row: dict, fout: str) -> None:
         """Record why a mail was not sent; it stays open for the next run."""
-        self.conn.execute(MISLUKT_SQL, {"fout": fout, **_sleutel(rij)})
-        self.failed.append(rij)
-        self.log.warning(f"Notificatie {rij['bestand']} niet verzonden: {fout}")
+        self.conn.execute(FAILED_SQL, {"fout": fout, **_key(row)})
+        self.failed.append(row)
+        self.log.warning(f"Notificatie {row['bestand']} niet verzonden: {fout}")
 
 
-def _sleutel(rij: dict) -> dict:
-    return {"bestand": rij["bestand"], "sha256": rij["sha256"]}
+def _key(row: dict) -> dict:
+    return {"bestand": row["bestand"], "sha256": row["sha256"]}
 
 
-def _melding(rij: dict) -> Melding:
-    return Melding(
-        bestand=rij["bestand"],
-        sha256=rij["sha256"],
-        leverdatum=rij["leverdatum"],
-        gemeentecode=rij["gemeentecode"],
-        gemeentenaam=rij["naam"],
-        product=rij["product"],
-        aantal=rij["aantal"],
-        vervangt_eerdere=rij["vervangt_eerdere"],
+def _notificatie(row: dict) -> Notificatie:
+    return Notificatie(
+        bestand=row["bestand"],
+        sha256=row["sha256"],
+        leverdatum=row["leverdatum"],
+        gemeentecode=row["gemeentecode"],
+        gemeentenaam=row["naam"],
+        product=row["product"],
+        aantal=row["aantal"],
+        vervangt_eerdere=row["vervangt_eerdere"],
     )
 
 
-def _metadata(mail: Mail, verzonden, fouten, zonder_adres, per_status: dict) -> dict:
+def _metadata(mail: Mail, verzonden, errors, without_address, per_status: dict) -> dict:
     """Counts and file names only: never an address, a BSN or a name."""
     metadata = {
         "kanaal": mail.kanaal,
         "notificaties verzonden": len(verzonden),
-        "notificaties niet verzonden": len(fouten),
-        "rapporten zonder notificatie_email": len(zonder_adres),
+        "notificaties niet verzonden": len(errors),
+        "rapporten zonder notificatie_email": len(without_address),
         "gemeenten zonder notificatie_email": ", ".join(
-            sorted({r["gemeentecode"] for r in zonder_adres})
+            sorted({r["gemeentecode"] for r in without_address})
         )
         or "geen",
         "dagster/row_count": sum(per_status.values()),
     }
-    overzicht = pd.DataFrame([{"status": s, "rijen": per_status.get(s, 0)} for s in STATUSSEN])
-    metadata["ledger per status"] = dg.MetadataValue.md(overzicht.to_markdown(index=False))
+    overview = pd.DataFrame([{"status": s, "rijen": per_status.get(s, 0)} for s in STATUSES])
+    metadata["ledger per status"] = dg.MetadataValue.md(overview.to_markdown(index=False))
     if verzonden:
-        lijst = pd.DataFrame(verzonden)[["gemeentecode", "bestand", "aantal"]].head(50)
-        metadata["verzonden (eerste 50)"] = dg.MetadataValue.md(lijst.to_markdown(index=False))
+        listing = pd.DataFrame(verzonden)[["gemeentecode", "bestand", "aantal"]].head(50)
+        metadata["verzonden (eerste 50)"] = dg.MetadataValue.md(listing.to_markdown(index=False))
     return metadata

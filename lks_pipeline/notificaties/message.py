@@ -19,11 +19,11 @@ from email.utils import formatdate
 
 from lks_pipeline.rapporten.signaalrapport import PRODUCTEN
 
-AFZENDER_NAAM = "LKS signaalverwerking"
+SENDER_NAME = "LKS signaalverwerking"
 
 
 @dataclass(frozen=True)
-class Melding:
+class Notificatie:
     """What a notification says about one report; all of it may be shown in logs and the UI."""
 
     bestand: str
@@ -36,14 +36,14 @@ class Melding:
     vervangt_eerdere: bool = False
 
     @property
-    def onderwerp(self) -> str:
-        return {p.naam: p.onderwerp for p in PRODUCTEN}[self.product]
+    def subject(self) -> str:
+        return {p.name: p.subject for p in PRODUCTEN}[self.product]
 
-    def message_id(self, afzender: str) -> str:
-        domein = afzender.rpartition("@")[2] or "localhost"
-        return f"<{self.bestand.removesuffix('.csv')}.{self.sha256[:16]}@{domein}>"
+    def message_id(self, sender: str) -> str:
+        domain = sender.rpartition("@")[2] or "localhost"
+        return f"<{self.bestand.removesuffix('.csv')}.{self.sha256[:16]}@{domain}>"
 
-    def tekst(self) -> str:
+    def body(self) -> str:
         regels = [
             "Geachte heer, mevrouw,",
             "",
@@ -62,20 +62,20 @@ class Melding:
             "de signalen staan alleen in het bestand.",
             "",
             "Met vriendelijke groet,",
-            AFZENDER_NAAM,
+            SENDER_NAME,
             "",
         ]
         return "\n".join(regels)
 
 
-def bericht(melding: Melding, afzender: str, ontvanger: str) -> EmailMessage:
+def email_message(notificatie: Notificatie, sender: str, ontvanger: str) -> EmailMessage:
     """The e-mail for one report, to one gemeente address."""
     msg = EmailMessage()
-    msg["From"] = f"{AFZENDER_NAAM} <{afzender}>"
+    msg["From"] = f"{SENDER_NAME} <{sender}>"
     msg["To"] = ontvanger
-    msg["Subject"] = melding.onderwerp
+    msg["Subject"] = notificatie.subject
     msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = melding.message_id(afzender)
-    msg["X-LKS-Rapport"] = melding.bestand
-    msg.set_content(melding.tekst())
+    msg["Message-ID"] = notificatie.message_id(sender)
+    msg["X-LKS-Rapport"] = notificatie.bestand
+    msg.set_content(notificatie.body())
     return msg

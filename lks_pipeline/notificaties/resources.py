@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from lks_pipeline.notificaties.transport import OutboxVerzending, SmtpVerzending, smtp_sessie
+from lks_pipeline.notificaties.transport import OutboxTransport, SmtpTransport, smtp_session
 
 
 class Mail(dg.ConfigurableResource):
@@ -32,17 +32,17 @@ class Mail(dg.ConfigurableResource):
         return f"smtp://{self.smtp_host}:{self.smtp_port}" if self.smtp_host else "outbox"
 
     @contextmanager
-    def verzending(self, outbox: Path) -> Iterator[OutboxVerzending | SmtpVerzending]:
+    def transport(self, outbox: Path) -> Iterator[OutboxTransport | SmtpTransport]:
         """A transport for this run's mails: one SMTP session, or the outbox folder."""
         if not self.smtp_host:
-            yield OutboxVerzending(outbox)
+            yield OutboxTransport(outbox)
             return
-        with smtp_sessie(
+        with smtp_session(
             self.smtp_host,
             self.smtp_port,
             starttls=self.smtp_starttls,
             user=self.smtp_user or None,
             password=self.smtp_password or None,
             timeout=self.smtp_timeout_seconds,
-        ) as sessie:
-            yield sessie
+        ) as session:
+            yield session

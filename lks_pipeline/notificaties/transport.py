@@ -15,7 +15,7 @@ from pathlib import Path
 from lks_pipeline.core.files import private_folder, write_atomic
 
 
-class Onbezorgbaar(Exception):
+class Undeliverable(Exception):
     """The mail was not accepted; `alles` says whether the whole transport is down."""
 
     def __init__(self, reden: str, *, alles: bool):
@@ -23,43 +23,43 @@ class Onbezorgbaar(Exception):
         self.alles = alles
 
 
-def _reden(error: Exception) -> str:
+def _reason(error: Exception) -> str:
     """A short, loggable reason: the error class and its text (never message content)."""
     return f"{type(error).__name__}: {error}"[:300]
 
 
-class SmtpVerzending:
+class SmtpTransport:
     """One SMTP session for a run's mails: connect once, send each, quit."""
 
     def __init__(self, smtp: smtplib.SMTP):
         self._smtp = smtp
 
-    def verstuur(self, msg: EmailMessage) -> str:
+    def send(self, msg: EmailMessage) -> str:
         try:
             self._smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as error:
-            raise Onbezorgbaar(_reden(error), alles=False) from error
+            raise Undeliverable(_reason(error), alles=False) from error
         except (smtplib.SMTPServerDisconnected, OSError) as error:
-            raise Onbezorgbaar(_reden(error), alles=True) from error
+            raise Undeliverable(_reason(error), alles=True) from error
         except smtplib.SMTPException as error:
-            raise Onbezorgbaar(_reden(error), alles=False) from error
+            raise Undeliverable(_reason(error), alles=False) from error
         return "smtp"
 
 
-class OutboxVerzending:
+class OutboxTransport:
     """Writes each mail as `outbox/<report>.<sha256 prefix>.eml` (mode 0600, folder 0700)."""
 
     def __init__(self, outbox: Path):
         self._outbox = private_folder(outbox)
 
-    def verstuur(self, msg: EmailMessage) -> str:
-        naam = msg["Message-ID"].strip("<>").rpartition("@")[0]
-        write_atomic(self._outbox / f"{naam}.eml", bytes(msg))
+    def send(self, msg: EmailMessage) -> str:
+        name = msg["Message-ID"].strip("<>").rpartition("@")[0]
+        write_atomic(self._outbox / f"{name}.eml", bytes(msg))
         return "eml"
 
 
 @contextmanager
-def smtp_sessie(
+def smtp_session(
     host: str,
     port: int,
     *,
@@ -67,12 +67,12 @@ def smtp_sessie(
     user: str | None,
     password: str | None,
     timeout: float,
-) -> Iterator[SmtpVerzending]:
+) -> Iterator[SmtpTransport]:
     """Open, secure and log in; `Onbezorgbaar(alles=True)` when the server cannot be used."""
     try:
         smtp = smtplib.SMTP(host, port, timeout=timeout)
     except OSError as error:
-        raise Onbezorgbaar(_reden(error), alles=True) from error
+        raise Undeliverable(_reason(error), alles=True) from error
     try:
         try:
             smtp.ehlo()
@@ -81,15 +81,15 @@ def smtp_sessie(
                 smtp.ehlo()
             if user:
                 if not starttls:
-                    raise Onbezorgbaar(
+                    raise Undeliverable(
                         "LKS_SMTP_USER is gezet zonder STARTTLS: het wachtwoord gaat nooit "
                         "onversleuteld over het netwerk",
                         alles=True,
                     )
                 smtp.login(user, password or "")
         except (smtplib.SMTPException, OSError) as error:
-            raise Onbezorgbaar(_reden(error), alles=True) from error
-        yield SmtpVerzending(smtp)
+            raise Undeliverable(_reason(error), alles=True) from error
+        yield SmtpTransport(smtp)
     finally:
         try:
             smtp.quit()

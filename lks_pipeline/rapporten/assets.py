@@ -25,7 +25,7 @@ from lks_pipeline.core.warehouse import ensure_schema, replace_rows, transaction
 from lks_pipeline.rapporten import signaalrapport
 from lks_pipeline.signalen.assets import LEKKEN_SQL, signalen
 
-RECORD_KOLOMMEN = [
+RECORD_COLUMNS = [
     "leverdatum",
     "gemeentecode",
     "product",
@@ -37,9 +37,9 @@ RECORD_KOLOMMEN = [
 ]
 
 
-def _rijen_in_bestand(inhoud: bytes) -> int:
+def _records_in_file(content: bytes) -> int:
     """Records after the header, read as Excel would (a quoted line break stays in its cell)."""
-    text = inhoud.decode("utf-8-sig")
+    text = content.decode("utf-8-sig")
     return sum(1 for _ in csv.reader(io.StringIO(text, newline=""), delimiter=";")) - 1
 
 
@@ -87,28 +87,28 @@ def signaalrapporten(
     dagen = partition_days(context)
     root = lks.root  # resolves the path on every call
     reports = private_folder(lks.reports)
-    gemeld_totaal, in_rapporten, afwijkend = 0, 0, []
+    gemeld_total, in_rapporten, mismatched = 0, 0, []
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
         _refuse_leaks(conn, dagen)
         for dag in dagen:
-            rows, metadata = _schrijf_dag(context, conn, root, reports, dag)
+            rows, metadata = _write_day(context, conn, root, reports, dag)
             context.add_asset_metadata(metadata, partition_key=dag.isoformat())
             gemeld = _gemeld(conn, dag)
-            rijen, dag_afwijkend = _lees_terug(root, rows, gemeld)
-            gemeld_totaal += sum(gemeld.values())
+            rijen, day_mismatched = _read_back(root, rows, gemeld)
+            gemeld_total += sum(gemeld.values())
             in_rapporten += rijen
-            afwijkend += dag_afwijkend
+            mismatched += day_mismatched
         conn.execute("CHECKPOINT")
     return dg.MaterializeResult(
         check_results=[
             dg.AssetCheckResult(
                 check_name="signaalrapporten_rijen_gelijk_aan_gemeld",
-                passed=not afwijkend,
+                passed=not mismatched,
                 metadata={
-                    "gemeld": gemeld_totaal,
+                    "gemeld": gemeld_total,
                     "rijen in rapporten": in_rapporten,
-                    "afwijkend": ", ".join(sorted(afwijkend)[:20]) or "geen",
+                    "afwijkend": ", ".join(sorted(mismatched)[:20]) or "geen",
                 },
             )
         ]
@@ -118,10 +118,10 @@ def signaalrapporten(
 def _refuse_leaks(conn, dagen: list[dt.date]) -> None:
     """Write nothing while any day's signals name a gemeente with a BSN it did not deliver."""
     for dag in dagen:
-        lekken, gemeenten = conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone()
-        if lekken:
+        leaks, gemeenten = conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone()
+        if leaks:
             raise dg.Failure(
-                f"Geen rapporten geschreven: {lekken} signalen van {dag} naar "
+                f"Geen rapporten geschreven: {leaks} signalen van {dag} naar "
                 f"{len(gemeenten)} gemeente(n) met een BSN dat die gemeente niet zelf "
                 "aanleverde (rules 5.1)."
             )
@@ -137,84 +137,87 @@ def _gemeld(conn, dag: dt.date) -> dict[tuple[str, str], int]:
     return {(gemeentecode, product): aantal for gemeentecode, product, aantal in rows}
 
 
-def _schrijf_dag(context, conn, root, reports, dag: dt.date) -> tuple[pd.DataFrame, dict]:
+def _write_day(context, conn, root, reports, dag: dt.date) -> tuple[pd.DataFrame, dict]:
     """Write one day's reports and replace its records in one transaction."""
-    gemaakt = signaalrapport.rapporten(conn, dag)
-    bekend = {
-        bestand: (sha256, geschreven_op)
-        for bestand, sha256, geschreven_op in conn.execute(
-            "SELECT bestand, sha256, geschreven_op FROM signaalrapporten WHERE leverdatum = ?",
-            [dag],
-        ).fetchall()
-    }
-    nu = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    records, te_schrijven, opgeruimd, schoon = [], {}, 0, set()
-    for rapport in gemaakt:
-        sha256 = signaalrapport.sha256(rapport.inhoud)
-        pad = reports / rapport.gemeentecode / rapport.bestand
-        if rapport.gemeentecode not in schoon:
-            opgeruimd += remove_temp_leftovers(pad.parent)
-            schoon.add(rapport.gemeentecode)
-        ongewijzigd = pad.is_file() and signaalrapport.sha256(pad.read_bytes()) == sha256
-        if not ongewijzigd:
-            te_schrijven[pad] = rapport.inhoud
-        vorig = bekend.get(rapport.bestand)
+    known_records = _known_records(conn, dag)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    records, to_write, cleaned, cleaned_folders = [], {}, 0, set()
+    for report in signaalrapport.rapporten(conn, dag):
+        sha256 = signaalrapport.sha256(report.content)
+        pad = reports / report.gemeentecode / report.bestand
+        if report.gemeentecode not in cleaned_folders:
+            cleaned += remove_temp_leftovers(pad.parent)
+            cleaned_folders.add(report.gemeentecode)
+        unchanged = pad.is_file() and signaalrapport.sha256(pad.read_bytes()) == sha256
+        if not unchanged:
+            to_write[pad] = report.content
+        previous = known_records.get(report.bestand)
+        kept = unchanged and previous is not None and previous[0] == sha256
         records.append(
             {
                 "leverdatum": dag,
-                "gemeentecode": rapport.gemeentecode,
-                "product": rapport.product.naam,
-                "bestand": rapport.bestand,
+                "gemeentecode": report.gemeentecode,
+                "product": report.product.name,
+                "bestand": report.bestand,
                 "pad": str(pad.relative_to(root)),
                 "sha256": sha256,
-                "aantal": rapport.aantal,
-                "geschreven_op": vorig[1] if ongewijzigd and vorig and vorig[0] == sha256 else nu,
+                "aantal": report.aantal,
+                "geschreven_op": previous[1] if kept else now,
             }
         )
-    write_atomic_all(te_schrijven)
-    geschreven = len(te_schrijven)
-    gemaakt = {r["bestand"] for r in records}
-    verwijderd = 0
-    for bestand, pad in signaalrapport.rapporten_van_dag(reports, dag).items():
-        if bestand not in gemaakt:
-            pad.unlink()
-            verwijderd += 1
-    if verwijderd:
-        context.log.info(f"{verwijderd} rapport(en) van {dag} verwijderd: geen signalen meer")
-
-    rows = pd.DataFrame(records, columns=RECORD_KOLOMMEN)
+    write_atomic_all(to_write)
+    removed = _remove_stale(context, reports, dag, {r["bestand"] for r in records})
+    rows = pd.DataFrame(records, columns=RECORD_COLUMNS)
     with transaction(conn, "signaalrapporten"):
         replace_rows(conn, "signaalrapporten", rows, "leverdatum = ?", [dag])
-    return rows, _metadata(rows, geschreven, verwijderd, opgeruimd, reports)
+    return rows, _metadata(rows, len(to_write), removed, cleaned, reports)
 
 
-def _lees_terug(root, rows: pd.DataFrame, gemeld: dict) -> tuple[int, list[str]]:
+def _known_records(conn, dag: dt.date) -> dict[str, tuple[str, dt.datetime]]:
+    """The day's recorded reports: sha256 and when those bytes were written, by file name."""
+    rows = conn.execute(
+        "SELECT bestand, sha256, geschreven_op FROM signaalrapporten WHERE leverdatum = ?", [dag]
+    ).fetchall()
+    return {bestand: (sha256, geschreven_op) for bestand, sha256, geschreven_op in rows}
+
+
+def _remove_stale(context, reports, dag: dt.date, made: set[str]) -> int:
+    """Delete the day's report files that are no longer produced; return how many."""
+    removed = 0
+    for bestand, pad in signaalrapport.rapporten_of_day(reports, dag).items():
+        if bestand not in made:
+            pad.unlink()
+            removed += 1
+    if removed:
+        context.log.info(f"{removed} rapport(en) van {dag} verwijderd: geen signalen meer")
+    return removed
+
+
+def _read_back(root, rows: pd.DataFrame, gemeld: dict) -> tuple[int, list[str]]:
     """Read every file back from disk: its sha256 and its rows must match the warehouse.
 
     Returns the rows found in the files and what differs (file names, or gemeente and product).
     """
-    in_bestanden, afwijkend = {}, []
+    in_files, mismatched = {}, []
     for record in rows.itertuples():
         pad = root / record.pad
-        inhoud = pad.read_bytes() if pad.is_file() else b""
-        rijen = _rijen_in_bestand(inhoud) if inhoud else 0
-        in_bestanden[(record.gemeentecode, record.product)] = rijen
-        if signaalrapport.sha256(inhoud) != record.sha256 or rijen != record.aantal:
-            afwijkend.append(record.bestand)
-    afwijkend += [
+        content = pad.read_bytes() if pad.is_file() else b""
+        rijen = _records_in_file(content) if content else 0
+        in_files[(record.gemeentecode, record.product)] = rijen
+        if signaalrapport.sha256(content) != record.sha256 or rijen != record.aantal:
+            mismatched.append(record.bestand)
+    mismatched += [
         f"{gemeentecode} {product}"
         for (gemeentecode, product), aantal in gemeld.items()
-        if in_bestanden.get((gemeentecode, product)) != aantal
+        if in_files.get((gemeentecode, product)) != aantal
     ]
-    afwijkend += [
-        f"{gemeentecode} {product}" for gemeentecode, product in in_bestanden.keys() - gemeld.keys()
+    mismatched += [
+        f"{gemeentecode} {product}" for gemeentecode, product in in_files.keys() - gemeld.keys()
     ]
-    return sum(in_bestanden.values()), afwijkend
+    return sum(in_files.values()), mismatched
 
 
-def _metadata(
-    rows: pd.DataFrame, geschreven: int, verwijderd: int, opgeruimd: int, reports
-) -> dict:
+def _metadata(rows: pd.DataFrame, written: int, removed: int, cleaned: int, reports) -> dict:
     per_product = (
         rows.groupby("product")
         .agg(rapporten=("bestand", "size"), signalen=("aantal", "sum"))
@@ -223,14 +226,14 @@ def _metadata(
     metadata = {
         "dagster/partition_row_count": len(rows),
         "signalen in rapporten": int(rows["aantal"].sum()),
-        "rapporten geschreven": geschreven,
-        "rapporten ongewijzigd": len(rows) - geschreven,
-        "rapporten verwijderd": verwijderd,
-        "tijdelijke bestanden opgeruimd": opgeruimd,
+        "rapporten geschreven": written,
+        "rapporten ongewijzigd": len(rows) - written,
+        "rapporten verwijderd": removed,
+        "tijdelijke bestanden opgeruimd": cleaned,
         "map": dg.MetadataValue.path(str(reports)),
     }
     if len(rows):
         metadata["per product"] = dg.MetadataValue.md(per_product.to_markdown(index=False))
-        overzicht = rows[["gemeentecode", "product", "bestand", "aantal"]].head(50)
-        metadata["rapporten (eerste 50)"] = dg.MetadataValue.md(overzicht.to_markdown(index=False))
+        overview = rows[["gemeentecode", "product", "bestand", "aantal"]].head(50)
+        metadata["rapporten (eerste 50)"] = dg.MetadataValue.md(overview.to_markdown(index=False))
     return metadata

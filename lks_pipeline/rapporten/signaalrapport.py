@@ -33,19 +33,19 @@ ZEKERHEID_OMSCHRIJVING = {
 }
 
 # A cell starting with one of these is a formula (or becomes one) in a spreadsheet.
-FORMULE_TEKENS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def excel_veilig(expression: str) -> str:
+def excel_safe(expression: str) -> str:
     """SQL for `expression` as text, prefixed with `'` when Excel would read it as a formula."""
-    tekens = ", ".join(f"chr({ord(t)})" for t in FORMULE_TEKENS)
+    tekens = ", ".join(f"chr({ord(t)})" for t in FORMULA_CHARACTERS)
     return (
         f"CASE WHEN left({expression}, 1) IN ({tekens}) "
         f"THEN '''' || {expression} ELSE {expression} END"
     )
 
 
-def datum(expression: str) -> str:
+def date_cell(expression: str) -> str:
     """SQL for a DATE as DD-MM-JJJJ (NULL stays an empty cell)."""
     return f"strftime({expression}, '%d-%m-%Y')"
 
@@ -53,8 +53,8 @@ def datum(expression: str) -> str:
 def zekerheid(expression: str) -> str:
     """SQL for the omschrijving of a zekerheid code (rules 5.2), as quoted literals."""
     whens = " ".join(
-        f"WHEN {code} THEN '{tekst.replace(chr(39), chr(39) * 2)}'"
-        for code, tekst in ZEKERHEID_OMSCHRIJVING.items()
+        f"WHEN {code} THEN '{body.replace(chr(39), chr(39) * 2)}'"
+        for code, body in ZEKERHEID_OMSCHRIJVING.items()
     )
     return f"CASE {expression} {whens} END"
 
@@ -63,28 +63,28 @@ def zekerheid(expression: str) -> str:
 class Product:
     """One information product: its signals, its file name, its columns and its mail subject.
 
-    `kolommen` pairs each header with the SQL of its cell, over `s` (signalen) and `e`
+    `columns` pairs each header with the SQL of its cell, over `s` (signalen) and `e`
     (uwv_events of the same row).
     """
 
-    naam: str
+    name: str
     rapport: str
-    onderwerp: str
-    kolommen: tuple[tuple[str, str], ...]
+    subject: str
+    columns: tuple[tuple[str, str], ...]
 
-    def bestandsnaam(self, gemeentecode: str, dag: dt.date) -> str:
+    def file_name(self, gemeentecode: str, dag: dt.date) -> str:
         return f"{gemeentecode}_{self.rapport}_{dag:%Y%m%d}.csv"
 
     @property
     def header(self) -> list[str]:
-        return [title for title, _ in self.kolommen]
+        return [title for title, _ in self.columns]
 
     def query(self) -> str:
         """The day's `gemeld` signals of this product, one formatted row each, in file order.
 
-        Parameters: `$dag` and `$product` (this product's `naam`).
+        Parameters: `$dag` and `$product` (this product's `name`).
         """
-        cellen = ",\n    ".join(sql for _, sql in self.kolommen)
+        cellen = ",\n    ".join(sql for _, sql in self.columns)
         return (
             f"SELECT s.gemeentecode,\n    {cellen}\n"
             "FROM signalen AS s\n"
@@ -95,66 +95,66 @@ class Product:
 
 
 REINTEGRATIE = Product(
-    naam="LKS re-integratie",
+    name="LKS re-integratie",
     rapport="Re-integratie_signaalrapport",
-    onderwerp="Er staat een 'Re-integratie_signaalrapport' voor u klaar",
-    kolommen=(
-        ("BSN", excel_veilig("s.bsn")),
-        ("Datum einde uitkeringsverhouding", datum("e.datum_einde_uitkeringsverhouding")),
-        ("Datum einde arbeidsverhouding", datum("e.datum_einde_arbeidsverhouding")),
-        ("Datum eerste AO-dag", datum("e.datum_eerste_ao_dag")),
+    subject="Er staat een 'Re-integratie_signaalrapport' voor u klaar",
+    columns=(
+        ("BSN", excel_safe("s.bsn")),
+        ("Datum einde uitkeringsverhouding", date_cell("e.datum_einde_uitkeringsverhouding")),
+        ("Datum einde arbeidsverhouding", date_cell("e.datum_einde_arbeidsverhouding")),
+        ("Datum eerste AO-dag", date_cell("e.datum_eerste_ao_dag")),
     ),
 )
 EINDE_ZW = Product(
-    naam="LKS einde zw",
+    name="LKS einde zw",
     rapport="LKS_einde_zw_signaalrapport",
-    onderwerp="Er staat een rapport 'LKS einde zw' voor u klaar",
-    kolommen=(
-        ("BSN", excel_veilig("s.bsn")),
-        ("Geboortedatum", datum("e.geboortedatum")),
-        ("Achternaam", excel_veilig("e.achternaam")),
-        ("Voorvoegsel", excel_veilig("e.voorvoegsel")),
-        ("Voorletter(s)", excel_veilig("e.voorletters")),
-        ("Naam administratieve eenheid", excel_veilig("e.naam_administratieve_eenheid")),
-        ("Loonheffingsnummer", excel_veilig("e.loonheffingennummer")),
+    subject="Er staat een rapport 'LKS einde zw' voor u klaar",
+    columns=(
+        ("BSN", excel_safe("s.bsn")),
+        ("Geboortedatum", date_cell("e.geboortedatum")),
+        ("Achternaam", excel_safe("e.achternaam")),
+        ("Voorvoegsel", excel_safe("e.voorvoegsel")),
+        ("Voorletter(s)", excel_safe("e.voorletters")),
+        ("Naam administratieve eenheid", excel_safe("e.naam_administratieve_eenheid")),
+        ("Loonheffingsnummer", excel_safe("e.loonheffingennummer")),
         ("Zekerheid Loonkostensubsidie", zekerheid("s.zekerheid")),
         ("Datum ziekmelding", "NULL"),
-        ("Begindatum ZW uitkering", datum("e.begindatum_zw_uitkering")),
+        ("Begindatum ZW uitkering", date_cell("e.begindatum_zw_uitkering")),
         ("Datum betermelding", "NULL"),
-        ("Einddatum ZW uitkering", datum("s.einddatum")),
+        ("Einddatum ZW uitkering", date_cell("s.einddatum")),
     ),
 )
 PRODUCTEN = (REINTEGRATIE, EINDE_ZW)
 
 
 @dataclass(frozen=True)
-class Rapport:
+class Signaalrapport:
     """One report file's name and bytes, before it is written."""
 
     gemeentecode: str
     product: Product
     bestand: str
-    inhoud: bytes
+    content: bytes
     aantal: int
 
 
-def rapporten(conn: duckdb.DuckDBPyConnection, dag: dt.date) -> list[Rapport]:
+def rapporten(conn: duckdb.DuckDBPyConnection, dag: dt.date) -> list[Signaalrapport]:
     """The day's reports, one per gemeente and product with a `gemeld` signal, in file order."""
-    gemaakt = []
+    made = []
     for product in PRODUCTEN:
-        rijen = conn.execute(product.query(), {"dag": dag, "product": product.naam}).fetchall()
-        for gemeentecode, groep in groupby(rijen, key=itemgetter(0)):
-            data = [r[1:] for r in groep]
-            gemaakt.append(
-                Rapport(
+        rijen = conn.execute(product.query(), {"dag": dag, "product": product.name}).fetchall()
+        for gemeentecode, group in groupby(rijen, key=itemgetter(0)):
+            data = [r[1:] for r in group]
+            made.append(
+                Signaalrapport(
                     gemeentecode,
                     product,
-                    product.bestandsnaam(gemeentecode, dag),
+                    product.file_name(gemeentecode, dag),
                     csv_bytes(product.header, data),
                     len(data),
                 )
             )
-    return gemaakt
+    return made
 
 
 def csv_bytes(header: list[str], rows: list[tuple]) -> bytes:
@@ -166,12 +166,12 @@ def csv_bytes(header: list[str], rows: list[tuple]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def sha256(inhoud: bytes) -> str:
+def sha256(content: bytes) -> str:
     """Hex sha256 of a report's bytes: its identity in the records (and the mail ledger)."""
-    return hashlib.sha256(inhoud).hexdigest()
+    return hashlib.sha256(content).hexdigest()
 
 
-def rapporten_van_dag(reports: Path, dag: dt.date) -> dict[str, Path]:
+def rapporten_of_day(reports: Path, dag: dt.date) -> dict[str, Path]:
     """Every report file of `dag` under `reports/`, by file name (also ones no record knows)."""
     gevonden = {}
     for product in PRODUCTEN:

@@ -35,7 +35,7 @@ TERMIJNEN_SQL = load_sql(__package__, "poortwachter_termijnen.sql")
 
 UITKOMSTEN = ("gemeld", "buiten_doelgroep", "na_wetswijziging_2022", "dubbel", "niet_routeerbaar")
 
-SLUITEND_KOLOMMEN = (
+SLUITEND_COLUMNS = (
     "events",
     "zonder_uitkomst",
     "zonder_event",
@@ -61,7 +61,7 @@ SELECT
 """
 
 
-SIGNALEN_KOLOMMEN = column_schema(
+SIGNALEN_COLUMNS = column_schema(
     ("leverdatum", "DATE", "delivery day of the UWV file (the partition)"),
     ("regel", "INTEGER", "line of the event in that file"),
     ("uwv_kenmerk", "VARCHAR", "UWV's id of the event"),
@@ -79,7 +79,7 @@ SIGNALEN_KOLOMMEN = column_schema(
     ("einddatum_afgeleid", "BOOLEAN", "einddatum is begindatum + 104 weeks - 1 day"),
     ("hervatdatum", "DATE", "EINDE_ZW: the day after einddatum, when LKS resumes"),
 )
-TERMIJNEN_KOLOMMEN = column_schema(
+TERMIJNEN_COLUMNS = column_schema(
     ("leverdatum", "DATE", "delivery day of the signal (the partition)"),
     ("gemeentecode", "VARCHAR", "gemeente the signal went to"),
     ("uwv_kenmerk", "VARCHAR", "UWV's id of the event"),
@@ -91,7 +91,7 @@ TERMIJNEN_KOLOMMEN = column_schema(
 )
 
 
-def bereken_signalen(conn, dag: dt.date) -> None:
+def compute_signalen(conn, dag: dt.date) -> None:
     """Replace the day's signals whole, in one transaction: routing, then outcome and zekerheid.
 
     The asset's whole logic in SQL, apart from its checks; the property tests run it directly.
@@ -114,7 +114,7 @@ def _markdown(conn, sql: str, parameters: dict) -> dg.MetadataValue:
     kinds={"duckdb"},
     pool="duckdb_writer",
     backfill_policy=SINGLE_RUN,
-    metadata={"dagster/column_schema": SIGNALEN_KOLOMMEN},
+    metadata={"dagster/column_schema": SIGNALEN_COLUMNS},
     deps=[
         dg.AssetDep(uwv_events),
         dg.AssetDep(dkd_webservice),
@@ -152,15 +152,15 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
         ensure_schema(conn)
         _require_doelgroepregister_codes(conn)
         for dag in partition_days(context):
-            bereken_signalen(conn, dag)
-            checks.add_lekken(dag, *conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone())
-            metadata, sluitend = _dag(conn, dag)
+            compute_signalen(conn, dag)
+            checks.add_leaks(dag, *conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone())
+            metadata, sluitend = _day_metadata(conn, dag)
             checks.add_sluitend(dag, sluitend)
             context.add_asset_metadata(metadata, partition_key=dag.isoformat())
         conn.execute("CHECKPOINT")
-    if checks.lekken:
+    if checks.leaks:
         context.log.error(
-            f"{checks.lekken} signalen naar gemeenten met een BSN dat die gemeente niet zelf "
+            f"{checks.leaks} signalen naar gemeenten met een BSN dat die gemeente niet zelf "
             f"aanleverde ({'; '.join(checks.per_dag)}); rapporten worden niet geschreven"
         )
     return dg.MaterializeResult(check_results=checks.results())
@@ -181,14 +181,14 @@ class _Checks:
     """The two blocking checks of `signalen`, over every day of the run."""
 
     days: int
-    lekken: int = 0
+    leaks: int = 0
     per_dag: list[str] = field(default_factory=list)
     gemeenten: set[str] = field(default_factory=set)
     niet_sluitend: list[str] = field(default_factory=list)
 
-    def add_lekken(self, dag: dt.date, rijen: int, gemeenten: list[str]) -> None:
+    def add_leaks(self, dag: dt.date, rijen: int, gemeenten: list[str]) -> None:
         if rijen:
-            self.lekken += rijen
+            self.leaks += rijen
             self.gemeenten.update(gemeenten)
             self.per_dag.append(f"{dag}: {rijen} rijen, {len(gemeenten)} gemeente(n)")
 
@@ -200,9 +200,9 @@ class _Checks:
         return [
             dg.AssetCheckResult(
                 check_name="signalen_alleen_eigen_bsn",
-                passed=self.lekken == 0,
+                passed=self.leaks == 0,
                 metadata={
-                    "rijen": self.lekken,
+                    "rijen": self.leaks,
                     "gemeenten": len(self.gemeenten),
                     "per dag": "; ".join(self.per_dag) or "geen",
                 },
@@ -225,7 +225,7 @@ def _sluitend(conn, dag: dt.date) -> tuple[dict, bool]:
     """Whether the day's outcomes add up (rules 5.3), and the counts that say so."""
     parameters = {"dag": dag, "uitkomsten": list(UITKOMSTEN)}
     counts = dict(
-        zip(SLUITEND_KOLOMMEN, conn.execute(SLUITEND_SQL, parameters).fetchone(), strict=True)
+        zip(SLUITEND_COLUMNS, conn.execute(SLUITEND_SQL, parameters).fetchone(), strict=True)
     )
     in_bestand = counts["regels_geladen"]
     # Without an accepted file for the day (none delivered, or a re-delivery rejected whole, which
@@ -239,7 +239,7 @@ def _sluitend(conn, dag: dt.date) -> tuple[dict, bool]:
     return counts, passed
 
 
-def _dag(conn, dag: dt.date) -> tuple[dict, bool]:
+def _day_metadata(conn, dag: dt.date) -> tuple[dict, bool]:
     """One day's UI metadata, and whether its outcomes add up (rules 5.3)."""
     parameters = {"dag": dag}
     sluitend, passed = _sluitend(conn, dag)
@@ -286,7 +286,7 @@ def _dag(conn, dag: dt.date) -> tuple[dict, bool]:
     pool="duckdb_writer",
     deps=[signalen],
     backfill_policy=SINGLE_RUN,
-    metadata={"dagster/column_schema": TERMIJNEN_KOLOMMEN},
+    metadata={"dagster/column_schema": TERMIJNEN_COLUMNS},
 )
 def poortwachter_termijnen(
     context: dg.AssetExecutionContext, duckdb: Warehouse

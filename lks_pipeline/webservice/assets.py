@@ -26,13 +26,13 @@ from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_d
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, replace_rows, transaction
 from lks_pipeline.ingest.assets import dkd_instellingen, uwv_events, verwijsindex
-from lks_pipeline.ingest.result import Quarantaine, quarantaine_rijen
-from lks_pipeline.webservice.client import Antwoord, vraag
+from lks_pipeline.ingest.result import Quarantaine, quarantaine_rows
+from lks_pipeline.webservice.client import Answer, ask
 from lks_pipeline.webservice.resources import DkdWebservice
 
 FEED = "dkd_webservice"
-MAX_VERBINDINGEN = 16  # requests in flight at once, over all gemeenten
-VRAGEN_SQL = """
+MAX_CONNECTIONS = 16  # requests in flight at once, over all gemeenten
+BSNS_TO_ASK_SQL = """
 SELECT i.gemeentecode, i.url, list_sort(list(DISTINCT v.bsn)) AS bsns
 FROM dkd_instellingen_actueel AS i
 JOIN verwijsindex AS v ON v.gemeentecode = i.gemeentecode
@@ -41,7 +41,7 @@ WHERE i.aanlevermethode = 'webservice' AND i.url IS NOT NULL
 GROUP BY ALL
 ORDER BY i.gemeentecode
 """
-BEVRAGINGEN_KOLOMMEN = [
+BEVRAGINGEN_COLUMNS = [
     "dag",
     "gemeentecode",
     "batch",
@@ -99,29 +99,28 @@ def dkd_webservice(
     dagen = partition_days(context)
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        vragen = {dag: conn.execute(VRAGEN_SQL, {"dag": dag}).fetchall() for dag in dagen}
+        bsns_to_ask = {dag: conn.execute(BSNS_TO_ASK_SQL, {"dag": dag}).fetchall() for dag in dagen}
 
     batches = [
         Batch(dag, gemeentecode, url, n, bsns[start : start + webservice.batch_grootte])
         for dag in dagen
-        for gemeentecode, url, bsns in vragen[dag]
+        for gemeentecode, url, bsns in bsns_to_ask[dag]
         for n, start in enumerate(range(0, len(bsns), webservice.batch_grootte), 1)
     ]
     per_dag: dict[dt.date, list] = {dag: [] for dag in dagen}
-    for batch, (antwoord, nu) in zip(batches, vraag_alle(webservice, batches), strict=True):
-        if antwoord.status != "ok":
+    for batch, (answer, nu) in zip(batches, ask_all(webservice, batches), strict=True):
+        if answer.status != "ok":
             context.log.warning(
-                f"{batch.naam}: {antwoord.status} na {antwoord.pogingen} poging(en): "
-                f"{antwoord.fout}"
+                f"{batch.name}: {answer.status} na {answer.pogingen} poging(en): {answer.fout}"
             )
-        per_dag[batch.dag].append((batch, antwoord, nu))
+        per_dag[batch.dag].append((batch, answer, nu))
 
     with duckdb.get_connection() as conn:
         for dag in dagen:
             with transaction(conn, "dkd_webservice"):
-                overzicht = _bewaar_dag(conn, dag, per_dag[dag])
+                overview = _store_day(conn, dag, per_dag[dag])
             context.add_asset_metadata(
-                _metadata(overzicht, len(vragen[dag])), partition_key=dag.isoformat()
+                _metadata(overview, len(bsns_to_ask[dag])), partition_key=dag.isoformat()
             )
         conn.execute("CHECKPOINT")
     return dg.MaterializeResult()
@@ -138,13 +137,11 @@ class Batch:
     bsns: list[str]
 
     @property
-    def naam(self) -> str:
+    def name(self) -> str:
         return f"webservice_{self.gemeentecode}_{self.dag:%Y%m%d}_{self.n}"
 
 
-def vraag_alle(
-    webservice: DkdWebservice, batches: list[Batch]
-) -> list[tuple[Antwoord, dt.datetime]]:
+def ask_all(webservice: DkdWebservice, batches: list[Batch]) -> list[tuple[Answer, dt.datetime]]:
     """Ask every batch, several at once; each answer with the UTC time of its last attempt.
 
     A gemeente that does not answer costs its retries' waits once, not once per batch or day:
@@ -155,44 +152,44 @@ def vraag_alle(
         for code in {b.gemeentecode for b in batches}
     }
 
-    def vraag_een(client: httpx.Client, batch: Batch) -> tuple[Antwoord, dt.datetime]:
+    def ask_one(client: httpx.Client, batch: Batch) -> tuple[Answer, dt.datetime]:
         with per_gemeente[batch.gemeentecode]:
-            antwoord = vraag(
+            answer = ask(
                 client,
                 batch.url,
                 batch.gemeentecode,
                 batch.bsns,
                 pogingen=webservice.pogingen,
-                wachttijd=webservice.wachttijd_seconds,
-                naam=batch.naam,
+                backoff=webservice.wachttijd_seconds,
+                name=batch.name,
             )
-        return antwoord, dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return answer, dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
     if not batches:
         return []
     with (
         httpx.Client(timeout=webservice.timeout_seconds, follow_redirects=False) as client,
         ThreadPoolExecutor(
-            max_workers=min(len(batches), MAX_VERBINDINGEN), thread_name_prefix="webservice"
+            max_workers=min(len(batches), MAX_CONNECTIONS), thread_name_prefix="webservice"
         ) as pool,
     ):
-        return list(pool.map(lambda batch: vraag_een(client, batch), batches))
+        return list(pool.map(lambda batch: ask_one(client, batch), batches))
 
 
-def _bewaar_dag(conn, dag: dt.date, beantwoord: list) -> pd.DataFrame:
+def _store_day(conn, dag: dt.date, answered: list) -> pd.DataFrame:
     """Store one day's answers, its quarantine and its overview rows; return the overview."""
     rijen, quarantaine_per_batch = [], []
-    for batch, antwoord, nu in beantwoord:
-        gelezen = antwoord.gelezen
-        if gelezen is not None:
-            _bewaar(conn, batch.gemeentecode, dag, batch.naam, batch.bsns, gelezen)
-            quarantaine = gelezen.quarantaine
-        elif antwoord.status == "ongeldig":
-            quarantaine = [Quarantaine(None, None, antwoord.fout)]
+    for batch, answer, nu in answered:
+        parsed = answer.parsed
+        if parsed is not None:
+            _store_answer(conn, batch.gemeentecode, dag, batch.name, batch.bsns, parsed)
+            quarantaine = parsed.quarantaine
+        elif answer.status == "ongeldig":
+            quarantaine = [Quarantaine(None, None, answer.fout)]
         else:
             quarantaine = []
         quarantaine_per_batch.append(
-            quarantaine_rijen(FEED, batch.naam, batch.gemeentecode, dag, quarantaine)
+            quarantaine_rows(FEED, batch.name, batch.gemeentecode, dag, quarantaine)
         )
         rijen.append(
             {
@@ -201,13 +198,13 @@ def _bewaar_dag(conn, dag: dt.date, beantwoord: list) -> pd.DataFrame:
                 "batch": batch.n,
                 "url": batch.url,
                 "bsns": len(batch.bsns),
-                "status": antwoord.status,
-                "pogingen": antwoord.pogingen,
-                "http_status": antwoord.http_status,
-                "fout": antwoord.fout,
-                "clients": len(gelezen.tabellen["dkd_reintegratie"]) if gelezen else 0,
+                "status": answer.status,
+                "pogingen": answer.pogingen,
+                "http_status": answer.http_status,
+                "fout": answer.fout,
+                "clients": len(parsed.tables["dkd_reintegratie"]) if parsed else 0,
                 "in_quarantaine": len(quarantaine),
-                "berichtversie": gelezen.berichtversie if gelezen else None,
+                "berichtversie": parsed.berichtversie if parsed else None,
                 "gevraagd_op": nu,
             }
         )
@@ -215,38 +212,40 @@ def _bewaar_dag(conn, dag: dt.date, beantwoord: list) -> pd.DataFrame:
     quarantaine = (
         pd.concat(gevuld, ignore_index=True)
         if gevuld
-        else quarantaine_rijen(FEED, "", None, dag, [])
+        else quarantaine_rows(FEED, "", None, dag, [])
     )
     replace_rows(conn, "quarantaine", quarantaine, "feed = ? AND leverdatum = ?", [FEED, dag])
-    overzicht = pd.DataFrame(rijen, columns=BEVRAGINGEN_KOLOMMEN)
-    replace_rows(conn, "dkd_webservice_bevragingen", overzicht, "dag = ?", [dag])
-    return overzicht
+    overview = pd.DataFrame(rijen, columns=BEVRAGINGEN_COLUMNS)
+    replace_rows(conn, "dkd_webservice_bevragingen", overview, "dag = ?", [dag])
+    return overview
 
 
-def _metadata(overzicht: pd.DataFrame, gemeenten: int) -> dict:
+def _metadata(overview: pd.DataFrame, gemeenten: int) -> dict:
     metadata = {
-        "dagster/partition_row_count": len(overzicht),
+        "dagster/partition_row_count": len(overview),
         "gemeenten gevraagd": gemeenten,
-        "batches ok": int((overzicht["status"] == "ok").sum()),
-        "batches onbereikbaar": int((overzicht["status"] == "onbereikbaar").sum()),
-        "batches ongeldig": int((overzicht["status"] == "ongeldig").sum()),
+        "batches ok": int((overview["status"] == "ok").sum()),
+        "batches onbereikbaar": int((overview["status"] == "onbereikbaar").sum()),
+        "batches ongeldig": int((overview["status"] == "ongeldig").sum()),
     }
-    if len(overzicht):
-        tabel = overzicht[["gemeentecode", "batch", "bsns", "status", "pogingen", "fout"]]
+    if len(overview):
+        tabel = overview[["gemeentecode", "batch", "bsns", "status", "pogingen", "fout"]]
         metadata["bevragingen"] = dg.MetadataValue.md(tabel.to_markdown(index=False))
     return metadata
 
 
-def _bewaar(conn, gemeentecode: str, dag: dt.date, naam: str, deel: list[str], gelezen) -> None:
+def _store_answer(
+    conn, gemeentecode: str, dag: dt.date, name: str, part: list[str], parsed
+) -> None:
     """Replace what this gemeente answered before for the BSNs of this batch."""
     where = "gemeentecode = ? AND bron = 'webservice' AND list_contains(?, bsn)"
-    for table, rows in gelezen.tabellen.items():
+    for table, rows in parsed.tables.items():
         extra = {"gemeentecode": gemeentecode, "bron": "webservice"}
         if table == "dkd_reintegratie":
             extra |= {
                 "leverdatum": dag,
-                "berichtversie": gelezen.berichtversie,
-                "aanmaakdatum": gelezen.aanmaakdatum,
-                "bestand": naam,
+                "berichtversie": parsed.berichtversie,
+                "aanmaakdatum": parsed.aanmaakdatum,
+                "bestand": name,
             }
-        replace_rows(conn, table, rows, where, [gemeentecode, deel], extra)
+        replace_rows(conn, table, rows, where, [gemeentecode, part], extra)

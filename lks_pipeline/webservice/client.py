@@ -2,10 +2,10 @@
 
 Pure client code, no Dagster and no warehouse. The request is a `DKDBevraging` document; the
 reply is a GSDDossierReintegratie document, parsed by the same hardened, XSD-validating reader as
-a verzamelbestand (`dkd.lees`), so a webservice can send nothing a file could not.
+a verzamelbestand (`dkd.read`), so a webservice can send nothing a file could not.
 
 Decisions where the spec is silent:
-- Timeouts, connection errors and HTTP 5xx are retried, waiting `wachttijd`, then twice that, and
+- Timeouts, connection errors and HTTP 5xx are retried, waiting `backoff`, then twice that, and
   so on; a 4xx is the gemeente refusing the question and is not retried. Either way the batch is
   `onbereikbaar` after the last attempt.
 - A reply must be HTTP 200. Clients for BSNs that were not asked are quarantined and not stored.
@@ -21,52 +21,52 @@ import httpx
 from lxml import etree
 
 from lks_pipeline.ingest import bsn, dkd
-from lks_pipeline.ingest.csv_file import BestandAfgewezen
-from lks_pipeline.ingest.result import Gelezen, Quarantaine
+from lks_pipeline.ingest.csv_file import FileRejected
+from lks_pipeline.ingest.result import Quarantaine, ReadResult
 
-BEVRAGING_NS = f"urn:lks:dkd:{dkd.HUIDIGE_BERICHTVERSIE}"
+BEVRAGING_NS = f"urn:lks:dkd:{dkd.CURRENT_BERICHTVERSIE}"
 
 
 def bevraging(gemeentecode: str, bsns: list[str]) -> bytes:
     """The request body of rules 4.6 for one batch."""
     root = etree.Element(f"{{{BEVRAGING_NS}}}DKDBevraging", nsmap={None: BEVRAGING_NS})
     etree.SubElement(root, f"{{{BEVRAGING_NS}}}Gemeentecode").text = gemeentecode
-    for nummer in bsns:
-        etree.SubElement(root, f"{{{BEVRAGING_NS}}}BSN").text = nummer
+    for number in bsns:
+        etree.SubElement(root, f"{{{BEVRAGING_NS}}}BSN").text = number
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 @dataclass
-class Antwoord:
+class Answer:
     """What one batch yielded: the parsed reply, or why there is none."""
 
     status: str  # ok | onbereikbaar | ongeldig
     pogingen: int
     http_status: int | None = None
     fout: str | None = None
-    gelezen: Gelezen | None = None
+    parsed: ReadResult | None = None
 
 
-def _herhaalbaar(response: httpx.Response) -> bool:
+def _retryable(response: httpx.Response) -> bool:
     return response.status_code >= 500
 
 
-def vraag(
+def ask(
     client: httpx.Client,
     url: str,
     gemeentecode: str,
     bsns: list[str],
     *,
     pogingen: int,
-    wachttijd: float,
-    naam: str,
-) -> Antwoord:
+    backoff: float,
+    name: str,
+) -> Answer:
     """POST one batch; retry what may pass on a second try; parse and check the reply."""
     body = bevraging(gemeentecode, bsns)
     fout, status = None, None
-    for poging in range(1, pogingen + 1):
-        if poging > 1:
-            time.sleep(wachttijd * 2 ** (poging - 2))
+    for attempt in range(1, pogingen + 1):
+        if attempt > 1:
+            time.sleep(backoff * 2 ** (attempt - 2))
         try:
             response = client.post(url, content=body, headers={"Content-Type": "application/xml"})
         except httpx.TimeoutException as error:
@@ -77,32 +77,30 @@ def vraag(
             continue
         status = response.status_code
         if response.status_code == 200:
-            return _lees_antwoord(response.content, gemeentecode, bsns, poging, naam)
+            return _read_answer(response.content, gemeentecode, bsns, attempt, name)
         fout = f"HTTP {response.status_code}"
-        if not _herhaalbaar(response):
-            return Antwoord("onbereikbaar", poging, status, f"{fout} (niet herhaald)")
-    return Antwoord("onbereikbaar", pogingen, status, fout)
+        if not _retryable(response):
+            return Answer("onbereikbaar", attempt, status, f"{fout} (niet herhaald)")
+    return Answer("onbereikbaar", pogingen, status, fout)
 
 
-def _lees_antwoord(
-    inhoud: bytes, gemeentecode: str, bsns: list[str], poging: int, naam: str
-) -> Antwoord:
+def _read_answer(
+    content: bytes, gemeentecode: str, bsns: list[str], attempt: int, name: str
+) -> Answer:
     try:
-        gelezen = dkd.lees(io.BytesIO(inhoud), naam, gemeentecode, bron="webservice")
-    except BestandAfgewezen as rejected:
-        return Antwoord("ongeldig", poging, 200, rejected.reden)
+        parsed = dkd.read(io.BytesIO(content), name, gemeentecode, bron="webservice")
+    except FileRejected as rejected:
+        return Answer("ongeldig", attempt, 200, rejected.reden)
     gevraagd = set(bsns)
-    clients = gelezen.tabellen["dkd_reintegratie"]
+    clients = parsed.tables["dkd_reintegratie"]
     ongevraagd = clients[~clients["bsn"].isin(gevraagd)]
     if len(ongevraagd):
-        gelezen.quarantaine.extend(
-            Quarantaine(
-                int(r.regel), bsn.maskeer(r.bsn), "Client voor een BSN dat niet is gevraagd"
-            )
+        parsed.quarantaine.extend(
+            Quarantaine(int(r.regel), bsn.mask(r.bsn), "Client voor een BSN dat niet is gevraagd")
             for r in ongevraagd.itertuples()
         )
-        gelezen.tabellen = {
+        parsed.tables = {
             table: rows[rows["bsn"].isin(gevraagd)].reset_index(drop=True)
-            for table, rows in gelezen.tabellen.items()
+            for table, rows in parsed.tables.items()
         }
-    return Antwoord("ok", poging, 200, None, gelezen)
+    return Answer("ok", attempt, 200, None, parsed)
