@@ -52,17 +52,32 @@ def _date(kolom: pd.Series) -> pd.Series:
 def signaalpad(database: Path, dag: dt.date, rapporten: Path) -> pd.DataFrame:
     """Signals of `dag` (stored as `benchmark_signalen_pandas`) and reports under `rapporten`."""
     con = duckdb.connect(str(database))
-    events = con.execute("SELECT * FROM uwv_events WHERE leverdatum = ?", [dag]).df()
-    vi = con.execute("SELECT * FROM verwijsindex").df()
-    dkd = con.execute("SELECT * FROM dkd_reintegratie").df()
-    lks = con.execute("SELECT * FROM dkd_loonkostensubsidies").df()
-    inzetten = con.execute("SELECT * FROM dkd_inzetten").df()
-    doelgroepen = con.execute("SELECT * FROM dkd_doelgroepen").df()
-    codes = con.execute("SELECT * FROM doelgroepregister_codes").df()
-    earlier = con.execute(
+    tables = _load(con, dag)
+    s = _decide(_pairs(tables), tables)
+    _write_reports(s, dag, rapporten)
+    signalen = s[["regel", "uwv_kenmerk", "bsn", "gemeentecode", "uitkomst", "zekerheid"]]
+    con.execute("CREATE OR REPLACE TABLE benchmark_signalen_pandas AS SELECT * FROM signalen")
+    con.close()
+    return signalen
+
+
+def _load(con, dag: dt.date) -> dict[str, pd.DataFrame]:
+    """The tables the day needs, as DataFrames; the events with their peildatum and window."""
+    tables = {
+        name: con.execute(f"SELECT * FROM {table}").df()  # noqa: S608 (our own table names)
+        for name, table in (
+            ("vi", "verwijsindex"),
+            ("dkd", "dkd_reintegratie"),
+            ("lks", "dkd_loonkostensubsidies"),
+            ("inzetten", "dkd_inzetten"),
+            ("doelgroepen", "dkd_doelgroepen"),
+            ("codes", "doelgroepregister_codes"),
+        )
+    }
+    tables["earlier"] = con.execute(
         "SELECT uwv_kenmerk FROM signalen WHERE leverdatum < ? AND uitkomst = 'gemeld'", [dag]
     ).df()
-
+    events = con.execute("SELECT * FROM uwv_events WHERE leverdatum = ?", [dag]).df()
     for kolom in events.columns:
         if kolom.startswith(("datum", "begindatum", "einddatum", "geboortedatum")):
             events[kolom] = pd.to_datetime(events[kolom])
@@ -70,36 +85,44 @@ def signaalpad(database: Path, dag: dt.date, rapporten: Path) -> pd.DataFrame:
         events["berichttype"] == "ZIEK_UIT_DIENST", events["begindatum_zw_uitkering"]
     )
     events["van"] = events["peil"] - pd.DateOffset(years=2)
+    tables["events"] = events
+    return tables
 
-    known_records = pd.concat([vi[["gemeentecode", "bsn"]], dkd[["gemeentecode", "bsn"]]])
-    known_records = known_records.drop_duplicates()
-    paren = events.merge(known_records, on="bsn", how="left")
 
+def _pairs(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every (event, gemeente that knows its BSN); an unknown BSN keeps one row without one."""
+    known = pd.concat(
+        [tables["vi"][["gemeentecode", "bsn"]], tables["dkd"][["gemeentecode", "bsn"]]]
+    ).drop_duplicates()
+    return tables["events"].merge(known, on="bsn", how="left")
+
+
+def _in_window(frame: pd.DataFrame) -> pd.Series:
+    begin, einde = pd.to_datetime(frame["begindatum"]), pd.to_datetime(frame["einddatum"])
+    return (begin <= frame["peil"]) & (einde.isna() | (einde >= frame["van"]))
+
+
+def _facts(paren: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per pair: LKS with loonwaarde in the window, any inzet, and the population."""
     key = ["regel", "gemeentecode"]
-    lks = lks[lks["percentage_loonwaarde"].notna()]
-    m = paren[["regel", "gemeentecode", "bsn", "peil", "van"]].merge(
-        lks, on=["gemeentecode", "bsn"], suffixes=("", "_lks")
-    )
-    begin, einde = pd.to_datetime(m["begindatum"]), pd.to_datetime(m["einddatum"])
-    m = m[(begin <= m["peil"]) & (einde.isna() | (einde >= m["van"]))]
-    met_lks = m[key].drop_duplicates().assign(met_lks=True)
-
-    met_inzet = inzetten[["gemeentecode", "bsn"]].drop_duplicates().assign(met_inzet=True)
-
-    d = paren[["regel", "gemeentecode", "bsn", "peil", "van"]].merge(
-        doelgroepen, on=["gemeentecode", "bsn"]
-    )
-    begin, einde = pd.to_datetime(d["begindatum"]), pd.to_datetime(d["einddatum"])
-    d["binnen"] = (
-        d["code"].isin(codes["code"]) & (begin <= d["peil"]) & (einde.isna() | (einde >= d["van"]))
-    )
+    lks = tables["lks"][tables["lks"]["percentage_loonwaarde"].notna()]
+    base = paren[["regel", "gemeentecode", "bsn", "peil", "van"]]
+    m = base.merge(lks, on=["gemeentecode", "bsn"], suffixes=("", "_lks"))
+    met_lks = m[_in_window(m)][key].drop_duplicates().assign(met_lks=True)
+    met_inzet = tables["inzetten"][["gemeentecode", "bsn"]].drop_duplicates().assign(met_inzet=True)
+    d = base.merge(tables["doelgroepen"], on=["gemeentecode", "bsn"])
+    d["binnen"] = d["code"].isin(tables["codes"]["code"]) & _in_window(d)
     doelgroep = d.groupby(key)["binnen"].any().rename("in_populatie").reset_index()
-
-    s = (
+    return (
         paren.merge(met_lks, on=key, how="left")
         .merge(met_inzet, on=["gemeentecode", "bsn"], how="left")
         .merge(doelgroep, on=key, how="left")
     )
+
+
+def _decide(paren: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Zekerheid and outcome per pair, the derived einddatum and the report's omschrijving."""
+    s = _facts(paren, tables)
     gerouteerd = s["gemeentecode"].notna()
     s["zekerheid"] = np.select(
         [~gerouteerd, s["met_lks"].eq(True), s["met_inzet"].eq(True)], [0, 1, 2], 3
@@ -107,7 +130,7 @@ def signaalpad(database: Path, dag: dt.date, rapporten: Path) -> pd.DataFrame:
     s["uitkomst"] = np.select(
         [
             ~gerouteerd,
-            s["uwv_kenmerk"].isin(earlier["uwv_kenmerk"]),
+            s["uwv_kenmerk"].isin(tables["earlier"]["uwv_kenmerk"]),
             (s["berichttype"] == "EINDE_ZW")
             & (s["begindatum_zw_uitkering"] >= pd.Timestamp("2022-01-01")),
             s["in_populatie"].eq(False),
@@ -119,7 +142,11 @@ def signaalpad(database: Path, dag: dt.date, rapporten: Path) -> pd.DataFrame:
         s["begindatum_zw_uitkering"] + pd.Timedelta(days=727)
     )
     s["omschrijving"] = s["zekerheid"].map(OMSCHRIJVING)
+    return s
 
+
+def _write_reports(s: pd.DataFrame, dag: dt.date, rapporten: Path) -> None:
+    """One CSV per gemeente and product with a `gemeld` signal."""
     gemeld = s[s["uitkomst"] == "gemeld"].sort_values(["gemeentecode", "bsn", "uwv_kenmerk"])
     for berichttype, rapport, columns in (
         ("ZIEK_UIT_DIENST", "Re-integratie_signaalrapport", REINTEGRATIE),
@@ -138,8 +165,3 @@ def signaalpad(database: Path, dag: dt.date, rapporten: Path) -> pd.DataFrame:
             pad = rapporten / gemeentecode / f"{gemeentecode}_{rapport}_{dag:%Y%m%d}.csv"
             pad.parent.mkdir(parents=True, exist_ok=True)
             rijen.to_csv(pad, sep=";", index=False, encoding="utf-8-sig", lineterminator="\r\n")
-
-    signalen = s[["regel", "uwv_kenmerk", "bsn", "gemeentecode", "uitkomst", "zekerheid"]]
-    con.execute("CREATE OR REPLACE TABLE benchmark_signalen_pandas AS SELECT * FROM signalen")
-    con.close()
-    return signalen

@@ -78,10 +78,14 @@ OPZETTEN = {
 
 @dataclass
 class Figuur:
-    """One measured figure: ours against the yardstick, the ratio and the verdict."""
+    """One measured figure: ours against the yardstick, the ratio and the verdict.
 
-    name: str
-    run_target: str
+    The field names are the keys of the result file (`benchmarks/results/*.json`), which later
+    runs and the tests read: they keep their spelling.
+    """
+
+    naam: str
+    doel: str
     ratio: float
     geslaagd: bool
     ons: float
@@ -93,7 +97,7 @@ class Figuur:
     def regel(self) -> str:
         oordeel = "PASS" if self.geslaagd else "FAIL"
         body = (
-            f"{self.name:<44} {self.ratio:>8.2f}×  doel {self.run_target:<12} {oordeel}  "
+            f"{self.naam:<44} {self.ratio:>8.2f}×  doel {self.doel:<12} {oordeel}  "
             f"(ons {self.ons:.3g} {self.eenheid}, maatstaf {self.maatstaf:.3g} {self.eenheid})"
         )
         return body + (f"\n{'':<46}{self.reden}" if self.reden else "")
@@ -142,9 +146,9 @@ def vloer_tekst(seconden: float, maatstaf: float, what: str) -> str:
 class Werk:
     """The working folder of one scale: the generated inbox and the warehouses measured on."""
 
-    def __init__(self, opzet: Opzet, base_scale: Path):
+    def __init__(self, opzet: Opzet, base: Path):
         self.opzet = opzet
-        self.map = base_scale / opzet.name
+        self.map = base / opzet.name
         self.root = self.map / "data"
         self.inbox = self.root / "inbox"
         self.instance: dg.DagsterInstance | None = None
@@ -366,20 +370,84 @@ def _gemeld_ons(conn, dag: dt.date) -> set:
 
 def figuren_signaalpad(werk: Werk, database: Path) -> list[Figuur]:
     """The stress day's signalen and signaalrapporten, against the SQL script and pandas."""
-    from benchmarks.pandas_signaalpad import signaalpad as pandas_signaalpad
-    from lks_pipeline.rapporten.assets import signaalrapporten
-    from lks_pipeline.signalen.assets import signalen
+    sql_figure, ours = _signal_path_against_sql(werk, database)
+    pandas_figure = _signal_path_against_pandas(werk, database, ours)
+    with duckdb.connect(str(database)) as conn:
+        conn.execute("DROP TABLE IF EXISTS benchmark_signalen")
+        conn.execute("DROP TABLE IF EXISTS benchmark_signalen_pandas")
+    return [sql_figure, pandas_figure]
 
-    dag = TOT  # the generator's last day is the stress day
+
+@dataclass(frozen=True)
+class _Ours:
+    """What our signal path did on the stress day, for the yardsticks to be compared with."""
+
+    seconds: float
+    gemeld: set
+    reports: int
+
+
+def _signal_path_against_sql(werk: Werk, database: Path) -> tuple[Figuur, _Ours]:
+    """Our signalen and signaalrapporten against the plain SQL script, round by round."""
     rapporten = werk.root / "reports"
     sql_rapporten = werk.map / "rapporten-sql"
-    script = (HIER / "signaalpad.sql").read_text().replace(":rapporten:", str(sql_rapporten))
+    a, b, samples = mediaan_paar(
+        _our_round(werk, database, rapporten),
+        _sql_round(database, sql_rapporten),
+        werk.opzet.rondes,
+    )
+    dagster = vloer(
+        werk,
+        [
+            leeg("leeg_signalen", dag_partitions),
+            leeg("leeg_signaalrapporten", dag_partitions, deps=("leeg_signalen",)),
+        ],
+        [TOT.isoformat()],
+    )
+    gemeld, events, sql_gemeld = _compare_gemeld(database)
+    ours = _Ours(a, gemeld, len(list(rapporten.glob("GM*/*.csv"))))
+    bestanden_sql = len(list(sql_rapporten.glob("*/*/*.csv")))
+    zelfde = gemeld == sql_gemeld and ours.reports == bestanden_sql
+    ratio = a / b
+    figure = Figuur(
+        f"signaalpad stressdag ({events:,} events) vs SQL-script",
+        "≤ 1.5×",
+        ratio,
+        ratio <= 1.5 and zelfde,
+        a,
+        b,
+        "s",
+        reden=vloer_tekst(dagster, b, "twee, zelfde dag")
+        if zelfde
+        else "NIET HETZELFDE WERK: het SQL-script meldt andere signalen",
+        extra={
+            "samples": samples,
+            "dagster_vloer_s": dagster,
+            "gemeld": len(gemeld),
+            "rapporten": ours.reports,
+            "rapporten_sql": bestanden_sql,
+        },
+    )
+    return figure, ours
+
+
+def _our_round(werk: Werk, database: Path, rapporten: Path) -> Callable[[], float]:
+    """One round of ours: the stress day's signalen and signaalrapporten, every file written."""
+    from lks_pipeline.rapporten.assets import signaalrapporten
+    from lks_pipeline.signalen.assets import signalen
 
     def ons() -> float:
         shutil.rmtree(rapporten, ignore_errors=True)  # every round writes every file
         return getimed(
-            lambda: werk.materialiseer(database, [signalen, signaalrapporten], dag.isoformat())
+            lambda: werk.materialiseer(database, [signalen, signaalrapporten], TOT.isoformat())
         )
+
+    return ons
+
+
+def _sql_round(database: Path, sql_rapporten: Path) -> Callable[[], float]:
+    """One round of the SQL script (`signaalpad.sql`) doing the same work."""
+    script = (HIER / "signaalpad.sql").read_text().replace(":rapporten:", str(sql_rapporten))
 
     def sql() -> float:
         shutil.rmtree(sql_rapporten, ignore_errors=True)
@@ -387,24 +455,20 @@ def figuren_signaalpad(werk: Werk, database: Path) -> list[Figuur]:
 
         def draai():
             with duckdb.connect(str(database)) as conn:
-                conn.execute("SET VARIABLE dag = ?", [dag])
+                conn.execute("SET VARIABLE dag = ?", [TOT])
                 conn.execute(script)
 
         return getimed(draai)
 
-    a, b, samples = mediaan_paar(ons, sql, werk.opzet.rondes)
-    dagster = vloer(
-        werk,
-        [
-            leeg("leeg_signalen", dag_partitions),
-            leeg("leeg_signaalrapporten", dag_partitions, deps=("leeg_signalen",)),
-        ],
-        [dag.isoformat()],
-    )
+    return sql
+
+
+def _compare_gemeld(database: Path) -> tuple[set, int, set]:
+    """Our `gemeld` signals of the stress day, its events, and the SQL script's `gemeld`."""
     with duckdb.connect(str(database), read_only=True) as conn:
-        gemeld = _gemeld_ons(conn, dag)
+        gemeld = _gemeld_ons(conn, TOT)
         (events,) = conn.execute(
-            "SELECT count(*) FROM uwv_events WHERE leverdatum = ?", [dag]
+            "SELECT count(*) FROM uwv_events WHERE leverdatum = ?", [TOT]
         ).fetchone()
         sql_gemeld = set(
             conn.execute(
@@ -412,36 +476,17 @@ def figuren_signaalpad(werk: Werk, database: Path) -> list[Figuur]:
                 "WHERE uitkomst = 'gemeld'"
             ).fetchall()
         )
-    bestanden_ons = len(list(rapporten.glob("GM*/*.csv")))
-    bestanden_sql = len(list(sql_rapporten.glob("*/*/*.csv")))
-    zelfde = gemeld == sql_gemeld and bestanden_ons == bestanden_sql
-    ratio = a / b
-    figuren = [
-        Figuur(
-            f"signaalpad stressdag ({events:,} events) vs SQL-script",
-            "≤ 1.5×",
-            ratio,
-            ratio <= 1.5 and zelfde,
-            a,
-            b,
-            "s",
-            reden=vloer_tekst(dagster, b, "twee, zelfde dag")
-            if zelfde
-            else "NIET HETZELFDE WERK: het SQL-script meldt andere signalen",
-            extra={
-                "samples": samples,
-                "dagster_vloer_s": dagster,
-                "gemeld": len(gemeld),
-                "rapporten": bestanden_ons,
-                "rapporten_sql": bestanden_sql,
-            },
-        )
-    ]
+    return gemeld, events, sql_gemeld
+
+
+def _signal_path_against_pandas(werk: Werk, database: Path, ours: _Ours) -> Figuur:
+    """The same day's work in vectorised pandas, once: how many times our time it takes."""
+    from benchmarks.pandas_signaalpad import signaalpad as pandas_signaalpad
 
     pandas_rapporten = werk.map / "rapporten-pandas"
     shutil.rmtree(pandas_rapporten, ignore_errors=True)
     start = time.perf_counter()
-    uitkomst = pandas_signaalpad(database, dag, pandas_rapporten)
+    uitkomst = pandas_signaalpad(database, TOT, pandas_rapporten)
     p = time.perf_counter() - start
     pandas_gemeld = set(
         uitkomst.loc[
@@ -449,23 +494,18 @@ def figuren_signaalpad(werk: Werk, database: Path) -> list[Figuur]:
         ].itertuples(index=False, name=None)
     )
     bestanden_pandas = len(list(pandas_rapporten.glob("GM*/*.csv")))
-    zelfde = pandas_gemeld == gemeld and bestanden_pandas == bestanden_ons
-    figuren.append(
-        Figuur(
-            "signaalpad stressdag: pandas / ons",
-            "≥ 20×",
-            p / a,
-            p / a >= 20 and zelfde,
-            a,
-            p,
-            "s",
-            reden="" if zelfde else "NIET HETZELFDE WERK: de pandas-versie meldt andere signalen",
-        )
+    zelfde = pandas_gemeld == ours.gemeld and bestanden_pandas == ours.reports
+    a = ours.seconds
+    return Figuur(
+        "signaalpad stressdag: pandas / ons",
+        "≥ 20×",
+        p / a,
+        p / a >= 20 and zelfde,
+        a,
+        p,
+        "s",
+        reden="" if zelfde else "NIET HETZELFDE WERK: de pandas-versie meldt andere signalen",
     )
-    with duckdb.connect(str(database)) as conn:
-        conn.execute("DROP TABLE IF EXISTS benchmark_signalen")
-        conn.execute("DROP TABLE IF EXISTS benchmark_signalen_pandas")
-    return figuren
 
 
 def figuur_backfill(werk: Werk) -> Figuur:
@@ -557,23 +597,24 @@ def figuur_sensor(werk: Werk) -> Figuur:
     )
 
 
+def _timed_command(argumenten: list[str], extra_env: dict) -> float:
+    """Wall-clock seconds of one command, without the caller's LKS_ and DAGSTER_ settings."""
+    omgeving = {k: v for k, v in os.environ.items() if not k.startswith(("LKS_", "DAGSTER_"))}
+    start = time.perf_counter()
+    subprocess.run(argumenten, env=omgeving | extra_env, cwd=REPO, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
 def figuur_process(werk: Werk) -> Figuur:
     """`lks-pipeline process` on the demo inbox, against `dagster asset materialize` of a no-op."""
     bin_ = Path(sys.executable).parent
-    omgeving = {k: v for k, v in os.environ.items() if not k.startswith(("LKS_", "DAGSTER_"))}
-
-    def proces(argumenten: list[str], extra_env: dict) -> float:
-        env = omgeving | extra_env
-        start = time.perf_counter()
-        subprocess.run(argumenten, env=env, cwd=REPO, check=True, capture_output=True)
-        return time.perf_counter() - start
 
     def ons() -> float:
         root = werk.map / "process"
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(REPO / "data" / "inbox", root / "inbox")
         home = root / "dagster_home"
-        return proces(
+        return _timed_command(
             [str(bin_ / "lks-pipeline"), "process"],
             {"LKS_DATA_DIR": str(root), "DAGSTER_HOME": str(home)},
         )
@@ -583,16 +624,9 @@ def figuur_process(werk: Werk) -> Figuur:
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        return proces(
-            [
-                str(bin_ / "dagster"),
-                "asset",
-                "materialize",
-                "-f",
-                str(HIER / "triviaal.py"),
-                "--select",
-                "triviaal",
-            ],
+        materialize = ["asset", "materialize", "-f", str(HIER / "triviaal.py")]
+        return _timed_command(
+            [str(bin_ / "dagster"), *materialize, "--select", "triviaal"],
             {"DAGSTER_HOME": str(home)},
         )
 
@@ -647,16 +681,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     opzet = OPZETTEN["snel" if args.snel else "national"]
-    kies = set(args.alleen or FIGUREN)
     werk = Werk(opzet, Path(args.werk))
     werk.generate()
     begin = time.perf_counter()
+    figuren = _run_figures(werk, set(args.alleen or FIGUREN))
+    mislukt = [f.naam for f in figuren if not f.geslaagd]
+    duur = time.perf_counter() - begin
+    uit = _write_result(opzet, figuren, duur, args.uit)
+    print(
+        f"{len(figuren) - len(mislukt)} van {len(figuren)} figuren gehaald "
+        f"in {round(duur, 1):.0f} s; resultaten: {uit}"
+    )
+    return 1 if mislukt and opzet.streng else 0
+
+
+def _run_figures(werk: Werk, kies: set[str]) -> list[Figuur]:
+    """The chosen figures in a fixed order, each printed as soon as it is measured."""
     figuren: list[Figuur] = []
 
-    def toon(new_files: list[Figuur]) -> None:
-        for figuur in new_files:
+    def toon(nieuw: list[Figuur]) -> None:
+        for figuur in nieuw:
             print(figuur.regel(), flush=True)
-        figuren.extend(new_files)
+        figuren.extend(nieuw)
 
     if kies & {"verwijsindex", "signaalpad"}:
         vi, database = figuur_verwijsindex(werk)
@@ -667,35 +713,35 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(database, geladen)
             laad_rest(werk, geladen)
             toon(figuren_signaalpad(werk, geladen))
-    if "dkd" in kies:
-        toon(figuur_dkd(werk))
-    if "backfill" in kies:
-        toon([figuur_backfill(werk)])
-    if "sensor" in kies:
-        toon([figuur_sensor(werk)])
-    if "process" in kies:
-        toon([figuur_process(werk)])
+    for naam, figuur in (
+        ("dkd", figuur_dkd),
+        ("backfill", figuur_backfill),
+        ("sensor", figuur_sensor),
+        ("process", figuur_process),
+    ):
+        if naam in kies:
+            gemeten = figuur(werk)
+            toon(gemeten if isinstance(gemeten, list) else [gemeten])
+    return figuren
 
-    mislukt = [f.name for f in figuren if not f.geslaagd]
+
+def _write_result(opzet: Opzet, figuren: list[Figuur], duur: float, uit: str | None) -> Path:
+    """The whole result as JSON: the machine, every figure with its samples, how long it took."""
     uitslag = {
         "schaal": opzet.name,
         "tijdstip": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "duur_s": round(time.perf_counter() - begin, 1),
+        "duur_s": round(duur, 1),
         "machine": machine(),
         "figuren": [asdict(f) for f in figuren],
     }
-    uit = (
-        Path(args.uit)
-        if args.uit
+    pad = (
+        Path(uit)
+        if uit
         else (HIER / "results" / f"{opzet.name}-{dt.datetime.now():%Y%m%d-%H%M%S}.json")
     )
-    uit.parent.mkdir(parents=True, exist_ok=True)
-    uit.write_text(json.dumps(uitslag, indent=2, ensure_ascii=False, default=str) + "\n")
-    print(
-        f"{len(figuren) - len(mislukt)} van {len(figuren)} figuren gehaald "
-        f"in {uitslag['duur_s']:.0f} s; resultaten: {uit}"
-    )
-    return 1 if mislukt and opzet.streng else 0
+    pad.parent.mkdir(parents=True, exist_ok=True)
+    pad.write_text(json.dumps(uitslag, indent=2, ensure_ascii=False, default=str) + "\n")
+    return pad
 
 
 if __name__ == "__main__":
