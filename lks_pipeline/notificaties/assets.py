@@ -173,19 +173,19 @@ class Ledger:
             with mail.transport(outbox) as transport:
                 for row in ready:
                     self._send_one(transport, mail.mail_from, row)
-        except Undeliverable as fout:
+        except Undeliverable as error:
             handled = {r["bestand"] for r in self.sent + self.failed}
             for row in ready:
                 if row["bestand"] not in handled:
-                    self.fail(row, str(fout))
+                    self.fail(row, str(error))
 
     def _send_one(self, transport, sender: str, row: dict) -> None:
         msg = email_message(_notificatie(row), sender, row["ontvanger"])
         try:
             kanaal = transport.send(msg)
-        except Undeliverable as fout:
-            self.fail(row, str(fout))
-            if fout.alles:
+        except Undeliverable as error:
+            self.fail(row, str(error))
+            if error.transport_down:
                 raise
             return
         crashpoint("notificatie:na_verzending")
@@ -201,11 +201,11 @@ class Ledger:
         )
         self.sent.append(row)
 
-    def fail(self, row: dict, fout: str) -> None:
+    def fail(self, row: dict, error: str) -> None:
         """Record why a mail was not sent; it stays open for the next run."""
-        self.conn.execute(FAILED_SQL, {"fout": fout, **_key(row)})
+        self.conn.execute(FAILED_SQL, {"fout": error, **_key(row)})
         self.failed.append(row)
-        self.log.warning(f"Notificatie {row['bestand']} niet verzonden: {fout}")
+        self.log.warning(f"Notificatie {row['bestand']} niet verzonden: {error}")
 
 
 def _key(row: dict) -> dict:

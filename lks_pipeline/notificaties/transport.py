@@ -16,11 +16,11 @@ from lks_pipeline.core.files import private_folder, write_atomic
 
 
 class Undeliverable(Exception):
-    """The mail was not accepted; `alles` says whether the whole transport is down."""
+    """The mail was not accepted; `transport_down` says whether the whole transport is down."""
 
-    def __init__(self, reden: str, *, alles: bool):
-        super().__init__(reden)
-        self.alles = alles
+    def __init__(self, reason: str, *, transport_down: bool):
+        super().__init__(reason)
+        self.transport_down = transport_down
 
 
 def _reason(error: Exception) -> str:
@@ -38,11 +38,11 @@ class SmtpTransport:
         try:
             self._smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as error:
-            raise Undeliverable(_reason(error), alles=False) from error
+            raise Undeliverable(_reason(error), transport_down=False) from error
         except (smtplib.SMTPServerDisconnected, OSError) as error:
-            raise Undeliverable(_reason(error), alles=True) from error
+            raise Undeliverable(_reason(error), transport_down=True) from error
         except smtplib.SMTPException as error:
-            raise Undeliverable(_reason(error), alles=False) from error
+            raise Undeliverable(_reason(error), transport_down=False) from error
         return "smtp"
 
 
@@ -68,11 +68,11 @@ def smtp_session(
     password: str | None,
     timeout: float,
 ) -> Iterator[SmtpTransport]:
-    """Open, secure and log in; `Onbezorgbaar(alles=True)` when the server cannot be used."""
+    """Open, secure and log in; `Undeliverable(transport_down=True)` when the server fails."""
     try:
         smtp = smtplib.SMTP(host, port, timeout=timeout)
     except OSError as error:
-        raise Undeliverable(_reason(error), alles=True) from error
+        raise Undeliverable(_reason(error), transport_down=True) from error
     try:
         try:
             smtp.ehlo()
@@ -84,11 +84,11 @@ def smtp_session(
                     raise Undeliverable(
                         "LKS_SMTP_USER is gezet zonder STARTTLS: het wachtwoord gaat nooit "
                         "onversleuteld over het netwerk",
-                        alles=True,
+                        transport_down=True,
                     )
                 smtp.login(user, password or "")
         except (smtplib.SMTPException, OSError) as error:
-            raise Undeliverable(_reason(error), alles=True) from error
+            raise Undeliverable(_reason(error), transport_down=True) from error
         yield SmtpTransport(smtp)
     finally:
         try:
