@@ -360,6 +360,8 @@ def test_process_in_process_counts_its_summary_in_the_warehouse(tmp_path, monkey
         "UWV-002;ZIEK_UIT_DIENST;333333305;1976-07-08;Pietersen;;C.;Groen B.V.;123456789L01;"
         "2026-10-01;2026-11-15;2026-11-30;;\n",
     )
+    # Recorded in the quarantine by inbox_bestandsnamen, but not a file any feed read.
+    write(data / "inbox" / "uwv" / "notities.txt", "geen levering\n")
     for name, value in cli_env(data, tmp_path / "home", DAGSTER_EVENT_BATCH_SIZE="1000").items():
         monkeypatch.setenv(name, value)
     for name in ("LKS_DUCKDB_PATH", "LKS_SMTP_HOST", "LKS_CRASHPUNT", "LKS_CRASHPUNT_EENMALIG"):
@@ -370,6 +372,7 @@ def test_process_in_process_counts_its_summary_in_the_warehouse(tmp_path, monkey
 
     # Reference data, inbox_job (names and instellingen), the verwijsindex, the UWV day, the
     # signal path of the day, and the analysts' copy.
+    assert "[2/4] inbox_bestandsnamen, dkd_instellingen: 2 rijen, 0 in quarantaine" in out
     assert "[3/4] verwijsindex GM0363: 1 rijen, 1 in quarantaine, 0 bestand(en) afgewezen" in out
     assert "[1/1] signalen 2026-11-20: 1 notificaties verzonden" in out
     # GM0363 delivers by verzamelbestand but never sent one (GEEN_AANLEVERING), and its

@@ -1,6 +1,7 @@
 """The house rules of docs/architecture.md, read from the code's own imports and definitions."""
 
 import ast
+import importlib
 from pathlib import Path
 
 from lks_pipeline_tests.conftest import REPO
@@ -78,6 +79,13 @@ def reaches_dagster(module: str, known: dict[str, Path], seen: set[str]) -> str 
         if name in known and (chain := reaches_dagster(name, known, seen)):
             return f"{module} -> {chain}"
     return None
+
+
+def test_every_module_imports():
+    """The fast tier touches every module: each one imports on its own."""
+    for module in modules():
+        if not module.endswith("__main__"):  # that one runs the command line
+            importlib.import_module(module)
 
 
 def test_every_module_lives_in_a_room():

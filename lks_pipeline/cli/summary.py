@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+# Files a feed read (they have a sha256); inbox entries that are never read, recorded beside
+# them by inbox_bestandsnamen, are not files read.
 FILES_SQL = """
 SELECT count(*), count(*) FILTER (WHERE status = 'afgewezen'),
     coalesce(sum(regels_gequarantaineerd), 0)
-FROM leveringen WHERE verwerkt_op >= $since
+FROM leveringen WHERE verwerkt_op >= $since AND sha256 IS NOT NULL
 """
 SENT_SQL = "SELECT count(*) FROM notificaties WHERE verzonden_op >= $since"
 DAY_SQL = """
