@@ -195,23 +195,32 @@ def _column_schema(schema: pa.DataFrameSchema) -> dg.TableSchemaMetadataValue:
         return pandera_schema_to_dagster_type(schema).metadata["schema"]
 
 
-def _write_verwijsindex(conn, read: ReadFile) -> None:
-    lv = read.levering
-    fixed = {
-        "gemeentecode": lv.gemeentecode,
-        "leverdatum": lv.leverdatum,
-        "bestand": lv.bestand,
-    }
-    rows = read.parsed.tables["verwijsindex"]
-    replace_rows(conn, "verwijsindex", rows, "gemeentecode = ?", [lv.gemeentecode], fixed)
+def _replace_by(table: str, key: str, *fixed: str) -> Callable[[object, ReadFile], None]:
+    """A feed's write: the file's rows replace the rows of `table` with the same `key`.
+
+    `fixed` names the delivery's own columns (from its file name), added to every row.
+    """
+
+    def write(conn, read: ReadFile) -> None:
+        values = {column: getattr(read.levering, column) for column in fixed}
+        rows = read.parsed.tables[table]
+        replace_rows(conn, table, rows, f"{key} = ?", [values[key]], values)
+
+    return write
 
 
-def _describe_verwijsindex(parsed: ReadResult) -> dict:
-    rows = parsed.tables["verwijsindex"]
-    return {
-        "dagster/partition_row_count": len(rows),
-        "per cluster": value_counts(rows, "cluster", "rijen"),
-    }
+def _counts_by(table: str, column: str, label: str) -> Callable[[ReadResult], dict]:
+    """A feed's UI counts: rows loaded, rows per value of `column`, and its warnings."""
+
+    def describe(parsed: ReadResult) -> dict:
+        rows = parsed.tables[table]
+        return {
+            "dagster/partition_row_count": len(rows),
+            f"per {column}": value_counts(rows, column, label),
+            **{f"waarschuwing: {w}": n for w, n in parsed.warning_counts.items()},
+        }
+
+    return describe
 
 
 def _read_dkd(levering: Levering) -> ReadResult:
@@ -249,42 +258,27 @@ def _describe_dkd(parsed: ReadResult) -> dict:
     }
 
 
-def _write_uwv(conn, read: ReadFile) -> None:
-    lv = read.levering
-    rows = read.parsed.tables["uwv_events"]
-    fixed = {"leverdatum": lv.leverdatum, "bestand": lv.bestand}
-    replace_rows(conn, "uwv_events", rows, "leverdatum = ?", [lv.leverdatum], fixed)
-
-
-def _describe_uwv(parsed: ReadResult) -> dict:
-    rows = parsed.tables["uwv_events"]
-    return {
-        "dagster/partition_row_count": len(rows),
-        "per berichttype": value_counts(rows, "berichttype", "events"),
-        **{f"waarschuwing: {w}": n for w, n in parsed.warning_counts.items()},
-    }
-
-
-def _write_instellingen(conn, read: ReadFile) -> None:
-    lv = read.levering
-    rows = read.parsed.tables["dkd_instellingen"]
-    fixed = {"leverdatum": lv.leverdatum, "bestand": lv.bestand}
-    replace_rows(conn, "dkd_instellingen", rows, "bestand = ?", [lv.bestand], fixed)
-
-
 VERWIJSINDEX = FeedSpec(
     "verwijsindex",
     csv_feeds.read_verwijsindex,
-    _write_verwijsindex,
-    _describe_verwijsindex,
+    _replace_by("verwijsindex", "gemeentecode", "gemeentecode", "leverdatum", "bestand"),
+    _counts_by("verwijsindex", "cluster", "rijen"),
     per_gemeente=True,
 )
 DKD_REINTEGRATIE = FeedSpec(
     "dkd_reintegratie", _read_dkd, _write_dkd, _describe_dkd, per_gemeente=True
 )
-UWV = FeedSpec("uwv", csv_feeds.read_uwv, _write_uwv, _describe_uwv)
+UWV = FeedSpec(
+    "uwv",
+    csv_feeds.read_uwv,
+    _replace_by("uwv_events", "leverdatum", "leverdatum", "bestand"),
+    _counts_by("uwv_events", "berichttype", "events"),
+)
 INSTELLINGEN = FeedSpec(
-    "dkd_instellingen", csv_feeds.read_instellingen, _write_instellingen, snapshot=False
+    "dkd_instellingen",
+    csv_feeds.read_instellingen,
+    _replace_by("dkd_instellingen", "bestand", "leverdatum", "bestand"),
+    snapshot=False,
 )
 
 
