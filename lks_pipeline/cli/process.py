@@ -30,6 +30,7 @@ from lks_pipeline.cli.summary import ProcessResult
 from lks_pipeline.core.partitions import run_target
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.settings import data_root, warehouse_path, warehouse_wait_seconds
+from lks_pipeline.core.warehouse import utc_now
 from lks_pipeline.ingest.assets import ALLEEN_NIEUW, uwv_events
 from lks_pipeline.notificaties.assets import notificaties
 
@@ -109,7 +110,7 @@ def ingest(session: Session) -> list[plan.Task]:
     only_new = {} if session.everything else {ALLEEN_NIEUW: "ja"}
     for i, bundle in enumerate(runs, 1):
         label = f"[{i}/{len(runs)}] {bundle.name}"
-        since = summary.now()
+        since = utc_now()
         tags = {**bundle.tags, **only_new}
         outcome = session.execute(bundle.job, label, assets=bundle.assets, tags=tags)
         if outcome is None:
@@ -148,7 +149,7 @@ def signal_path(session: Session, tasks: list[plan.Task]) -> list[str]:
         )
         label = f"[{i}/{len(series)}] signalen {name}"
         partition, tags = run_target(stretch)
-        since = summary.now()
+        since = utc_now()
         assets = [asset.key for asset in jobs.SIGNAALPAD]
         outcome = session.execute(
             jobs.signalen_job, label, partition=partition, assets=assets, tags=tags
@@ -179,7 +180,7 @@ def held_back_mail(session: Session, behind: list[str]) -> None:
     if behind or not plan.notificaties_behind(session.instance):
         return
     label = "notificaties"
-    since = summary.now()
+    since = utc_now()
     if session.execute(jobs.notificaties_job, label, assets=[notificaties.key]) is not None:
         with session.warehouse.get_connection() as conn:
             sent = summary.sent_since(conn, since)

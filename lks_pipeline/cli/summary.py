@@ -33,11 +33,6 @@ SELECT
 """
 
 
-def now() -> dt.datetime:
-    """UTC without a zone, as the tables store their timestamps."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 @dataclass(frozen=True)
 class Files:
     """Files a run recorded in `leveringen`: read or rejected, and their quarantined rows."""

@@ -10,6 +10,7 @@ transaction are a known source of trouble.
 Long queries live as `.sql` files in the room that runs them, read with `load_sql`.
 """
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -36,6 +37,15 @@ SCHEMA_ROOMS = (
 def schema_sql() -> str:
     """Every room's `schema.sql`, in flow order: the whole warehouse's DDL."""
     return "\n".join(load_sql(f"lks_pipeline.{room}", "schema.sql") for room in SCHEMA_ROOMS)
+
+
+def utc_now() -> dt.datetime:
+    """Now, as every table stores its timestamps: UTC without a zone.
+
+    One place, because `process` counts what a run did by comparing these timestamps with the
+    moment the run started (`cli/summary.py`).
+    """
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:

@@ -31,7 +31,13 @@ from dagster_pandera import pandera_schema_to_dagster_type
 from lks_pipeline.core.metadata import value_counts
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, gemeente_partitions
 from lks_pipeline.core.resources import LksSettings, Warehouse
-from lks_pipeline.core.warehouse import ensure_schema, replace_row, replace_rows, transaction
+from lks_pipeline.core.warehouse import (
+    ensure_schema,
+    replace_row,
+    replace_rows,
+    transaction,
+    utc_now,
+)
 from lks_pipeline.ingest import csv_feeds, dkd, inbox, schemas
 from lks_pipeline.ingest.inbox import Levering
 from lks_pipeline.ingest.leveringen import (
@@ -412,7 +418,7 @@ def inbox_bestandsnamen(
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
         with transaction(conn, "inbox_bestandsnamen"):
-            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            now = utc_now()
             for entry in onleesbaar:
                 where, params = "feed = ? AND bestand = ?", [entry.feed, entry.bestand]
                 levering = {

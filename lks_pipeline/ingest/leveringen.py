@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import duckdb
 
-from lks_pipeline.core.warehouse import replace_row, replace_rows
+from lks_pipeline.core.warehouse import replace_row, replace_rows, utc_now
 from lks_pipeline.ingest.csv_file import FileRejected
 from lks_pipeline.ingest.inbox import Levering
 from lks_pipeline.ingest.result import Quarantaine, ReadResult, quarantaine_rows
@@ -139,7 +139,7 @@ def record(conn, feed: str, selection: Selection, gemeentecode: str | None) -> N
     `gemeentecode`: the partition of a per-gemeente snapshot feed, whose older loaded files
     become `vervangen` when a newer one is loaded.
     """
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utc_now()
     loaded = selection.loaded
     if loaded is not None and gemeentecode is not None:
         conn.execute(

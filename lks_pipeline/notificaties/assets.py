@@ -17,7 +17,6 @@ the same Message-ID. Any mail not sent makes the step fail after recording why, 
 exits 1 and the UI shows the run red; nothing is lost.
 """
 
-import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -26,7 +25,7 @@ import pandas as pd
 from lks_pipeline.core.crashpoints import crashpoint
 from lks_pipeline.core.metadata import column_schema
 from lks_pipeline.core.resources import LksSettings, Warehouse
-from lks_pipeline.core.warehouse import ensure_schema, load_sql, statements, transaction
+from lks_pipeline.core.warehouse import ensure_schema, load_sql, statements, transaction, utc_now
 from lks_pipeline.notificaties.message import Notificatie, email_message
 from lks_pipeline.notificaties.resources import Mail
 from lks_pipeline.notificaties.transport import Undeliverable
@@ -50,10 +49,6 @@ NO_ADDRESS_SQL = """
 UPDATE notificaties SET status = 'geen_adres', laatste_fout = NULL
 WHERE bestand = $bestand AND sha256 = $sha256
 """
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _file_matches(root: Path, pad: str, expected: str) -> bool:
@@ -150,7 +145,7 @@ class Ledger:
         """Add a row for every new report content, and retire what newer bytes replaced."""
         with transaction(self.conn, "notificaties"):
             for statement in statements(UPDATE_SQL):
-                self.conn.execute(statement, {"nu": _now()} if "$nu" in statement else {})
+                self.conn.execute(statement, {"nu": utc_now()} if "$nu" in statement else {})
 
     def ready_to_send(self, root: Path) -> list[dict]:
         """The open rows with an address whose file on disk still has the recorded bytes."""
@@ -195,7 +190,7 @@ class Ledger:
                 "ontvanger": row["ontvanger"],
                 "kanaal": kanaal,
                 "message_id": msg["Message-ID"],
-                "nu": _now(),
+                "nu": utc_now(),
                 **_key(row),
             },
         )

@@ -21,7 +21,7 @@ from lks_pipeline.core.files import private_folder, remove_temp_leftovers, write
 from lks_pipeline.core.metadata import column_schema
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
 from lks_pipeline.core.resources import LksSettings, Warehouse
-from lks_pipeline.core.warehouse import ensure_schema, replace_rows, transaction
+from lks_pipeline.core.warehouse import ensure_schema, replace_rows, transaction, utc_now
 from lks_pipeline.rapporten import signaalrapport
 from lks_pipeline.signalen.assets import LEKKEN_SQL, signalen
 
@@ -140,7 +140,7 @@ def _gemeld(conn, dag: dt.date) -> dict[tuple[str, str], int]:
 def _write_day(context, conn, root, reports, dag: dt.date) -> tuple[pd.DataFrame, dict]:
     """Write one day's reports and replace its records in one transaction."""
     known_records = _known_records(conn, dag)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utc_now()
     records, to_write, cleaned, cleaned_folders = [], {}, 0, set()
     for report in signaalrapport.rapporten(conn, dag):
         sha256 = signaalrapport.sha256(report.content)

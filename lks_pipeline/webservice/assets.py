@@ -24,7 +24,7 @@ import pandas as pd
 from lks_pipeline.core.metadata import column_schema
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
 from lks_pipeline.core.resources import Warehouse
-from lks_pipeline.core.warehouse import ensure_schema, replace_rows, transaction
+from lks_pipeline.core.warehouse import ensure_schema, replace_rows, transaction, utc_now
 from lks_pipeline.ingest.assets import dkd_instellingen, uwv_events, verwijsindex
 from lks_pipeline.ingest.result import Quarantaine, quarantaine_rows
 from lks_pipeline.webservice.client import Answer, ask
@@ -163,7 +163,7 @@ def ask_all(webservice: DkdWebservice, batches: list[Batch]) -> list[tuple[Answe
                 backoff=webservice.wachttijd_seconds,
                 name=batch.name,
             )
-        return answer, dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return answer, utc_now()
 
     if not batches:
         return []
