@@ -8,13 +8,11 @@ from lks_pipeline.analyse import assets as analyse
 from lks_pipeline.automation.jobs import ALL_JOBS
 from lks_pipeline.automation.schedules import dagelijks_0700
 from lks_pipeline.automation.sensors import ALL_SENSORS
-from lks_pipeline.core.resources import LksSettings, Warehouse
+from lks_pipeline.core.resources import LksSettings, Warehouse, env_int, env_or
 from lks_pipeline.core.settings import (
     default_warehouse,
     env_flag,
     env_float,
-    env_int,
-    env_or,
     warehouse_wait_seconds,
 )
 from lks_pipeline.ingest import assets as ingest
@@ -46,6 +44,7 @@ def resources_from_env() -> dict:
             smtp_password=env_or("LKS_SMTP_PASSWORD", ""),
             smtp_timeout_seconds=env_float("LKS_SMTP_TIMEOUT", 30.0),
             mail_from=env_or("LKS_MAIL_FROM", "lks-signalen@localhost"),
+            portaal_url=env_or("LKS_PORTAAL_URL", "http://127.0.0.1:8000/"),
         ),
         "webservice": DkdWebservice(
             timeout_seconds=env_float("LKS_WEBSERVICE_TIMEOUT", 10.0),

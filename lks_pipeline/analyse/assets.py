@@ -17,6 +17,7 @@ from lks_pipeline.aanleverfouten.assets import dkd_aanleverfouten
 from lks_pipeline.core.crashpoints import crashpoint
 from lks_pipeline.core.files import sync_folder
 from lks_pipeline.core.resources import Warehouse
+from lks_pipeline.core.settings import ANALYSE_FILE
 from lks_pipeline.core.warehouse import ensure_schema
 from lks_pipeline.ingest.assets import (
     dkd_instellingen,
@@ -30,8 +31,6 @@ from lks_pipeline.rapporten.assets import signaalrapporten
 from lks_pipeline.referentie.assets import doelgroepregister_codes, gemeenten
 from lks_pipeline.signalen.assets import poortwachter_termijnen, signalen
 from lks_pipeline.webservice.assets import dkd_webservice
-
-ANALYSE_FILE = "lks_analyse.duckdb"
 
 
 def publish(conn, target: Path) -> int:

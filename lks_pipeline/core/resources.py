@@ -21,6 +21,16 @@ from pydantic import Field
 from lks_pipeline.core.files import private_folder
 
 
+def env_or(name: str, default: str) -> str | dg.EnvVar:
+    """EnvVar when set, so the UI shows where a value came from; otherwise the demo default."""
+    return dg.EnvVar(name) if name in os.environ else default
+
+
+def env_int(name: str, default: int) -> int | dg.EnvVar:
+    """An integer EnvVar when set, else the default."""
+    return dg.EnvVar.int(name) if name in os.environ else default
+
+
 class LksSettings(dg.ConfigurableResource):
     """The data root of rules 3 and the folders under it."""
 

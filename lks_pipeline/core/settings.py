@@ -1,24 +1,16 @@
 """Settings from the environment (rules 3): the `LKS_*` variables and their demo defaults.
 
 Every variable has a working default, so the demo needs nothing set. `definitions.py` builds the
-resources from these; the command line reads the data root and the warehouse path here too, so
-both agree on where things are. docs/operations.md lists every variable.
+resources from these; the command line and the portal read the data root and the warehouse path
+here too, so all agree on where things are. Pure: the portal imports it without loading Dagster.
+docs/operations.md lists every variable.
 """
 
 import os
 from pathlib import Path
 
-import dagster as dg
-
-
-def env_or(name: str, default: str) -> str | dg.EnvVar:
-    """EnvVar when set, so the UI shows where a value came from; otherwise the demo default."""
-    return dg.EnvVar(name) if name in os.environ else default
-
-
-def env_int(name: str, default: int) -> int | dg.EnvVar:
-    """An integer EnvVar when set, else the default."""
-    return dg.EnvVar.int(name) if name in os.environ else default
+# The analysts' copy next to the live warehouse (rules 6.4); the portal reads it too.
+ANALYSE_FILE = "lks_analyse.duckdb"
 
 
 def env_flag(name: str, default: bool) -> bool:
@@ -57,3 +49,8 @@ def warehouse_path() -> Path:
 def warehouse_wait_seconds() -> float:
     """LKS_WAREHOUSE_WACHT: how long a step waits for another process to release the file."""
     return env_float("LKS_WAREHOUSE_WACHT", 600.0)
+
+
+def analyse_path() -> Path:
+    """The analysts' copy, `lks_analyse.duckdb` beside the live warehouse."""
+    return warehouse_path().with_name(ANALYSE_FILE)
