@@ -47,6 +47,9 @@ Bestand:         GM0599_LKS_einde_zw_signaalrapport_20261120.csv
 Leverdatum:      20-11-2026
 Aantal signalen: 1
 
+U haalt het bestand op in het portaal, na inloggen, onder Ophalen:
+http://127.0.0.1:8000/ophalen/lks-einde-zw/
+
 Deze e-mail bevat geen persoonsgegevens;
 de signalen staan alleen in het bestand.
 
@@ -383,7 +386,7 @@ def test_login_without_starttls_is_refused_before_anything_is_sent(data_root, sm
 
 @pytest.mark.slow
 def test_without_smtp_host_mail_is_an_eml_in_the_outbox_once(data_root):
-    with dag_verwerker(data_root, Mail()) as run:
+    with dag_verwerker(data_root, Mail(portaal_url="https://portaal.example.nl/lks")) as run:
         assert run.dag().success
         outbox = data_root / "outbox"
         namen = sorted(p.name for p in outbox.iterdir())
@@ -402,7 +405,10 @@ def test_without_smtp_host_mail_is_an_eml_in_the_outbox_once(data_root):
     assert eml.stat().st_mode & 0o777 == 0o600
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert (msg["To"], msg["Subject"]) == ("lks@gm0599.example.nl", EINDE_ZW)
-    assert content(msg) == GM0599_TEKST
+    # The mail names the page of LKS_PORTAAL_URL where the report waits (rules 8.4).
+    assert content(msg) == GM0599_TEKST.replace(
+        "http://127.0.0.1:8000/", "https://portaal.example.nl/lks/"
+    )
     assert query(
         data_root, "SELECT DISTINCT kanaal FROM notificaties WHERE kanaal IS NOT NULL"
     ) == [("eml",)]

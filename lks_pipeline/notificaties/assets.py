@@ -167,15 +167,15 @@ class Ledger:
         try:
             with mail.transport(outbox) as transport:
                 for row in ready:
-                    self._send_one(transport, mail.mail_from, row)
+                    self._send_one(transport, mail, row)
         except Undeliverable as error:
             handled = {r["bestand"] for r in self.sent + self.failed}
             for row in ready:
                 if row["bestand"] not in handled:
                     self.fail(row, str(error))
 
-    def _send_one(self, transport, sender: str, row: dict) -> None:
-        msg = email_message(_notificatie(row), sender, row["ontvanger"])
+    def _send_one(self, transport, mail: Mail, row: dict) -> None:
+        msg = email_message(_notificatie(row), mail.mail_from, row["ontvanger"], mail.portaal_url)
         try:
             kanaal = transport.send(msg)
         except Undeliverable as error:

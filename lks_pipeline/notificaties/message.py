@@ -10,6 +10,9 @@ Decisions where the spec is silent:
   its Message-ID.
 - The body names the gemeente, the product, the file, the delivery day and the number of
   signals, and says when the file replaces an earlier version. It holds no BSN and no name.
+- It names the portal page where the report waits (rules 8.4): `LKS_PORTAAL_URL` followed by
+  `ophalen/<product>/`, the page that lists the product's reports after logging in. The link
+  carries no file name or id, so a forwarded mail reveals nothing more than the mail itself.
 """
 
 import datetime as dt
@@ -43,7 +46,12 @@ class Notificatie:
         domain = sender.rpartition("@")[2] or "localhost"
         return f"<{self.bestand.removesuffix('.csv')}.{self.sha256[:16]}@{domain}>"
 
-    def body(self) -> str:
+    def portaal_pagina(self, portaal_url: str) -> str:
+        """The portal page that lists this report's product (rules 8.2, Ophalen)."""
+        slug = {p.name: p.slug for p in PRODUCTEN}[self.product]
+        return f"{portaal_url.rstrip('/')}/ophalen/{slug}/"
+
+    def body(self, portaal_url: str) -> str:
         regels = [
             "Geachte heer, mevrouw,",
             "",
@@ -58,6 +66,9 @@ class Notificatie:
             regels += ["", "Dit bestand vervangt een eerdere versie met dezelfde naam."]
         regels += [
             "",
+            "U haalt het bestand op in het portaal, na inloggen, onder Ophalen:",
+            self.portaal_pagina(portaal_url),
+            "",
             "Deze e-mail bevat geen persoonsgegevens;",
             "de signalen staan alleen in het bestand.",
             "",
@@ -68,8 +79,10 @@ class Notificatie:
         return "\n".join(regels)
 
 
-def email_message(notificatie: Notificatie, sender: str, ontvanger: str) -> EmailMessage:
-    """The e-mail for one report, to one gemeente address."""
+def email_message(
+    notificatie: Notificatie, sender: str, ontvanger: str, portaal_url: str
+) -> EmailMessage:
+    """The e-mail for one report, to one gemeente address, naming its portal page."""
     msg = EmailMessage()
     msg["From"] = f"{SENDER_NAME} <{sender}>"
     msg["To"] = ontvanger
@@ -77,5 +90,5 @@ def email_message(notificatie: Notificatie, sender: str, ontvanger: str) -> Emai
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = notificatie.message_id(sender)
     msg["X-LKS-Rapport"] = notificatie.bestand
-    msg.set_content(notificatie.body())
+    msg.set_content(notificatie.body(portaal_url))
     return msg

@@ -27,6 +27,11 @@ class Mail(dg.ConfigurableResource):
         default="lks-signalen@localhost", description="LKS_MAIL_FROM: the sender address."
     )
 
+    portaal_url: str = Field(
+        default="http://127.0.0.1:8000/",
+        description="LKS_PORTAAL_URL: the portal's public address, named in every mail.",
+    )
+
     @property
     def kanaal(self) -> str:
         return f"smtp://{self.smtp_host}:{self.smtp_port}" if self.smtp_host else "outbox"

@@ -64,12 +64,14 @@ class Product:
     """One information product: its signals, its file name, its columns and its mail subject.
 
     `columns` pairs each header with the SQL of its cell, over `s` (signalen) and `e`
-    (uwv_events of the same row).
+    (uwv_events of the same row). `slug` names the product in the portal's addresses
+    (`/ophalen/<slug>/`), which the notification e-mail links to.
     """
 
     name: str
     rapport: str
     subject: str
+    slug: str
     columns: tuple[tuple[str, str], ...]
 
     def file_name(self, gemeentecode: str, dag: dt.date) -> str:
@@ -98,6 +100,7 @@ REINTEGRATIE = Product(
     name="LKS re-integratie",
     rapport="Re-integratie_signaalrapport",
     subject="Er staat een 'Re-integratie_signaalrapport' voor u klaar",
+    slug="lks-re-integratie",
     columns=(
         ("BSN", excel_safe("s.bsn")),
         ("Datum einde uitkeringsverhouding", date_cell("e.datum_einde_uitkeringsverhouding")),
@@ -109,6 +112,7 @@ EINDE_ZW = Product(
     name="LKS einde zw",
     rapport="LKS_einde_zw_signaalrapport",
     subject="Er staat een rapport 'LKS einde zw' voor u klaar",
+    slug="lks-einde-zw",
     columns=(
         ("BSN", excel_safe("s.bsn")),
         ("Geboortedatum", date_cell("e.geboortedatum")),
