@@ -4,11 +4,13 @@
 - `process` processes everything new in the inbox through the same Definitions and instance as
   the UI (`process.py`).
 - `dev` starts the UI (`dagster dev`) on the same instance (`dev.py`).
+- `portaal` serves the gemeenteportaal and manages its users and audit log (`portaal.py`).
 
 Each command's module is imported only when it runs, so `generate` never loads Dagster.
 """
 
 import argparse
+import datetime as dt
 import importlib
 
 SCALES = ("demo", "klein", "national")
@@ -44,7 +46,30 @@ def parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser("dev", help="start de Dagster UI op dezelfde instance")
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER)
+    _portaal(sub.add_parser("portaal", help="start het gemeenteportaal; beheer gebruikers"))
     return top
+
+
+def _portaal(portaal: argparse.ArgumentParser) -> None:
+    sub = portaal.add_subparsers(dest="portaal_command")
+    gebruiker = sub.add_parser(
+        "gebruiker", help="maak een gebruiker; wachtwoord via standaardinvoer"
+    )
+    gebruiker.add_argument("naam")
+    wie = gebruiker.add_mutually_exclusive_group(required=True)
+    wie.add_argument("--gemeente", metavar="GMxxxx")
+    wie.add_argument("--ib", action="store_true", help="medewerker van het Inlichtingenbureau")
+    gebruiker.add_argument("--rol", choices=("medewerker", "beheerder"), default="medewerker")
+    gebruiker.add_argument(
+        "--machtiging",
+        action="append",
+        choices=("LKS re-integratie", "LKS einde zw", "DKD aanleveren"),
+        help="herhaalbaar; zonder: alle drie",
+    )
+    gebruiker.add_argument("--email", metavar="ADRES")
+    audit = sub.add_parser("audit", help="het auditlog als JSON-regels")
+    audit.add_argument("--sinds", type=dt.date.fromisoformat, metavar="JJJJ-MM-DD")
+    sub.add_parser("demo", help="demogebruikers voor de demo-inbox (nooit in productie)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,149 @@
+"""`lks-pipeline portaal`: serve the gemeenteportaal, and manage its users and audit log.
+
+- `portaal` migrates the portal's database, then serves it with gunicorn on
+  LKS_PORTAAL_HOST:LKS_PORTAAL_PORT (default 127.0.0.1:8000), LKS_PORTAAL_WORKERS processes.
+- `portaal gebruiker NAAM ...` creates a user; the password comes from standard input, and the
+  one line printed is the `otpauth://` URI of its second factor.
+- `portaal audit [--sinds JJJJ-MM-DD]` prints the audit log as JSON lines.
+- `portaal demo` (re)creates demo users for the gemeenten in the analysts' copy.
+
+Exit codes: 0 done, 1 refused (the reason on standard error), 2 usage error.
+"""
+
+import datetime as dt
+import getpass
+import json
+import os
+import sys
+
+import duckdb
+
+from lks_pipeline.core.files import private_folder
+from lks_pipeline.core.settings import data_root, env_flag
+
+# gunicorn's access log without the request line: a typed address may hold a BSN, and the
+# audit log already records every request that matters, masked.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s" %(s)s %(b)s %(M)sms'
+
+
+def run(args) -> int:
+    """Dispatch `portaal` and its subcommands; Django is set up only here."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lks_pipeline.portaal.settings")
+    private_folder(data_root() / "portaal")
+    import django
+
+    django.setup()
+    command = {None: serve, "gebruiker": gebruiker, "audit": audit, "demo": demo}
+    return command[args.portaal_command](args)
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def serve(args) -> int:
+    """Migrate, then serve with gunicorn until stopped."""
+    from gunicorn.app.base import BaseApplication
+
+    from lks_pipeline.portaal.wsgi import application
+
+    _migrate()
+
+    class Server(BaseApplication):
+        def load_config(self):
+            host = os.environ.get("LKS_PORTAAL_HOST", "127.0.0.1")
+            port = os.environ.get("LKS_PORTAAL_PORT", "8000")
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", int(os.environ.get("LKS_PORTAAL_WORKERS", "2")))
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+            self.cfg.set("proc_name", "lks-portaal")
+            # No control socket in $HOME: systemd (or compose) starts and stops the portal.
+            self.cfg.set("control_socket_disable", True)
+
+        def load(self):
+            return application
+
+    Server().run()
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("Wachtwoord: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def gebruiker(args) -> int:
+    """Create one user; print the URI of its second factor."""
+    from lks_pipeline.portaal.gebruikers import Geweigerd, maak
+
+    _migrate()
+    try:
+        nieuw = maak(
+            args.naam,
+            _read_password(),
+            None if args.ib else args.gemeente,
+            rol=args.rol,
+            machtigingen=args.machtiging,
+            email=args.email or "",
+        )
+    except Geweigerd as error:
+        print(f"portaal gebruiker: {error}", file=sys.stderr)
+        return 1
+    print(nieuw.otpauth)
+    return 0
+
+
+def audit(args) -> int:
+    """The audit log as JSON lines, oldest first, from `--sinds` (Europe/Amsterdam) on."""
+    from django.utils import timezone
+
+    from lks_pipeline.portaal.models import AuditRegel
+
+    _migrate()
+    regels = AuditRegel.objects.order_by("id")
+    if args.sinds:
+        begin = dt.datetime.combine(args.sinds, dt.time(), timezone.get_default_timezone())
+        regels = regels.filter(wanneer__gte=begin)
+    for r in regels.iterator():
+        regel = {
+            "wanneer": timezone.localtime(r.wanneer).isoformat(timespec="seconds"),
+            "gebruiker": r.gebruiker,
+            "gemeentecode": r.gemeentecode,
+            "actie": r.actie,
+            "object": r.object,
+            "adres": r.adres,
+            "resultaat": r.resultaat,
+        }
+        print(json.dumps(regel, ensure_ascii=False))
+    return 0
+
+
+def demo(args) -> int:
+    """Demo users for every gemeente the analysts' copy has reports or aanleverfouten of."""
+    from django.conf import settings
+
+    from lks_pipeline.portaal.gebruikers import demo as make_demo
+
+    if env_flag("LKS_PORTAAL_HTTPS", False):
+        print("portaal demo: geweigerd, LKS_PORTAAL_HTTPS=1 (productie)", file=sys.stderr)
+        return 1
+    if not settings.ANALYSE_PATH.is_file():
+        print(f"portaal demo: {settings.ANALYSE_PATH} ontbreekt; eerst lks-pipeline process",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    _migrate()
+    with duckdb.connect(str(settings.ANALYSE_PATH), read_only=True) as conn:
+        codes = [r[0] for r in conn.execute(DEMO_GEMEENTEN_SQL).fetchall()]
+    print("gebruiker\tgemeente\twachtwoord\ttweede factor")
+    for account in make_demo(codes):
+        print(f"{account.naam}\t{account.gemeentecode}\t{account.wachtwoord}\t{account.otpauth}")
+    return 0
+
+
+DEMO_GEMEENTEN_SQL = """
+SELECT gemeentecode FROM signaalrapporten UNION SELECT gemeentecode FROM dkd_aanleverfouten_actueel
+ORDER BY 1"""

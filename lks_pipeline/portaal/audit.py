@@ -1,0 +1,42 @@
+"""The audit log (rules 8.3): who did what, for which gemeente, when, from where.
+
+Every login (success and failure), logout, download, hide and refused request is one
+`AuditRegel`. What a request names is masked first (`privacy.mask`): it may hold a BSN.
+"""
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from lks_pipeline.portaal.models import AuditRegel
+from lks_pipeline.portaal.privacy import mask
+
+
+def client_address(request: HttpRequest) -> str:
+    """REMOTE_ADDR, or behind the TLS proxy (LKS_PORTAAL_HTTPS=1) the address it forwarded."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if settings.HTTPS and forwarded:
+        return forwarded.split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def record(
+    request: HttpRequest,
+    actie: str,
+    resultaat: str,
+    object: str = "",
+    gebruiker: str | None = None,
+) -> None:
+    """Append one line; `gebruiker` defaults to the logged-in user (or the one half logged in)."""
+    user = getattr(request, "user", None)
+    if gebruiker is None:
+        gebruiker = user.get_username() if user is not None and user.is_authenticated else ""
+    profile = getattr(user, "gemeentegebruiker", None) if user is not None else None
+    address = client_address(request)
+    AuditRegel.objects.create(
+        gebruiker=mask(gebruiker)[:150],
+        gemeentecode=profile.gemeentecode if profile else "",
+        actie=actie,
+        object=mask(object)[:300],
+        adres=address or None,
+        resultaat=resultaat,
+    )
