@@ -469,3 +469,41 @@ def test_compose_gives_every_run_container_what_it_needs():
     # What the process variant's environment file must hold for its instance.
     process = env_file("process", "lks-pipeline.env.example")
     assert {"DAGSTER_HOME", *launcher["env_vars"]} <= set(process)
+
+
+def test_the_portal_migrates_into_its_own_postgres_database_and_keeps_the_audit_log(
+    postgres, tmp_path
+):
+    postgres.new_database("lks_portaal")
+    url = f"postgres://{postgres.user}:{postgres.password}@127.0.0.1:{postgres.port}/lks_portaal"
+    env = cli_env(tmp_path / "data", tmp_path / "home", LKS_PORTAAL_DATABASE_URL=url)
+    made = subprocess.run(
+        [sys.executable, "-m", "lks_pipeline.cli", "portaal", "gebruiker", "ib-anna", "--ib"],
+        env=env, input="een lange zin als wachtwoord\n", capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("otpauth://totp/")
+    assert postgres.query("lks_portaal", "SELECT username, is_staff FROM auth_user") == [
+        ("ib-anna", True)
+    ]
+    # Append-only in PostgreSQL too: the trigger of migration 0002 refuses a change.
+    conn = postgres.connect("lks_portaal")
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO portaal_auditregel (wanneer, gebruiker, gemeentecode, actie, object, "
+            "resultaat) VALUES (now(), 'anna', '', 'inloggen', '', 'gelukt')"
+        )
+        conn.commit()
+        for change in (
+            "UPDATE portaal_auditregel SET resultaat = 'x'",
+            "DELETE FROM portaal_auditregel",
+        ):
+            with pytest.raises(psycopg2.errors.RaiseException, match="alleen-toevoegen"):
+                cur.execute(change)
+            conn.rollback()
+    conn.close()
+    audit = lks_pipeline("portaal", "audit", env=env)
+    assert audit.returncode == 0, audit.stderr
+    assert [json.loads(r)["gebruiker"] for r in audit.stdout.splitlines()] == ["anna"]
+    assert not (tmp_path / "data" / "portaal" / "portaal.sqlite3").exists()
