@@ -116,7 +116,11 @@ def code(otpauth: str) -> str:
 
 
 def no_serious_violations(page) -> None:
-    """axe-core on the page as it is: no serious or critical WCAG 2.1 AA violation."""
+    """axe-core on the page as it is: no serious or critical WCAG 2.1 AA violation.
+
+    And no BSN on it: only the downloaded file may hold one.
+    """
+    assert not re.search(r"\b\d{9}\b", page.content()), page.url
     page.evaluate(AXE.read_text())
     results = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA
@@ -158,6 +162,10 @@ def test_a_gemeente_user_logs_in_fetches_hides_and_logs_out(portaal, browser):
     expect(page).to_have_url(re.compile(r"/inloggen/"))
     no_serious_violations(page)
     page.get_by_label("Gebruikersnaam").fill("demo-gm0363")
+    page.get_by_label("Wachtwoord").fill("niet het wachtwoord")
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.get_by_role("alert")).to_have_text("Gebruikersnaam of wachtwoord is onjuist.")
+    no_serious_violations(page)
     page.get_by_label("Wachtwoord").fill(wachtwoord)
     shot(page, "1-inloggen")
     page.get_by_role("button", name="Inloggen").click()
@@ -177,6 +185,10 @@ def test_a_gemeente_user_logs_in_fetches_hides_and_logs_out(portaal, browser):
     shot(page, "3-dashboard")
 
     page.get_by_role("link", name="Ophalen", exact=True).click()
+    no_serious_violations(page)
+    page.get_by_role("main").get_by_role("link", name="LKS einde zw").click()
+    expect(page.locator("#rapporten tbody tr")).to_have_count(5)
+    no_serious_violations(page)
     page.get_by_role("main").get_by_role("link", name="LKS re-integratie").click()
     titels = page.locator("#rapporten tbody tr td:nth-child(5)").all_inner_texts()
     assert titels == GM0363_RE_INTEGRATIE
@@ -223,6 +235,7 @@ def test_the_audit_command_prints_the_walk_as_json_lines(portaal):
         for r in regels
     )
     acties = [(r["gebruiker"], r["actie"], r["object"], r["resultaat"]) for r in regels]
+    assert ("demo-gm0363", "inloggen", "", "mislukt") in acties
     assert ("demo-gm0363", "inloggen", "", "gelukt") in acties
     assert ("demo-gm0363", "download", GM0363_RE_INTEGRATIE[0], "gelukt") in acties
     assert ("demo-gm0363", "verbergen", GM0363_RE_INTEGRATIE[-1], "gelukt") in acties
