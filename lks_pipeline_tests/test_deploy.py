@@ -118,6 +118,9 @@ def postgres():
     options = (
         f"-c listen_addresses=127.0.0.1 -c port={server.port} "
         f"-c unix_socket_directories={root} -c max_connections=200 -c fsync=off"
+        # A Dutch server's own zone, as Debian's initdb takes it from the host: the instance
+        # must work in UTC all the same (deploy/*/dagster.yaml, params).
+        " -c timezone=Europe/Amsterdam"
     )
     pg_ctl = [*as_owner, bindir / "pg_ctl", "-D", data]
     subprocess.run(
@@ -414,7 +417,8 @@ def test_the_container_instance_is_the_process_instance_plus_a_docker_run_launch
     }
     # No credential is written in the file; each comes from the environment.
     db = process["storage"]["postgres"]["postgres_db"]
-    assert {k: v for k, v in db.items() if k != "scheme"} == {
+    assert db["params"] == {"options": "-c timezone=UTC"}
+    assert {k: v for k, v in db.items() if k not in ("scheme", "params")} == {
         "hostname": {"env": "DAGSTER_PG_HOST"},
         "port": {"env": "DAGSTER_PG_PORT"},
         "username": {"env": "DAGSTER_PG_USERNAME"},

@@ -6,6 +6,7 @@ deliveries) and report files of known bytes: every expectation below is written 
 
 import datetime as dt
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -260,6 +261,26 @@ def test_hiding_takes_reports_off_the_list_and_keeps_file_and_record(data):
     assert verberg not in ander.get("/ophalen/lks-re-integratie/").content.decode()
     with duckdb.connect(str(data / "warehouse" / "lks_analyse.duckdb"), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM signaalrapporten").fetchone() == (5,)
+
+
+def test_a_report_shows_as_soon_as_the_pipeline_publishes_a_new_copy(settings, tmp_path):
+    copy = tmp_path / "lks_analyse.duckdb"
+    copy.write_bytes(settings.ANALYSE_PATH.read_bytes())
+    settings.ANALYSE_PATH = copy
+    client = ingelogd(gebruiker("piet", "GM0363", ALLE))
+    nieuw = "GM0363_LKS_einde_zw_signaalrapport_20261121.csv"
+    assert nieuw not in client.get("/ophalen/lks-einde-zw/").content.decode()
+    # As analyse.publish does: a new file renamed over the old one.
+    volgende = tmp_path / "volgende.duckdb"
+    volgende.write_bytes(copy.read_bytes())
+    with duckdb.connect(str(volgende)) as conn:
+        conn.execute(
+            "INSERT INTO signaalrapporten VALUES (DATE '2026-11-21', 'GM0363', 'LKS einde zw', ?, "
+            "'reports/GM0363/x.csv', 'y', 1, TIMESTAMP '2026-11-21 05:00:00')",
+            [nieuw],
+        )
+    os.replace(volgende, copy)
+    assert nieuw in client.get("/ophalen/lks-einde-zw/").content.decode()
 
 
 def test_hiding_a_name_that_is_not_ours_changes_nothing():
