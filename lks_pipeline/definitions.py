@@ -45,6 +45,8 @@ def resources_from_env() -> dict:
             smtp_timeout_seconds=env_float("LKS_SMTP_TIMEOUT", 30.0),
             mail_from=env_or("LKS_MAIL_FROM", "lks-signalen@localhost"),
             portaal_url=env_or("LKS_PORTAAL_URL", "http://127.0.0.1:8000/"),
+            beheer_email=env_or("LKS_BEHEER_EMAIL", ""),
+            dagster_url=env_or("LKS_DAGSTER_URL", "http://127.0.0.1:3000/"),
         ),
         "webservice": DkdWebservice(
             timeout_seconds=env_float("LKS_WEBSERVICE_TIMEOUT", 10.0),

@@ -170,5 +170,10 @@ def test_sensors_and_schedule_in_the_code_location():
         "referentie_sensor",
         "notificaties_sensor",
         "herstel_sensor",
+        "storing_sensor",
     }
+    # Every sensor runs from the start: operators need not switch one on for the demo or alerts.
+    assert {
+        s.name for s in defs.sensors if s.default_status != dg.DefaultSensorStatus.RUNNING
+    } == set()
     assert [s.name for s in defs.schedules] == ["dagelijks_0700"]

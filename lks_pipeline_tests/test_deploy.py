@@ -311,6 +311,7 @@ def test_code_server_webserver_and_daemon_as_separate_processes_run_the_pipeline
             "referentie_sensor": "RUNNING",
             "notificaties_sensor": "RUNNING",
             "herstel_sensor": "RUNNING",
+            "storing_sensor": "RUNNING",
         }
 
         def days_done():
@@ -324,6 +325,10 @@ def test_code_server_webserver_and_daemon_as_separate_processes_run_the_pipeline
             return rows if len(days) == 2 and len(finished) == len(runs) else None
 
         rows = wait_for(days_done, 300, "the daemon runs both delivery days")
+        # The daemon's storing_sensor tells the operators about the killed run, once.
+        (killed,) = [run_id for run_id, _, status in rows if status != "SUCCESS"]
+        alert = data / "outbox" / f"storing.{killed}.eml"
+        wait_for(alert.exists, 90, "storing_sensor mails the operators about the killed run")
     finally:
         for process in reversed(processes):
             os.killpg(process.pid, signal.SIGTERM)
@@ -335,7 +340,8 @@ def test_code_server_webserver_and_daemon_as_separate_processes_run_the_pipeline
                 process.wait()
 
     assert (tmp_path / "gecrasht").exists()
-    (killed,) = [run_id for run_id, _, status in rows if status != "SUCCESS"]
+    assert [p.name for p in (data / "outbox").glob("storing.*.eml")] == [alert.name]
+    assert "To: beheer@example.nl\n" in alert.read_text()
     events = " ".join(
         event
         for (event,) in postgres.query(

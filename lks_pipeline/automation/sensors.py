@@ -25,6 +25,7 @@ for or blocks a run's DuckDB lock.
   is used; after `MAX_WAIT_SECONDS` it goes ahead and logs which partitions it gave up on.
   A later verwijsindex or DKD delivery does not re-run days already processed (the reports a
   gemeente has do not change behind its back); the 07:00 schedule re-runs that day.
+- **Alerts**: `storing_sensor` (`alerts.py`) mails the operators once about each failed run.
 - **Mail**: `notificaties_sensor` requests `notificaties_job` when a report is newer than the
   last successful mail step and nothing that sends mail is running, backing off from 5 minutes
   to an hour while it keeps failing.
@@ -41,6 +42,7 @@ import dagster as dg
 
 from lks_pipeline.analyse.assets import lks_analyse
 from lks_pipeline.automation import jobs, plan, recovery
+from lks_pipeline.automation.alerts import storing_sensor
 from lks_pipeline.core.partitions import run_target
 from lks_pipeline.core.resources import LksSettings
 from lks_pipeline.ingest import inbox
@@ -395,4 +397,5 @@ ALL_SENSORS = [
     dkd_instellingen_sensor,
     referentie_sensor,
     notificaties_sensor,
+    storing_sensor,
 ]

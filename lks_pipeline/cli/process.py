@@ -20,10 +20,11 @@ new runs nothing. What the command prints it counts in the warehouse (`summary.p
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 
-from lks_pipeline.automation import jobs, plan, recovery
+from lks_pipeline.automation import alerts, jobs, plan, recovery
 from lks_pipeline.automation.instance import ensure_dagster_home
 from lks_pipeline.cli import summary
 from lks_pipeline.cli.summary import ProcessResult
@@ -33,6 +34,8 @@ from lks_pipeline.core.settings import data_root, warehouse_path, warehouse_wait
 from lks_pipeline.core.warehouse import utc_now
 from lks_pipeline.ingest.assets import ALLEEN_NIEUW, uwv_events
 from lks_pipeline.notificaties.assets import notificaties
+from lks_pipeline.notificaties.resources import Mail
+from lks_pipeline.notificaties.transport import Undeliverable
 
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # Dagster's own row counts of a materialization (not labels of ours).
@@ -48,6 +51,8 @@ class Session:
     warehouse: Warehouse
     result: ProcessResult
     everything: bool
+    mail: Mail
+    outbox: Path
 
     def execute(self, job, label: str, *, partition=None, assets=None, tags=None):
         """Execute one run; its result, or None after printing why it failed.
@@ -66,9 +71,20 @@ class Session:
             self.result.runs_mislukt += 1
             steps = sorted({e.step_key for e in outcome.get_step_failure_events()})
             print(f"{label}: MISLUKT in {', '.join(steps)} (run {outcome.run_id}; zie de UI)")
+            self._alert(outcome.run_id)
             return None
         self.result.runs_geslaagd += 1
         return outcome
+
+    def _alert(self, run_id: str) -> None:
+        """Tell the operators (LKS_BEHEER_EMAIL); a mail that cannot go out is said, not fatal."""
+        try:
+            if alerts.alert(
+                self.instance, self.instance.get_run_by_id(run_id), self.mail, self.outbox
+            ):
+                print(f"  Storing gemeld aan {', '.join(self.mail.beheerders)}")
+        except Undeliverable as error:
+            print(f"  Storing NIET gemeld: {error}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,12 +96,15 @@ def run(args: argparse.Namespace) -> int:
     ensure_dagster_home()
     from lks_pipeline.definitions import build_defs, resources_from_env
 
+    resources = resources_from_env()
     session = Session(
-        build_defs(resources_from_env()),
+        build_defs(resources),
         dg.DagsterInstance.get(),
         Warehouse(database=str(warehouse_path()), wacht_seconden=warehouse_wait_seconds()),
         ProcessResult(),
         everything=args.alles,
+        mail=resources["mail"].process_config_and_initialize(),  # EnvVars resolved
+        outbox=data_root() / "outbox",
     )
     recovered = recovery.recover(session.instance)
     for dead in recovered:

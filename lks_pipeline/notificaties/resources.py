@@ -32,6 +32,19 @@ class Mail(dg.ConfigurableResource):
         description="LKS_PORTAAL_URL: the portal's public address, named in every mail.",
     )
 
+    beheer_email: str = Field(
+        default="",
+        description="LKS_BEHEER_EMAIL: operators' address(es), comma-separated; empty: no alerts.",
+    )
+    dagster_url: str = Field(
+        default="http://127.0.0.1:3000/",
+        description="LKS_DAGSTER_URL: the Dagster UI's address, for the run link in an alert.",
+    )
+
+    @property
+    def beheerders(self) -> list[str]:
+        return [a.strip() for a in self.beheer_email.split(",") if a.strip()]
+
     @property
     def kanaal(self) -> str:
         return f"smtp://{self.smtp_host}:{self.smtp_port}" if self.smtp_host else "outbox"

@@ -1,0 +1,64 @@
+"""The alert to operators about a failed run (rules 7): one e-mail to LKS_BEHEER_EMAIL per run.
+
+Pure mail code, no Dagster, like the notification's `message.py`, and sent over the same
+channel. It names the job, the partition(s), the failed step(s), the error class and the run's
+page in the UI, and nothing else: an error's text can quote a row of input (a BSN, a name), so
+only its class goes out. The Message-ID is derived from the run id, so a mail that was sent
+twice (a crash between sending and recording) can be dropped by the receiver.
+"""
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+
+SENDER_NAME = "LKS signaalverwerking"
+
+
+@dataclass(frozen=True)
+class Storing:
+    """What an alert says about one failed run; all of it may be shown in logs."""
+
+    run_id: str
+    job: str
+    partities: str
+    stappen: tuple[str, ...]
+    foutklassen: tuple[str, ...]
+
+    @property
+    def subject(self) -> str:
+        partities = f" ({self.partities})" if self.partities else ""
+        return f"lks-pipeline: run mislukt: {self.job}{partities}"
+
+    def body(self, dagster_url: str) -> str:
+        return "\n".join(
+            [
+                "Een run van lks-pipeline is mislukt.",
+                "",
+                f"Job:        {self.job}",
+                f"Partitie:   {self.partities or '-'}",
+                f"Stap:       {', '.join(self.stappen) or '- (buiten een stap)'}",
+                f"Fout:       {', '.join(self.foutklassen) or 'onbekend'}",
+                f"Run:        {self.run_id}",
+                f"In de UI:   {dagster_url.rstrip('/')}/runs/{self.run_id}",
+                "",
+                "De foutmelding zelf staat alleen in de UI: zij kan invoer citeren.",
+                "Herstel en opnieuw uitvoeren: docs/operations.md, Recovery.",
+                "",
+            ]
+        )
+
+
+def storing_message(
+    storing: Storing, sender: str, ontvangers: list[str], dagster_url: str
+) -> EmailMessage:
+    """The alert for one failed run, to every operator address."""
+    msg = EmailMessage()
+    msg["From"] = f"{SENDER_NAME} <{sender}>"
+    msg["To"] = ", ".join(ontvangers)
+    msg["Subject"] = storing.subject
+    msg["Date"] = formatdate(localtime=True)
+    domain = sender.rpartition("@")[2] or "localhost"
+    msg["Message-ID"] = f"<storing.{storing.run_id}@{domain}>"
+    msg["X-LKS-Run"] = storing.run_id
+    msg.set_content(storing.body(dagster_url))
+    return msg
