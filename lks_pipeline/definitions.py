@@ -3,6 +3,7 @@
 import dagster as dg
 
 from lks_pipeline.aanleverfouten import assets as aanleverfouten
+from lks_pipeline.aanleverfouten import drempels
 from lks_pipeline.aanleverfouten.resources import AanleverfoutenThresholds
 from lks_pipeline.analyse import assets as analyse
 from lks_pipeline.automation.jobs import ALL_JOBS
@@ -17,7 +18,9 @@ from lks_pipeline.core.settings import (
 )
 from lks_pipeline.ingest import assets as ingest
 from lks_pipeline.notificaties import assets as notificaties
+from lks_pipeline.notificaties.message import PORTAAL_URL
 from lks_pipeline.notificaties.resources import Mail
+from lks_pipeline.notificaties.storing import DAGSTER_URL
 from lks_pipeline.rapporten import assets as rapporten
 from lks_pipeline.referentie import assets as referentie
 from lks_pipeline.signalen import assets as signalen
@@ -44,9 +47,9 @@ def resources_from_env() -> dict:
             smtp_password=env_or("LKS_SMTP_PASSWORD", ""),
             smtp_timeout_seconds=env_float("LKS_SMTP_TIMEOUT", 30.0),
             mail_from=env_or("LKS_MAIL_FROM", "lks-signalen@localhost"),
-            portaal_url=env_or("LKS_PORTAAL_URL", "http://127.0.0.1:8000/"),
+            portaal_url=env_or("LKS_PORTAAL_URL", PORTAAL_URL),
             beheer_email=env_or("LKS_BEHEER_EMAIL", ""),
-            dagster_url=env_or("LKS_DAGSTER_URL", "http://127.0.0.1:3000/"),
+            dagster_url=env_or("LKS_DAGSTER_URL", DAGSTER_URL),
         ),
         "webservice": DkdWebservice(
             timeout_seconds=env_float("LKS_WEBSERVICE_TIMEOUT", 10.0),
@@ -56,8 +59,10 @@ def resources_from_env() -> dict:
             gelijktijdig=env_int("LKS_WEBSERVICE_GELIJKTIJDIG", 6),
         ),
         "drempels": AanleverfoutenThresholds(
-            marge_dagen=env_int("LKS_AANLEVER_MARGE_DAGEN", 7),
-            verwijsindex_max_dagen=env_int("LKS_VERWIJSINDEX_MAX_DAGEN", 35),
+            marge_dagen=env_int("LKS_AANLEVER_MARGE_DAGEN", drempels.MARGE_DAGEN),
+            verwijsindex_max_dagen=env_int(
+                "LKS_VERWIJSINDEX_MAX_DAGEN", drempels.VERWIJSINDEX_MAX_DAGEN
+            ),
         ),
     }
 

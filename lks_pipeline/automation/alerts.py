@@ -12,10 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from lks_pipeline.core.partitions import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
+from lks_pipeline.core.partitions import run_partitions
 from lks_pipeline.core.resources import LksSettings
 from lks_pipeline.notificaties.resources import Mail
 from lks_pipeline.notificaties.storing import Storing, storing_message
@@ -36,16 +33,9 @@ def storing(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Storing:
         for event in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE):
             error = getattr(event.dagster_event.event_specific_data, "error", None)
             classes.add(error.cls_name if error else "RunFailure")
-    return Storing(run.run_id, run.job_name, _partities(run), steps, tuple(sorted(classes)))
-
-
-def _partities(run: dg.DagsterRun) -> str:
-    if ASSET_PARTITION_RANGE_START_TAG in run.tags:
-        start, end = (
-            run.tags[t] for t in (ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
-        )
-        return f"{start} t/m {end}"
-    return run.tags.get("dagster/partition", "")
+    return Storing(
+        run.run_id, run.job_name, run_partitions(run.tags), steps, tuple(sorted(classes))
+    )
 
 
 def alert(instance: dg.DagsterInstance, run: dg.DagsterRun, mail: Mail, outbox: Path) -> bool:

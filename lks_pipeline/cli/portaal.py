@@ -16,8 +16,6 @@ import json
 import os
 import sys
 
-import duckdb
-
 from lks_pipeline.core.files import private_folder
 from lks_pipeline.core.settings import data_root, env_flag
 
@@ -126,6 +124,7 @@ def demo(args) -> int:
     """Demo users for every gemeente the analysts' copy has reports or aanleverfouten of."""
     from django.conf import settings
 
+    from lks_pipeline.portaal.bronnen import gemeenten_met_gegevens
     from lks_pipeline.portaal.gebruikers import demo as make_demo
 
     if env_flag("LKS_PORTAAL_HTTPS", False):
@@ -136,14 +135,8 @@ def demo(args) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
     _migrate()
-    with duckdb.connect(str(settings.ANALYSE_PATH), read_only=True) as conn:
-        codes = [r[0] for r in conn.execute(DEMO_GEMEENTEN_SQL).fetchall()]
+    codes = gemeenten_met_gegevens(settings.ANALYSE_PATH)
     print("gebruiker\tgemeente\twachtwoord\ttweede factor")
     for account in make_demo(codes):
         print(f"{account.naam}\t{account.gemeentecode}\t{account.wachtwoord}\t{account.otpauth}")
     return 0
-
-
-DEMO_GEMEENTEN_SQL = """
-SELECT gemeentecode FROM signaalrapporten UNION SELECT gemeentecode FROM dkd_aanleverfouten_actueel
-ORDER BY 1"""

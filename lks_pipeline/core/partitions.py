@@ -2,6 +2,7 @@
 
 import datetime as dt
 import warnings
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -51,6 +52,14 @@ def run_target(partitions: list[str]) -> tuple[str | None, dict[str, str]]:
     if len(partitions) == 1:
         return partitions[0], {}
     return None, partition_range_tags(partitions) if partitions else {}
+
+
+def run_partitions(tags: Mapping[str, str]) -> str:
+    """The partition(s) a run's tags name, as people read them: a key, or `<first> t/m <last>`."""
+    if ASSET_PARTITION_RANGE_START_TAG in tags:
+        start, end = tags[ASSET_PARTITION_RANGE_START_TAG], tags[ASSET_PARTITION_RANGE_END_TAG]
+        return f"{start} t/m {end}"
+    return tags.get("dagster/partition", "")
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:

@@ -23,6 +23,8 @@ from email.utils import formatdate
 from lks_pipeline.rapporten.signaalrapport import PRODUCTEN
 
 SENDER_NAME = "LKS signaalverwerking"
+# LKS_PORTAAL_URL's default: the portal of `lks-pipeline portaal` on this machine.
+PORTAAL_URL = "http://127.0.0.1:8000/"
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,7 @@ class Notificatie:
         return {p.name: p.subject for p in PRODUCTEN}[self.product]
 
     def message_id(self, sender: str) -> str:
-        domain = sender.rpartition("@")[2] or "localhost"
-        return f"<{self.bestand.removesuffix('.csv')}.{self.sha256[:16]}@{domain}>"
+        return message_id(f"{self.bestand.removesuffix('.csv')}.{self.sha256[:16]}", sender)
 
     def portaal_pagina(self, portaal_url: str) -> str:
         """The portal page that lists this report's product (rules 8.2, Ophalen)."""
@@ -79,16 +80,32 @@ class Notificatie:
         return "\n".join(regels)
 
 
+def message_id(local: str, sender: str) -> str:
+    """A Message-ID of our own making, in the sender's domain: the same mail, the same id."""
+    return f"<{local}@{sender.rpartition('@')[2] or 'localhost'}>"
+
+
+def envelope(
+    sender: str, to: str, subject: str, headers: dict[str, str], body: str
+) -> EmailMessage:
+    """A plain-text mail from the LKS signaalverwerking, with the headers every mail of ours has.
+
+    `headers` come after those, in their order: Message-ID first, then our own X- headers.
+    """
+    msg = EmailMessage()
+    msg["From"] = f"{SENDER_NAME} <{sender}>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=True)
+    for name, value in headers.items():
+        msg[name] = value
+    msg.set_content(body)
+    return msg
+
+
 def email_message(
     notificatie: Notificatie, sender: str, ontvanger: str, portaal_url: str
 ) -> EmailMessage:
     """The e-mail for one report, to one gemeente address, naming its portal page."""
-    msg = EmailMessage()
-    msg["From"] = f"{SENDER_NAME} <{sender}>"
-    msg["To"] = ontvanger
-    msg["Subject"] = notificatie.subject
-    msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = notificatie.message_id(sender)
-    msg["X-LKS-Rapport"] = notificatie.bestand
-    msg.set_content(notificatie.body(portaal_url))
-    return msg
+    headers = {"Message-ID": notificatie.message_id(sender), "X-LKS-Rapport": notificatie.bestand}
+    return envelope(sender, ontvanger, notificatie.subject, headers, notificatie.body(portaal_url))

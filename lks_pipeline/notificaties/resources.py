@@ -7,6 +7,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from lks_pipeline.notificaties.message import PORTAAL_URL
+from lks_pipeline.notificaties.storing import DAGSTER_URL
 from lks_pipeline.notificaties.transport import OutboxTransport, SmtpTransport, smtp_session
 
 
@@ -28,7 +30,7 @@ class Mail(dg.ConfigurableResource):
     )
 
     portaal_url: str = Field(
-        default="http://127.0.0.1:8000/",
+        default=PORTAAL_URL,
         description="LKS_PORTAAL_URL: the portal's public address, named in every mail.",
     )
 
@@ -37,7 +39,7 @@ class Mail(dg.ConfigurableResource):
         description="LKS_BEHEER_EMAIL: operators' address(es), comma-separated; empty: no alerts.",
     )
     dagster_url: str = Field(
-        default="http://127.0.0.1:3000/",
+        default=DAGSTER_URL,
         description="LKS_DAGSTER_URL: the Dagster UI's address, for the run link in an alert.",
     )
 

@@ -9,9 +9,11 @@ twice (a crash between sending and recording) can be dropped by the receiver.
 
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate
 
-SENDER_NAME = "LKS signaalverwerking"
+from lks_pipeline.notificaties.message import envelope, message_id
+
+# LKS_DAGSTER_URL's default: the UI of `lks-pipeline dev` on this machine.
+DAGSTER_URL = "http://127.0.0.1:3000/"
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,10 @@ def storing_message(
     storing: Storing, sender: str, ontvangers: list[str], dagster_url: str
 ) -> EmailMessage:
     """The alert for one failed run, to every operator address."""
-    msg = EmailMessage()
-    msg["From"] = f"{SENDER_NAME} <{sender}>"
-    msg["To"] = ", ".join(ontvangers)
-    msg["Subject"] = storing.subject
-    msg["Date"] = formatdate(localtime=True)
-    domain = sender.rpartition("@")[2] or "localhost"
-    msg["Message-ID"] = f"<storing.{storing.run_id}@{domain}>"
-    msg["X-LKS-Run"] = storing.run_id
-    msg.set_content(storing.body(dagster_url))
-    return msg
+    headers = {
+        "Message-ID": message_id(f"storing.{storing.run_id}", sender),
+        "X-LKS-Run": storing.run_id,
+    }
+    return envelope(
+        sender, ", ".join(ontvangers), storing.subject, headers, storing.body(dagster_url)
+    )

@@ -26,6 +26,9 @@ SELECT feed, max(leverdatum) FROM leveringen
 WHERE gemeentecode = $gemeentecode AND status IN ('geladen', 'vervangen')
   AND feed IN ('verwijsindex', 'dkd_reintegratie')
 GROUP BY feed"""
+GEMEENTEN_SQL = """
+SELECT gemeentecode FROM signaalrapporten UNION SELECT gemeentecode FROM dkd_aanleverfouten_actueel
+ORDER BY 1"""
 INSTELLINGEN_SQL = """
 SELECT aanlevermethode, leverfrequentie FROM dkd_instellingen_actueel
 WHERE gemeentecode = $gemeentecode"""
@@ -119,3 +122,9 @@ def stand(path: Path, gemeentecode: str) -> Stand:
         laatste = dict(conn.execute(LEVERINGEN_SQL, {"gemeentecode": gemeentecode}).fetchall())
         instelling = conn.execute(INSTELLINGEN_SQL, {"gemeentecode": gemeentecode}).fetchone()
     return Stand(laatste, *(instelling or (None, None)))
+
+
+def gemeenten_met_gegevens(path: Path) -> list[str]:
+    """Every gemeente with a report or an open aanleverfout in the copy (for the demo users)."""
+    with _copy(path) as conn:
+        return [] if conn is None else [r[0] for r in conn.execute(GEMEENTEN_SQL).fetchall()]

@@ -11,9 +11,9 @@ A row is open (the orange "!") when its delivery is due within a week or overdue
 import datetime as dt
 from dataclasses import dataclass
 
+from lks_pipeline.aanleverfouten.drempels import TERMIJN_DAGEN
 from lks_pipeline.portaal.bronnen import Stand
 
-TERMIJN = {"wekelijks": 7, "maandelijks": 31}
 NADERT = dt.timedelta(days=7)
 
 
@@ -43,7 +43,7 @@ def verwachtingen(
     elif stand.aanlevermethode is None:
         rows.append(Verwachting("DKD re-integratie", dkd, "onbekend: geen DKD instellingen", True))
     else:
-        termijn = TERMIJN.get(stand.leverfrequentie or "", 31) + marge
+        termijn = TERMIJN_DAGEN.get(stand.leverfrequentie or "", 31) + marge
         rows.append(_uiterlijk("DKD verzamelbestand", dkd, termijn, vandaag))
     return rows
 

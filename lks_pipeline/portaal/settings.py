@@ -13,17 +13,21 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.management.utils import get_random_secret_key
 
+from lks_pipeline.aanleverfouten import drempels
 from lks_pipeline.core.files import private_folder
 from lks_pipeline.core.settings import analyse_path, data_root, env_flag
+from lks_pipeline.notificaties import message
 
 DATA_ROOT = data_root()
 ANALYSE_PATH = analyse_path()
 PORTAAL_DIR = DATA_ROOT / "portaal"
-PORTAAL_URL = os.environ.get("LKS_PORTAAL_URL", "http://127.0.0.1:8000/")
+PORTAAL_URL = os.environ.get("LKS_PORTAAL_URL", message.PORTAAL_URL)
 HTTPS = env_flag("LKS_PORTAAL_HTTPS", False)
 # The thresholds the dashboard's "next delivery expected" uses, as the aanleverfouten do.
-VERWIJSINDEX_MAX_DAGEN = int(os.environ.get("LKS_VERWIJSINDEX_MAX_DAGEN", "35"))
-AANLEVER_MARGE_DAGEN = int(os.environ.get("LKS_AANLEVER_MARGE_DAGEN", "7"))
+VERWIJSINDEX_MAX_DAGEN = int(
+    os.environ.get("LKS_VERWIJSINDEX_MAX_DAGEN", drempels.VERWIJSINDEX_MAX_DAGEN)
+)
+AANLEVER_MARGE_DAGEN = int(os.environ.get("LKS_AANLEVER_MARGE_DAGEN", drempels.MARGE_DAGEN))
 
 
 def secret_key(folder: Path) -> str:
