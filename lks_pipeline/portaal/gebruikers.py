@@ -74,7 +74,6 @@ def maak(
 
 
 def _second_factor(user) -> str:
-    TOTPDevice.objects.filter(user=user).delete()
     device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
     return device.config_url
 

@@ -5,7 +5,6 @@ the machtiging of the product when the page is a product's. Anything else a logg
 for answers 404, which the audit middleware records.
 """
 
-import hashlib
 import logging
 from functools import wraps
 from pathlib import Path
@@ -26,8 +25,8 @@ from lks_pipeline.portaal import audit, bronnen
 from lks_pipeline.portaal.dashboard import verwachtingen
 from lks_pipeline.portaal.forms import CodeForm, InlogForm
 from lks_pipeline.portaal.models import Verborgen
-from lks_pipeline.rapporten.signaalrapport import PRODUCTEN
-from lks_pipeline.referentie.data import gemeenten
+from lks_pipeline.rapporten.signaalrapport import PRODUCTEN, sha256
+from lks_pipeline.referentie.data import gemeentenamen
 
 log = logging.getLogger(__name__)
 PER_PAGINA = 20
@@ -37,8 +36,7 @@ WACHTEND = "portaal_wachtend"
 
 def gemeente_naam(gemeentecode: str) -> str:
     """The CBS name of a gemeente, as the header shows it."""
-    namen = {g["gemeentecode"]: g["gemeentenaam"] for g in gemeenten()}
-    return namen.get(gemeentecode, gemeentecode)
+    return gemeentenamen().get(gemeentecode, gemeentecode)
 
 
 def gemeente_pagina(view):
@@ -206,7 +204,7 @@ def download(request, gebruiker, product, titel):
         inhoud = (Path(settings.DATA_ROOT) / rapport.pad).read_bytes()
     except OSError:
         inhoud = None
-    if inhoud is None or hashlib.sha256(inhoud).hexdigest() != rapport.sha256:
+    if inhoud is None or sha256(inhoud) != rapport.sha256:
         log.warning("Rapport %s wijkt af van zijn record: niet verzonden", rapport.bestand)
         audit.record(request, "download", "afwijkend bestand", object=rapport.bestand)
         tekst = (
@@ -227,13 +225,13 @@ def download(request, gebruiker, product, titel):
 def verbergen(request, gebruiker, product):
     """Verwijder geselecteerd: hide the selected reports of this gemeente and product."""
     gekozen = request.POST.getlist("geselecteerd")
-    rapporten = [
-        bronnen.rapport(settings.ANALYSE_PATH, gebruiker.gemeentecode, [product.name], titel)
-        for titel in gekozen
-    ]
-    if None in rapporten:  # a name that is not one of ours: refuse all, change nothing
+    eigen = {
+        r.bestand: r
+        for r in bronnen.rapporten(settings.ANALYSE_PATH, gebruiker.gemeentecode, [product.name])
+    }
+    if not set(gekozen) <= set(eigen):  # a name that is not one of ours: refuse, change nothing
         raise Http404
-    for rapport in rapporten:
+    for rapport in (eigen[titel] for titel in gekozen):
         Verborgen.objects.get_or_create(
             gemeentecode=gebruiker.gemeentecode,
             bestand=rapport.bestand,

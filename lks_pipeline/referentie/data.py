@@ -34,6 +34,12 @@ def gemeentecodes() -> frozenset[str]:
 
 
 @cache
+def gemeentenamen() -> dict[str, str]:
+    """Each gemeentecode's gemeentenaam, as the CBS list spells it."""
+    return {g["gemeentecode"]: g["gemeentenaam"] for g in gemeenten()}
+
+
+@cache
 def doelgroepregister_codes() -> tuple[dict[str, str], ...]:
     """Codes that put a person in the LKS population: the Banenafspraak incl. beschut werk."""
     return tuple(_read("doelgroepregister_codes.csv"))
