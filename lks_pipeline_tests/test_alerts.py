@@ -59,7 +59,7 @@ def test_each_failed_run_sends_one_alert_as_eml_or_over_smtp_and_the_sensor_adds
     assert "Stap:       signaalrapporten\n" in body
     assert re.search(r"^Fout:       \w+Error$", body, re.M)  # the class only, never the text
     assert f"In de UI:   https://dagster.lks.example.nl/runs/{run.run_id}\n" in body
-    assert not re.search(r"\d{9}", eml.read_text())
+    assert not re.search(r"\d{9}", without_run_ids(eml.read_text(), run))
     assert run.tags[GEMELD] == "ja"
     assert "Storing gemeld aan beheer@lks.example.nl, dienstdoende@lks.example.nl" in first.stdout
 
@@ -72,19 +72,18 @@ def test_each_failed_run_sends_one_alert_as_eml_or_over_smtp_and_the_sensor_adds
         assert [(b["aan"], b["msg"]["Subject"], b["msg"]["X-LKS-Run"]) for b in berichten] == [
             (["beheer@lks.example.nl", "dienstdoende@lks.example.nl"], SUBJECT, retry.run_id)
         ]
-        assert not re.search(rb"\d{9}", berichten[0]["ruw"])
+        assert not re.search(r"\d{9}", without_run_ids(berichten[0]["ruw"].decode(), retry))
 
         # The daemon's sensor, looking at both runs afterwards, sends nothing more; a failed
         # run that nobody reported yet (say, one the daemon launched) it does report, once.
         with dg.DagsterInstance.from_config(str(home)) as instance:
             mail = Mail(smtp_host="127.0.0.1", smtp_port=server.port, smtp_starttls=False,
                         mail_from="signalen@ib.example.nl", beheer_email=BEHEER)  # fmt: skip
-            for r in (run, retry):
-                evaluate_sensor(instance, instance.get_run_by_id(r.run_id), data, mail)
+            evaluate_sensor(instance, data, mail)
             assert len(berichten) == 1
             instance.add_run_tags(run.run_id, {GEMELD: ""})
             for _ in range(2):
-                evaluate_sensor(instance, instance.get_run_by_id(run.run_id), data, mail)
+                evaluate_sensor(instance, data, mail)
             assert [b["msg"]["X-LKS-Run"] for b in berichten] == [retry.run_id, run.run_id]
             # Without an operator address there is nothing to send.
             instance.add_run_tags(run.run_id, {GEMELD: ""})
@@ -92,13 +91,16 @@ def test_each_failed_run_sends_one_alert_as_eml_or_over_smtp_and_the_sensor_adds
     assert sorted(outbox.iterdir()) == [eml]
 
 
-def evaluate_sensor(instance, run, data, mail: Mail):
-    event = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].dagster_event
-    context = dg.build_run_status_sensor_context(
-        sensor_name="storing_sensor",
-        dagster_event=event,
-        dagster_instance=instance,
-        dagster_run=run,
-        resources={"mail": mail, "lks": LksSettings(data_dir=str(data))},
-    ).for_run_failure()
+def evaluate_sensor(instance, data, mail: Mail):
+    """One tick of storing_sensor on a fresh cursor: it looks back over the last day."""
+    context = dg.build_sensor_context(
+        instance=instance, resources={"mail": mail, "lks": LksSettings(data_dir=str(data))}
+    )
     return storing_sensor(context)
+
+
+def without_run_ids(text: str, *runs) -> str:
+    """A run id is hex and may hold nine digits in a row; it is not personal data."""
+    for run in runs:
+        text = text.replace(run.run_id, "")
+    return text
