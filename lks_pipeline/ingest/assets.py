@@ -229,10 +229,6 @@ def _counts_by(table: str, column: str, label: str) -> Callable[[ReadResult], di
     return describe
 
 
-def _read_dkd(levering: Levering) -> ReadResult:
-    return dkd.read(levering.path, levering.bestand, levering.gemeentecode)
-
-
 def _write_dkd(conn, read: ReadFile) -> None:
     """Replace the gemeente's verzamelbestand rows in all four DKD tables (`bron`)."""
     lv, parsed = read.levering, read.parsed
@@ -272,7 +268,7 @@ VERWIJSINDEX = FeedSpec(
     per_gemeente=True,
 )
 DKD_REINTEGRATIE = FeedSpec(
-    "dkd_reintegratie", _read_dkd, _write_dkd, _describe_dkd, per_gemeente=True
+    "dkd_reintegratie", dkd.read_levering, _write_dkd, _describe_dkd, per_gemeente=True
 )
 UWV = FeedSpec(
     "uwv",

@@ -28,6 +28,7 @@ from lxml import etree
 from lks_pipeline.core.files import package_file
 from lks_pipeline.ingest import bsn
 from lks_pipeline.ingest.csv_file import FileRejected
+from lks_pipeline.ingest.inbox import Levering
 from lks_pipeline.ingest.result import Quarantaine, ReadResult
 
 CURRENT_BERICHTVERSIE = "GSDDossierReintegratie-v0200"
@@ -88,6 +89,11 @@ def _xsd_reason(schema: etree.XMLSchema, element: str) -> str:
 def _text(parent: etree._Element, ns: str, name: str) -> str | None:
     child = parent.find(f"{{{ns}}}{name}")
     return child.text if child is not None else None
+
+
+def read_levering(levering: Levering) -> ReadResult:
+    """One delivered verzamelbestand, as the ingest and the portal's Aanleveren read it."""
+    return read(levering.path, levering.bestand, levering.gemeentecode)
 
 
 def read(

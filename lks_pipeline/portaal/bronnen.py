@@ -29,6 +29,14 @@ GROUP BY feed"""
 GEMEENTEN_SQL = """
 SELECT gemeentecode FROM signaalrapporten UNION SELECT gemeentecode FROM dkd_aanleverfouten_actueel
 ORDER BY 1"""
+ALLE_INSTELLINGEN_SQL = """
+SELECT leverdatum, gemeentecode, aanlevermethode, berichtversie, url, leverfrequentie,
+    notificatie_email FROM dkd_instellingen_actueel ORDER BY gemeentecode"""
+EIGEN_LEVERINGEN_SQL = """
+SELECT feed, bestand, leverdatum, sha256, status, regels_geladen, regels_gequarantaineerd, reden,
+    verwerkt_op FROM leveringen
+WHERE gemeentecode = $gemeentecode AND feed IN ('verwijsindex', 'dkd_reintegratie')
+ORDER BY leverdatum DESC, verwerkt_op DESC"""
 INSTELLINGEN_SQL = """
 SELECT aanlevermethode, leverfrequentie FROM dkd_instellingen_actueel
 WHERE gemeentecode = $gemeentecode"""
@@ -128,3 +136,34 @@ def gemeenten_met_gegevens(path: Path) -> list[str]:
     """Every gemeente with a report or an open aanleverfout in the copy (for the demo users)."""
     with _copy(path) as conn:
         return [] if conn is None else [r[0] for r in conn.execute(GEMEENTEN_SQL).fetchall()]
+
+
+def instellingen(path: Path) -> tuple[dt.date | None, dict[str, tuple]]:
+    """The snapshot the pipeline holds: its date, and per gemeente its row (4.5 columns)."""
+    with _copy(path) as conn:
+        rows = [] if conn is None else conn.execute(ALLE_INSTELLINGEN_SQL).fetchall()
+    return (rows[0][0] if rows else None), {row[1]: row[2:] for row in rows}
+
+
+@dataclass(frozen=True)
+class Verwerking:
+    """The pipeline's record of one delivered file of the gemeente (`leveringen`)."""
+
+    feed: str
+    bestand: str
+    leverdatum: dt.date
+    sha256: str | None
+    status: str
+    regels_geladen: int
+    regels_gequarantaineerd: int
+    reden: str | None
+    verwerkt_op: dt.datetime
+
+
+def leveringen(path: Path, gemeentecode: str) -> list[Verwerking]:
+    """The gemeente's verwijsindex and DKD files as the pipeline recorded them, newest first."""
+    with _copy(path) as conn:
+        if conn is None:
+            return []
+        rows = conn.execute(EIGEN_LEVERINGEN_SQL, {"gemeentecode": gemeentecode}).fetchall()
+    return [Verwerking(*row[:-1], row[-1].replace(tzinfo=dt.UTC)) for row in rows]

@@ -4,9 +4,11 @@ Every account gets its second factor at once (a confirmed TOTP device): there is
 without one, and its `otpauth://` URI is shown once, to the person who creates the account.
 """
 
+import base64
 import secrets
 from dataclasses import dataclass
 
+import segno
 from axes.utils import reset
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -99,3 +101,53 @@ def demo(gemeenten: list[str]) -> list[Demo]:
         nieuw = maak(naam, wachtwoord, code, rol=Gebruiker.Rol.BEHEERDER)
         accounts.append(Demo(naam, code or "IB", wachtwoord, nieuw.otpauth))
     return accounts
+
+
+def nodig_uit(naam: str, email: str, gemeentecode: str, rol: str, machtigingen: list[str]):
+    """A gemeente user without a password yet: it sets one through its activation link."""
+    model = get_user_model()
+    if model.objects.filter(username=naam).exists():
+        raise Geweigerd(f"gebruiker {naam} bestaat al")
+    user = model(username=naam, email=email)
+    user.set_unusable_password()
+    user.save()
+    Gebruiker.objects.create(
+        user=user,
+        gemeentecode=gemeentecode,
+        rol=rol,
+        **{veld: m in machtigingen for m, veld in MACHTIGINGEN.items()},
+    )
+    return user
+
+
+def wijzig(gebruiker: Gebruiker, rol: str, actief: bool, machtigingen: dict) -> None:
+    """Role, machtigingen (by field name) and whether the account may log in."""
+    gebruiker.rol = rol
+    for veld in MACHTIGINGEN.values():
+        setattr(gebruiker, veld, bool(machtigingen[veld]))
+    gebruiker.save()
+    gebruiker.user.is_active = actief
+    gebruiker.user.save(update_fields=["is_active"])
+
+
+def nieuwe_factor(user, naam: str) -> TOTPDevice:
+    """The user's second factor waiting to be confirmed (activation, or a new phone)."""
+    device = TOTPDevice.objects.filter(user=user, name=naam, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name=naam, confirmed=False)
+
+
+@transaction.atomic
+def bevestig_factor(user, device: TOTPDevice) -> None:
+    """Make `device` the user's one second factor; every other one stops working."""
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.name, device.confirmed = "authenticator", True
+    device.save()
+
+
+def sleutel(device: TOTPDevice) -> dict[str, str]:
+    """The key of a factor to enroll: as text (`Sleutel`) and as a QR code (inline SVG)."""
+    key = base64.b32encode(device.bin_key).decode()
+    return {
+        "sleutel": " ".join(key[i : i + 4] for i in range(0, len(key), 4)),
+        "qr": segno.make(device.config_url, error="m").svg_inline(scale=4, title="QR-code"),
+    }

@@ -88,3 +88,26 @@ class AuditRegel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wanneer:%Y-%m-%d %H:%M:%S} {self.gebruiker} {self.actie} {self.resultaat}"
+
+
+class Aanlevering(models.Model):
+    """A file a gemeente delivered through the portal, as checked when it arrived.
+
+    The pipeline's own record (`leveringen`) says what became of it; this one says who
+    delivered it and lets "Mijn aanleveringen" show it as *ontvangen* until the pipeline has.
+    """
+
+    gemeentecode = models.CharField(max_length=6)
+    feed = models.CharField(max_length=20)
+    bestand = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    grootte = models.BigIntegerField()
+    regels = models.IntegerField()
+    gequarantaineerd = models.IntegerField()
+    vervangt = models.BooleanField(default=False)
+    door = models.CharField(max_length=150)
+    wanneer = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-wanneer", "-id"]
+        verbose_name_plural = "aanleveringen"

@@ -15,7 +15,7 @@ from django.core.management.utils import get_random_secret_key
 
 from lks_pipeline.aanleverfouten import drempels
 from lks_pipeline.core.files import private_folder
-from lks_pipeline.core.settings import analyse_path, data_root, env_flag
+from lks_pipeline.core.settings import analyse_path, data_root, env_flag, env_float
 from lks_pipeline.notificaties import message
 
 DATA_ROOT = data_root()
@@ -28,6 +28,16 @@ VERWIJSINDEX_MAX_DAGEN = int(
     os.environ.get("LKS_VERWIJSINDEX_MAX_DAGEN", drempels.VERWIJSINDEX_MAX_DAGEN)
 )
 AANLEVER_MARGE_DAGEN = int(os.environ.get("LKS_AANLEVER_MARGE_DAGEN", drempels.MARGE_DAGEN))
+# Aanleveren: the largest file the portal takes (the TLS proxy's limit must be as large).
+MAX_UPLOAD_BYTES = int(os.environ.get("LKS_PORTAAL_MAX_UPLOAD_MB", "1024")) * 1024 * 1024
+# Activation links and the notifications leave over the same channel (rules 6.2, 8.1).
+SMTP_HOST = os.environ.get("LKS_SMTP_HOST", "")
+SMTP_PORT = int(os.environ.get("LKS_SMTP_PORT", "587"))
+SMTP_STARTTLS = env_flag("LKS_SMTP_STARTTLS", True)
+SMTP_USER = os.environ.get("LKS_SMTP_USER", "")
+SMTP_PASSWORD = os.environ.get("LKS_SMTP_PASSWORD", "")
+SMTP_TIMEOUT = env_float("LKS_SMTP_TIMEOUT", 30.0)
+MAIL_FROM = os.environ.get("LKS_MAIL_FROM", "lks-signalen@localhost")
 
 
 def secret_key(folder: Path) -> str:
@@ -123,6 +133,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "portaal:inloggen"
+# An activation link (Django's password-reset token) is valid 72 hours and only until the
+# password is set: the token covers the password hash, so using it once ends it (rules 8.1).
+PASSWORD_RESET_TIMEOUT = 72 * 3600
+
+# Uploads stream to a private staging file under the data root (never memory), capped in
+# size; `aanleveren.Ontvangst` does both. The inbox is on the same file system, so an accepted
+# file is renamed into it, not copied.
+FILE_UPLOAD_HANDLERS = ["lks_pipeline.portaal.aanleveren.Ontvangst"]
 
 # django-axes: five failures lock the user name for 15 minutes, whatever the address.
 AXES_FAILURE_LIMIT = 5

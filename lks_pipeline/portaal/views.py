@@ -1,5 +1,8 @@
 """The portal's pages (rules 8.2): Inloggen with a second factor, Dashboard, Ophalen.
 
+Aanleveren and DKD instellingen are in `views_dkd`, Gebruikersbeheer, activation and
+Persoonlijke instellingen in `views_gebruikers`; all use `gemeente_pagina` and `context`.
+
 Every gemeente page goes through `gemeente_pagina`: a verified login of a gemeente user, and
 the machtiging of the product when the page is a product's. Anything else a logged-in user asks
 for answers 404, which the audit middleware records.
@@ -59,8 +62,10 @@ def gemeente_pagina(view):
     return wrapper
 
 
-def _context(gebruiker, **extra) -> dict:
+def context(gebruiker, **extra) -> dict:
+    """What every gemeente page shows: the user, the gemeente's name, the user's products."""
     return {
+        "gebruiker": gebruiker,
         "gemeentenaam": gemeente_naam(gebruiker.gemeentecode),
         "producten": [p for p in PRODUCTEN if gebruiker.heeft(p.name)],
         **extra,
@@ -94,7 +99,7 @@ def code(request):
     user = auth.get_user_model().objects.get(pk=wachtend[0])
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = _verified_device(user, form.cleaned_data["code"])
+        device = verified_device(user, form.cleaned_data["code"])
         if device is not None:
             auth.login(request, user, backend=wachtend[1])
             otp_login(request, device)
@@ -107,7 +112,8 @@ def code(request):
     return render(request, "portaal/code.html", {"form": form})
 
 
-def _verified_device(user, token: str):
+def verified_device(user, token: str):
+    """The user's confirmed second factor that accepts `token`, or None."""
     for device in TOTPDevice.objects.devices_for_user(user):
         if device.verify_token(token):
             return device
@@ -160,7 +166,7 @@ def dashboard(request, gebruiker):
     return render(
         request,
         "portaal/dashboard.html",
-        _context(
+        context(
             gebruiker,
             fouten=fouten,
             verwachtingen=rijen,
@@ -172,7 +178,7 @@ def dashboard(request, gebruiker):
 @gemeente_pagina
 def ophalen_index(request, gebruiker):
     """Ophalen: a link per product the user holds a machtiging for."""
-    return render(request, "portaal/ophalen_index.html", _context(gebruiker))
+    return render(request, "portaal/ophalen_index.html", context(gebruiker))
 
 
 @gemeente_pagina
@@ -190,7 +196,7 @@ def ophalen(request, gebruiker, product):
     ]
     pagina = Paginator(lijst, PER_PAGINA).get_page(request.GET.get("pagina"))
     return render(
-        request, "portaal/ophalen.html", _context(gebruiker, product=product, pagina=pagina)
+        request, "portaal/ophalen.html", context(gebruiker, product=product, pagina=pagina)
     )
 
 
@@ -210,8 +216,8 @@ def download(request, gebruiker, product, titel):
         tekst = (
             "Dit rapport wordt op dit moment bijgewerkt. Probeer het over enkele minuten opnieuw."
         )
-        context = _context(gebruiker, titel="Even geduld", tekst=tekst)
-        response = render(request, "portaal/fout.html", context, status=503)
+        pagina = context(gebruiker, titel="Even geduld", tekst=tekst)
+        response = render(request, "portaal/fout.html", pagina, status=503)
         response["Retry-After"] = "300"
         return response
     audit.record(request, "download", "gelukt", object=rapport.bestand)
