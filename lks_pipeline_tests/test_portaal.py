@@ -126,8 +126,8 @@ ROLLEN = {
     "reintegratie": ("GM0363", (RI,)),
     "eindezw": ("GM0363", (EZ,)),
     "dkd": ("GM0363", ("DKD aanleveren",)),
-    "beheerder": ("GM0363", ALLE),
-    "ander": ("GM0599", ALLE),
+    "beheerder": ("GM0363", ALLE, "beheerder"),
+    "ander": ("GM0599", ALLE, "beheerder"),
     "ib": (None, ()),
 }
 VERBERG_RI = ("post", "/ophalen/lks-re-integratie/verwijderen/",
@@ -149,20 +149,41 @@ ACTIES = {
     "verberg_0599": VERBERG_0599,
     "beheer": ("get", "/beheer/", None),
     "beheer_audit": ("get", "/beheer/portaal/auditregel/", None),
+    "aanleveren": ("get", "/aanleveren/", None),
+    "aanleveren_post": ("post", "/aanleveren/", None),
+    "instellingen": ("get", "/dkd-instellingen/", None),
+    "instellingen_post": ("post", "/dkd-instellingen/", None),
+    "gebruikers": ("get", "/gebruikers/", None),
+    "toevoegen": ("get", "/gebruikers/toevoegen/", None),
+    "wijzig_0363": ("get", "/gebruikers/lid/", None),
+    "wijzig_0599": ("post", "/gebruikers/jan/", None),
+    "persoonlijk": ("get", "/persoonlijk/", None),
+    "activeren": ("get", "/activeren/Mg/onzin-token/", None),
     "uitloggen": ("post", "/uitloggen/", None),
 }
 # Expected status per role, in the order of ACTIES. `/` sends everyone on to the dashboard, the
 # code step without a password step back to the login, logging out to the login; from anonymous
 # every other 302 ends on the login page; after a hide, 302 goes back to the list.
 MATRIX = {
-    "anoniem":      [302, 200, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302],
-    "zonder":       [302, 200, 302, 200, 200, 404, 404, 404, 404, 404, 404, 404, 404, 404, 302],
-    "reintegratie": [302, 200, 302, 200, 200, 200, 404, 200, 404, 404, 302, 404, 404, 404, 302],
-    "eindezw":      [302, 200, 302, 200, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404, 302],
-    "dkd":          [302, 200, 302, 200, 200, 404, 404, 404, 404, 404, 404, 404, 404, 404, 302],
-    "beheerder":    [302, 200, 302, 200, 200, 200, 200, 200, 200, 404, 302, 404, 404, 404, 302],
-    "ander":        [302, 200, 302, 200, 200, 200, 200, 404, 404, 200, 404, 302, 404, 404, 302],
-    "ib":           [302, 200, 302, 404, 404, 404, 404, 404, 404, 404, 404, 404, 200, 200, 302],
+    # start, inloggen, code, dashboard, ophalen, lijst ri/ez, download ri/ez/0599, verberg ri/0599,
+    # beheer, beheer_audit | aanleveren get/post, instellingen get/post, gebruikers, toevoegen,
+    # wijzig 0363/0599, persoonlijk, activeren | uitloggen
+    "anoniem":      [302, 200, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302, 302,
+                     302, 302, 302, 302, 302, 302, 302, 302, 302, 400, 302],
+    "zonder":       [302, 200, 302, 200, 200, 404, 404, 404, 404, 404, 404, 404, 404, 404,
+                     404, 404, 200, 404, 404, 404, 404, 404, 200, 400, 302],
+    "reintegratie": [302, 200, 302, 200, 200, 200, 404, 200, 404, 404, 302, 404, 404, 404,
+                     404, 404, 200, 404, 404, 404, 404, 404, 200, 400, 302],
+    "eindezw":      [302, 200, 302, 200, 200, 404, 200, 404, 200, 404, 404, 404, 404, 404,
+                     404, 404, 200, 404, 404, 404, 404, 404, 200, 400, 302],
+    "dkd":          [302, 200, 302, 200, 200, 404, 404, 404, 404, 404, 404, 404, 404, 404,
+                     200, 200, 200, 200, 404, 404, 404, 404, 200, 400, 302],
+    "beheerder":    [302, 200, 302, 200, 200, 200, 200, 200, 200, 404, 302, 404, 404, 404,
+                     200, 200, 200, 200, 200, 200, 200, 404, 200, 400, 302],
+    "ander":        [302, 200, 302, 200, 200, 200, 200, 404, 404, 200, 404, 302, 404, 404,
+                     200, 200, 200, 200, 200, 200, 404, 200, 200, 400, 302],
+    "ib":           [302, 200, 302, 404, 404, 404, 404, 404, 404, 404, 404, 404, 200, 200,
+                     404, 404, 404, 404, 404, 404, 404, 404, 404, 400, 302],
 }  # fmt: skip
 CASES = [(rol, actie, MATRIX[rol][i]) for rol in ROLLEN for i, actie in enumerate(ACTIES)]
 
@@ -177,7 +198,9 @@ def vraag(client: Client, actie: str, follow: bool = False):
 @pytest.mark.parametrize(("rol", "actie", "status"), CASES, ids=[f"{r}-{a}" for r, a, _ in CASES])
 def test_authorization_matrix(rol, actie, status):
     spec = ROLLEN[rol]
-    user = None if spec is None else gebruiker(rol, spec[0], spec[1])
+    user = None if spec is None else gebruiker(rol, *spec)
+    gebruiker("lid", "GM0363")  # the users the beheerders' actions name
+    gebruiker("jan", "GM0599")
     client = ingelogd(user)
     response = vraag(client, actie)
     assert response.status_code == status

@@ -71,10 +71,13 @@ def portaal(demo_verwerkt, tmp_path_factory):
     if not AXE.exists():
         pytest.skip("no node_modules/axe-core; .ci/run runs npm ci")
     eigen = tmp_path_factory.mktemp("portaal")
+    # Deliveries and a `process` change the data root: a copy, not the shared demo.
+    data = shutil.copytree(demo_verwerkt.data, eigen / "data")
+    home = shutil.copytree(demo_verwerkt.home, eigen / "home")
     port = free_port()
     env = cli_env(
-        demo_verwerkt.data,
-        demo_verwerkt.home,
+        data,
+        home,
         LKS_PORTAAL_DATABASE_URL=f"sqlite:///{eigen / 'portaal.sqlite3'}",
         LKS_PORTAAL_PORT=str(port),
         LKS_PORTAAL_URL=f"http://127.0.0.1:{port}/",
@@ -92,7 +95,7 @@ def portaal(demo_verwerkt, tmp_path_factory):
     )
     url = f"http://127.0.0.1:{port}/"
     wait_for(url, server)
-    yield Portaal(url, env, accounts, demo_verwerkt.data)
+    yield Portaal(url, env, accounts, data)
     server.terminate()
     server.wait(timeout=30)
     log.close()
@@ -110,9 +113,14 @@ def wait_for(url: str, server: subprocess.Popen) -> None:
     raise AssertionError(f"{url} did not answer")
 
 
-def code(otpauth: str) -> str:
+def code(otpauth: str, stap: int = 0) -> str:
+    """The code of the second factor, `stap` time steps ahead.
+
+    A code is accepted once, and one step ahead still is: a second login within the same
+    30 seconds uses `stap=1`.
+    """
     secret = parse_qs(urlsplit(otpauth).query)["secret"][0]
-    return f"{totp(base64.b32decode(secret)):06d}"
+    return f"{totp(base64.b32decode(secret), drift=stap):06d}"
 
 
 def no_serious_violations(page) -> None:
@@ -274,3 +282,129 @@ def test_demo_users_are_refused_in_production(portaal):
     assert result.returncode == 1
     assert "LKS_PORTAAL_HTTPS=1" in result.stderr
     assert result.stdout == ""
+
+
+def log_in(page, url: str, naam: str, wachtwoord: str, otpauth: str, stap: int) -> None:
+    page.goto(url + "inloggen/")
+    page.get_by_label("Gebruikersnaam").fill(naam)
+    page.get_by_label("Wachtwoord").fill(wachtwoord)
+    page.get_by_role("button", name="Inloggen").click()
+    page.get_by_label("Code").fill(code(otpauth, stap))
+    page.get_by_role("button", name="Verder").click()
+
+
+def inbox(portaal: Portaal) -> dict[str, bytes]:
+    folder = portaal.data / "inbox"
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_beheerder_delivers_a_verwijsindex_which_the_pipeline_then_loads(
+    portaal, browser, tmp_path
+):
+    from playwright.sync_api import expect
+
+    page = browser.new_context(locale="nl-NL").new_page()
+    wachtwoord, otpauth = portaal.accounts["demo-gm0363"]
+    log_in(page, portaal.url, "demo-gm0363", wachtwoord, otpauth, stap=1)
+    page.get_by_role("link", name="Aanleveren", exact=True).click()
+    expect(page.get_by_role("heading", name="Mijn aanleveringen")).to_be_visible()
+    no_serious_violations(page)
+
+    voor = inbox(portaal)
+    fout = tmp_path / "verwijsindex.csv"
+    fout.write_text("bsn,cluster\n473188703,Reintegratie\n")
+    page.get_by_label("Verwijsindex").check()
+    page.get_by_label("Bestand", exact=True).set_input_files(str(fout))
+    page.get_by_role("button", name="Aanleveren").click()
+    expect(page.locator("#afgewezen")).to_contain_text("regel 1: scheidingsteken is niet ';'")
+    assert inbox(portaal) == voor
+    no_serious_violations(page)
+
+    # Named for another gemeente: stored under the user's own code and today's date. The demo's
+    # own file already holds one invalid BSN (its BSN_ONGELDIG); the added line is the second.
+    eigen = (REPO / "data/inbox/verwijsindex/verwijsindex_GM0363_20261120.csv").read_text()
+    goed = tmp_path / "verwijsindex_GM0599_20261201.csv"
+    goed.write_text(eigen + "123456789;Reintegratie\n")
+    page.get_by_label("Verwijsindex").check()
+    page.get_by_label("Bestand", exact=True).set_input_files(str(goed))
+    page.get_by_role("button", name="Aanleveren").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "127 regel(s) worden geladen, 2 in quarantaine."
+    )
+    expect(page.get_by_role("status")).to_contain_text("BSN ******789: bsn: geen geldig BSN")
+    nieuw = {k for k in inbox(portaal) if k not in voor}
+    [naam] = nieuw
+    assert re.fullmatch(r"verwijsindex/verwijsindex_GM0363_\d{8}\.csv", naam)
+    eerste = page.locator("#aanleveringen tbody tr").first.locator("td")
+    expect(eerste.nth(3)).to_have_text("ontvangen")
+    no_serious_violations(page)
+    shot(page, "5-aanleveren")
+
+    page.get_by_role("link", name="DKD instellingen").click()
+    page.get_by_label("Notificatie e-mail").fill("signalen@gm0363.example.nl")
+    page.get_by_role("button", name="Opslaan").click()
+    expect(page.get_by_role("status")).to_contain_text("De DKD instellingen zijn opgeslagen.")
+    no_serious_violations(page)
+    shot(page, "6-dkd-instellingen")
+
+    result = lks_pipeline("process", env=portaal.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    page.get_by_role("link", name="Aanleveren", exact=True).click()
+    expect(eerste.nth(0)).to_have_text(naam.split("/")[1])
+    expect(eerste.nth(3)).to_have_text("geladen")
+    expect(eerste.nth(4)).to_have_text("127")
+    expect(eerste.nth(5)).to_have_text("2")
+    page.get_by_role("link", name="Dashboard").click()
+    jaar, maand, dag = re.search(r"_(\d{4})(\d{2})(\d{2})\.csv$", naam).groups()
+    vandaag = f"{dag}-{maand}-{jaar}"
+    rij = page.locator("#leveringen tbody tr", has_text="Verwijsindex").locator("td")
+    expect(rij.nth(2)).to_have_text(vandaag)
+    page.get_by_role("link", name="DKD instellingen").click()
+    expect(page.get_by_label("Notificatie e-mail")).to_have_value("signalen@gm0363.example.nl")
+    page.context.close()
+
+
+def test_a_new_user_is_invited_activates_once_and_sees_only_its_own(portaal, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_context(locale="nl-NL").new_page()
+    wachtwoord, otpauth = portaal.accounts["demo-gm0363"]
+    log_in(page, portaal.url, "demo-gm0363", wachtwoord, otpauth, stap=2)
+    page.get_by_role("link", name="Gebruikersbeheer").click()
+    no_serious_violations(page)
+    page.get_by_role("link", name="Gebruiker toevoegen").click()
+    page.get_by_label("Gebruikersnaam").fill("sanne")
+    page.get_by_label("E-mailadres").fill("sanne@gm0363.example.nl")
+    page.get_by_label("Rol").select_option("medewerker")
+    page.get_by_label("LKS einde zw").check()
+    no_serious_violations(page)
+    page.get_by_role("button", name="Toevoegen").click()
+    expect(page.get_by_role("status")).to_contain_text("sanne is toegevoegd")
+    no_serious_violations(page)
+    shot(page, "7-gebruikersbeheer")
+    page.get_by_role("button", name="Uitloggen").click()
+
+    [mail] = (portaal.data / "outbox").glob("activatie.*.eml")
+    link = re.search(r"http://\S+/activeren/\S+/", mail.read_text())[0]
+    page.goto(link)
+    no_serious_violations(page)
+    sleutel = page.locator("#sleutel").inner_text().replace(" ", "")
+    nieuw_wachtwoord = "sanne kiest een lange zin"
+    page.get_by_label("Nieuw wachtwoord").fill(nieuw_wachtwoord)
+    page.get_by_label("Herhaal wachtwoord").fill(nieuw_wachtwoord)
+    uri = f"otpauth://totp/x?secret={sleutel}"
+    page.get_by_label("Code", exact=True).fill(code(uri))
+    shot(page, "8-activeren")
+    page.get_by_role("button", name="Activeren").click()
+    expect(page.get_by_role("status")).to_contain_text("Uw account is geactiveerd.")
+
+    log_in(page, portaal.url, "sanne", nieuw_wachtwoord, uri, stap=1)
+    expect(page.get_by_text("ORGANISATIE: Gemeente Amsterdam")).to_be_visible()
+    expect(page.get_by_role("link", name="Aanleveren", exact=True)).to_have_count(0)
+    page.get_by_role("link", name="Persoonlijke instellingen").click()
+    no_serious_violations(page)
+    page.goto(portaal.url + "aanleveren/")
+    expect(page.get_by_role("heading", name="Niet gevonden")).to_be_visible()
+    page.goto(link)
+    expect(page.get_by_text("verlopen of al gebruikt")).to_be_visible()
+    page.context.close()

@@ -58,6 +58,9 @@ def serve(args) -> int:
             self.cfg.set("accesslog", "-")
             self.cfg.set("access_log_format", ACCESS_LOG_FORMAT)
             self.cfg.set("proc_name", "lks-portaal")
+            # Aanleveren reads a delivered file while the user waits: a large DKD file takes
+            # longer than gunicorn's default 30 s (docs/portaal.md).
+            self.cfg.set("timeout", 300)
             # No control socket in $HOME: systemd (or compose) starts and stops the portal.
             self.cfg.set("control_socket_disable", True)
 

@@ -6,8 +6,8 @@ never written to a log or the audit log.
 """
 
 import time
-from pathlib import Path
 from email.message import EmailMessage
+from pathlib import Path
 
 from django.conf import settings
 

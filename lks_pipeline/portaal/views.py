@@ -80,7 +80,7 @@ def inloggen(request):
     if request.method == "POST" and form.is_valid():
         naam = form.cleaned_data["username"]
         user = auth.authenticate(request, username=naam, password=form.cleaned_data["password"])
-        if user is not None and TOTPDevice.objects.devices_for_user(user).exists():
+        if user is not None and TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
             request.session.cycle_key()
             request.session[WACHTEND] = [user.pk, user.backend]
             return redirect("portaal:code")
@@ -114,7 +114,7 @@ def code(request):
 
 def verified_device(user, token: str):
     """The user's confirmed second factor that accepts `token`, or None."""
-    for device in TOTPDevice.objects.devices_for_user(user):
+    for device in TOTPDevice.objects.devices_for_user(user, confirmed=True):
         if device.verify_token(token):
             return device
     return None

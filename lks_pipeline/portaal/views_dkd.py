@@ -6,8 +6,8 @@ instellingen is audited, by file name and field, never by content.
 """
 
 import datetime as dt
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
