@@ -78,6 +78,7 @@ def test_an_accepted_verwijsindex_lands_under_its_canonical_name_with_its_quaran
     assert list(AuditRegel.objects.values_list("actie", "resultaat", "object")) == [
         ("aanleveren", "gelukt", naam)]  # fmt: skip
     assert not list((root / "portaal" / "ontvangst").iterdir())  # nothing left in staging
+    assert not re.search(r"\d{9}", str(list(AuditRegel.objects.values_list())))
 
 
 def test_a_file_level_rejection_names_the_line_and_leaves_the_inbox_as_it_was(root):

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from lks_pipeline.notificaties.message import PORTAAL_URL
 from lks_pipeline.notificaties.storing import DAGSTER_URL
-from lks_pipeline.notificaties.transport import OutboxTransport, SmtpTransport, smtp_session
+from lks_pipeline.notificaties.transport import OutboxTransport, SmtpTransport, channel
 
 
 class Mail(dg.ConfigurableResource):
@@ -54,15 +54,13 @@ class Mail(dg.ConfigurableResource):
     @contextmanager
     def transport(self, outbox: Path) -> Iterator[OutboxTransport | SmtpTransport]:
         """A transport for this run's mails: one SMTP session, or the outbox folder."""
-        if not self.smtp_host:
-            yield OutboxTransport(outbox)
-            return
-        with smtp_session(
+        with channel(
+            outbox,
             self.smtp_host,
             self.smtp_port,
             starttls=self.smtp_starttls,
-            user=self.smtp_user or None,
-            password=self.smtp_password or None,
+            user=self.smtp_user,
+            password=self.smtp_password,
             timeout=self.smtp_timeout_seconds,
-        ) as session:
-            yield session
+        ) as transport:
+            yield transport

@@ -95,3 +95,25 @@ def smtp_session(
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()
+
+
+@contextmanager
+def channel(
+    outbox: Path,
+    host: str,
+    port: int,
+    *,
+    starttls: bool,
+    user: str,
+    password: str,
+    timeout: float,
+) -> Iterator[OutboxTransport | SmtpTransport]:
+    """The one channel of every mail: SMTP when `host` is set, else `.eml` files in `outbox`."""
+    if not host:
+        yield OutboxTransport(outbox)
+        return
+    with smtp_session(
+        host, port, starttls=starttls, user=user or None, password=password or None,
+        timeout=timeout,
+    ) as session:  # fmt: skip
+        yield session

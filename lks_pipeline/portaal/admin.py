@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
-from lks_pipeline.portaal.models import AuditRegel, Gebruiker, Verborgen
+from lks_pipeline.portaal.models import Aanlevering, AuditRegel, Gebruiker, Verborgen
 
 
 class PortaalAdminSite(OTPAdminSite):
@@ -68,13 +68,8 @@ admin.site.unregister(User)
 admin.site.register(User, PortaalUserAdmin)
 
 
-@admin.register(AuditRegel)
-class AuditRegelAdmin(admin.ModelAdmin):
-    """The audit log, to read and filter only."""
-
-    list_display = ["wanneer", "gebruiker", "gemeentecode", "actie", "object", "adres", "resultaat"]
-    list_filter = ["actie", "resultaat", "gemeentecode"]
-    search_fields = ["gebruiker", "object"]
+class AlleenLezen(admin.ModelAdmin):
+    """A record to read and filter only: nobody adds, changes or deletes it in the admin."""
 
     def has_add_permission(self, request):
         return False
@@ -84,6 +79,24 @@ class AuditRegelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditRegel)
+class AuditRegelAdmin(AlleenLezen):
+    """The audit log."""
+
+    list_display = ["wanneer", "gebruiker", "gemeentecode", "actie", "object", "adres", "resultaat"]
+    list_filter = ["actie", "resultaat", "gemeentecode"]
+    search_fields = ["gebruiker", "object"]
+
+
+@admin.register(Aanlevering)
+class AanleveringAdmin(AlleenLezen):
+    """Files gemeenten delivered through the portal, as checked on arrival."""
+
+    list_display = ["wanneer", "gemeentecode", "bestand", "regels", "gequarantaineerd", "door"]
+    list_filter = ["feed", "gemeentecode"]
+    search_fields = ["bestand", "door"]
 
 
 @admin.register(Verborgen)

@@ -11,6 +11,17 @@ from lks_pipeline.portaal.instellingen import Instelling, fouten
 from lks_pipeline.portaal.models import MACHTIGINGEN, Gebruiker
 
 
+def code_field(label: str) -> forms.RegexField:
+    """Six digits of a second factor (TOTP), with the portal's Dutch message."""
+    field = forms.RegexField(
+        label=label,
+        regex=r"^\d{6}$",
+        error_messages={"invalid": "Vul de 6 cijfers uit uw authenticator-app in."},
+    )
+    field.widget.attrs.update(autocomplete="one-time-code", inputmode="numeric")
+    return field
+
+
 class InlogForm(forms.Form):
     """Step one of logging in."""
 
@@ -27,17 +38,11 @@ class InlogForm(forms.Form):
 class CodeForm(forms.Form):
     """Step two: the six digits of the second factor."""
 
-    code = forms.RegexField(
-        label="Code",
-        regex=r"^\d{6}$",
-        error_messages={"invalid": "Vul de 6 cijfers uit uw authenticator-app in."},
-    )
+    code = code_field("Code")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["code"].widget.attrs.update(
-            autocomplete="one-time-code", inputmode="numeric", autofocus=True
-        )
+        self.fields["code"].widget.attrs.update(autofocus=True)
 
 
 class AanleverForm(forms.Form):
@@ -134,11 +139,7 @@ def _labels(form: forms.Form, **labels: str) -> None:
 class ActivatieForm(SetPasswordForm):
     """The activation page: a password of one's own, and the first code of the new factor."""
 
-    code = forms.RegexField(
-        label="Code",
-        regex=r"^\d{6}$",
-        error_messages={"invalid": "Vul de 6 cijfers uit uw authenticator-app in."},
-    )
+    code = code_field("Code")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -161,5 +162,5 @@ class WachtwoordForm(PasswordChangeForm):
 class TweedeFactorForm(forms.Form):
     """Persoonlijke instellingen: a new second factor, a code of the current one required."""
 
-    huidige_code = forms.RegexField(label="Code van uw huidige app", regex=r"^\d{6}$")
-    nieuwe_code = forms.RegexField(label="Code van de nieuwe sleutel", regex=r"^\d{6}$")
+    huidige_code = code_field("Code van uw huidige app")
+    nieuwe_code = code_field("Code van de nieuwe sleutel")

@@ -24,7 +24,7 @@ IB_RECHTEN = [
     "add_user", "change_user", "view_user",
     "add_gebruiker", "change_gebruiker", "view_gebruiker",
     "add_totpdevice", "change_totpdevice", "delete_totpdevice", "view_totpdevice",
-    "view_auditregel", "view_verborgen",
+    "view_auditregel", "view_verborgen", "view_aanlevering",
 ]  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 
 from lks_pipeline.notificaties.message import envelope, message_id
-from lks_pipeline.notificaties.transport import OutboxTransport, smtp_session
+from lks_pipeline.notificaties.transport import channel
 
 ONDERWERP = "Activeer uw account voor het Gemeenteportaal LKS"
 
@@ -47,14 +47,13 @@ def activatie_bericht(user, gemeentenaam: str, door: str, link: str) -> EmailMes
 
 def verstuur(msg: EmailMessage) -> str:
     """Send over SMTP when LKS_SMTP_HOST is set, else write the `.eml`; raises Undeliverable."""
-    if not settings.SMTP_HOST:
-        return OutboxTransport(Path(settings.DATA_ROOT) / "outbox").send(msg)
-    with smtp_session(
+    with channel(
+        Path(settings.DATA_ROOT) / "outbox",
         settings.SMTP_HOST,
         settings.SMTP_PORT,
         starttls=settings.SMTP_STARTTLS,
-        user=settings.SMTP_USER or None,
-        password=settings.SMTP_PASSWORD or None,
+        user=settings.SMTP_USER,
+        password=settings.SMTP_PASSWORD,
         timeout=settings.SMTP_TIMEOUT,
     ) as transport:
         return transport.send(msg)
