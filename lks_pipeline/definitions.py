@@ -6,6 +6,7 @@ from lks_pipeline.aanleverfouten import assets as aanleverfouten
 from lks_pipeline.aanleverfouten import drempels
 from lks_pipeline.aanleverfouten.resources import AanleverfoutenThresholds
 from lks_pipeline.analyse import assets as analyse
+from lks_pipeline.automation.alerts import signaalrapporten_op_tijd
 from lks_pipeline.automation.jobs import ALL_JOBS
 from lks_pipeline.automation.schedules import dagelijks_0700
 from lks_pipeline.automation.sensors import ALL_SENSORS
@@ -71,6 +72,7 @@ def build_defs(resources: dict) -> dg.Definitions:
     """Every asset, job, sensor and schedule, bound to `resources` (tests pass their own)."""
     return dg.Definitions(
         assets=dg.load_assets_from_modules(ROOMS),
+        asset_checks=[signaalrapporten_op_tijd],
         jobs=ALL_JOBS,
         sensors=ALL_SENSORS,
         schedules=[dagelijks_0700],

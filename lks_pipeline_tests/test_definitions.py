@@ -135,8 +135,9 @@ def test_signal_path_lineage_and_blocking_checks():
         "signalen_uitkomsten_sluitend",
         "signaalrapporten_rijen_gelijk_aan_gemeld",
     }
-    assert set(checks) - blocking == {"uwv_levering_ontvangen"}
+    assert set(checks) - blocking == {"uwv_levering_ontvangen", "signaalrapporten_op_tijd"}
     job = defs.resolve_job_def("signalen_job")
+    # The 07:30 check judges the clock: its sensor evaluates it, no run does.
     assert {key.name for key in job.asset_layer.asset_graph.asset_check_keys} == blocking
 
 
@@ -171,6 +172,8 @@ def test_sensors_and_schedule_in_the_code_location():
         "notificaties_sensor",
         "herstel_sensor",
         "storing_sensor",
+        "herberekening_sensor",
+        "op_tijd_sensor",
     }
     # Every sensor runs from the start: operators need not switch one on for the demo or alerts.
     assert {

@@ -11,6 +11,7 @@ import dagster as dg
 
 from lks_pipeline.aanleverfouten.assets import dkd_aanleverfouten
 from lks_pipeline.analyse.assets import lks_analyse
+from lks_pipeline.automation.alerts import signaalrapporten_op_tijd
 from lks_pipeline.ingest.assets import (
     dkd_instellingen,
     dkd_reintegratie,
@@ -30,7 +31,11 @@ AssetJob = Any
 
 
 def _job(name: str, assets: list) -> AssetJob:
-    return dg.define_asset_job(name, selection=[*assets, lks_analyse])
+    # Without the 07:30 check (alerts.py): it judges the clock, and its sensor evaluates it.
+    selection = dg.AssetSelection.assets(*assets, lks_analyse) - dg.AssetSelection.checks(
+        signaalrapporten_op_tijd
+    )
+    return dg.define_asset_job(name, selection=selection)
 
 
 referentie_job = _job("referentie_job", [gemeenten, doelgroepregister_codes])

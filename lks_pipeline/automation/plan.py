@@ -5,7 +5,9 @@ sensor tick can call it while a run holds the DuckDB file.
 
 - An ingest partition is up to date when its latest materialization recorded the inbox
   fingerprint (name, size, mtime of its files) that the inbox shows now.
-- A delivery day is behind when its signal path is older than its `uwv_events`.
+- A delivery day is behind when its signal path is older than its `uwv_events`, or when it is
+  stale: recomputing an earlier day changed whether one of its kenmerken was gemeld before it
+  (an observation on its `signalen` partition newer than its materialization).
 - `notificaties` is behind when a report was materialized after its last success.
 """
 
@@ -249,20 +251,41 @@ def behind(instance: dg.DagsterInstance, tasks: list[Task]) -> list[Task]:
 
 
 def days_behind(instance: dg.DagsterInstance, dagen: list[str]) -> list[str]:
-    """Delivery days whose signal path is older than their uwv_events (or never ran).
+    """Delivery days whose signal path is older than their uwv_events (or never ran), or stale.
 
     A run that failed or was blocked leaves the day behind, so the next `process` tries again.
     """
     uwv = latest_per_partition(instance, uwv_events.key)
     pad = {asset: latest_per_partition(instance, asset) for asset in DAY_DONE}
+    stale = set(stale_days(instance))
     result = []
     for dag in dagen:
         if dag not in uwv:
             continue
         stand = [pad[asset].get(dag) for asset in DAY_DONE]
-        if any(r is None or r.storage_id < uwv[dag].storage_id for r in stand):
+        if dag in stale or any(r is None or r.storage_id < uwv[dag].storage_id for r in stand):
             result.append(dag)
     return result
+
+
+def stale_days(instance: dg.DagsterInstance) -> list[str]:
+    """Days whose `dubbel` an earlier day's recomputation may have changed, oldest first."""
+    return sorted(stale_marks(instance))
+
+
+def stale_marks(instance: dg.DagsterInstance) -> dict[str, int]:
+    """Each stale day with the storage id of the observation that marked it.
+
+    The `signalen` asset marks a day with an observation; a materialization after it clears it.
+    Two queries over the instance's per-partition indexes, whatever the history's length.
+    """
+    marked = instance.get_latest_storage_id_by_partition(
+        signalen.key, dg.DagsterEventType.ASSET_OBSERVATION
+    )
+    computed = instance.get_latest_storage_id_by_partition(
+        signalen.key, dg.DagsterEventType.ASSET_MATERIALIZATION
+    )
+    return {day: mark for day, mark in marked.items() if mark > computed.get(day, -1)}
 
 
 def consecutive_days(dagen: list[str], max_days: int = MAX_DAYS_PER_RUN) -> list[list[str]]:

@@ -25,6 +25,9 @@ for or blocks a run's DuckDB lock.
   is used; after `MAX_WAIT_SECONDS` it goes ahead and logs which partitions it gave up on.
   A later verwijsindex or DKD delivery does not re-run days already processed (the reports a
   gemeente has do not change behind its back); the 07:00 schedule re-runs that day.
+- **Day order**: recomputing a day can change `dubbel` on later days (a late UWV file, a retry,
+  a re-run by hand); the `signalen` asset marks them stale and `herberekening_sensor` runs
+  their signal path again, oldest first, once no day's run waits or runs.
 - **Alerts**: `storing_sensor` (`alerts.py`) mails the operators once about each failed run.
 - **Mail**: `notificaties_sensor` requests `notificaties_job` when a report is newer than the
   last successful mail step and nothing that sends mail is running, backing off from 5 minutes
@@ -42,7 +45,7 @@ import dagster as dg
 
 from lks_pipeline.analyse.assets import lks_analyse
 from lks_pipeline.automation import jobs, plan, recovery
-from lks_pipeline.automation.alerts import storing_sensor
+from lks_pipeline.automation.alerts import op_tijd_sensor, storing_sensor
 from lks_pipeline.core.partitions import run_target
 from lks_pipeline.core.resources import LksSettings
 from lks_pipeline.ingest import inbox
@@ -60,6 +63,7 @@ NOT_DONE = [
     dg.DagsterRunStatus.STARTED,
 ]
 MAIL_JOBS = (jobs.dag_job, jobs.signalen_job, jobs.notificaties_job)
+DAY_JOBS = (jobs.uwv_events_job, jobs.dag_job, jobs.signalen_job)
 MAIL_BACKOFF = (5 * 60, 60 * 60)  # first retry, longest wait
 ANALYSE = lks_analyse.key  # every run refreshes the analysts' copy
 
@@ -303,6 +307,35 @@ dkd_instellingen_sensor = _feed_sensor(
 
 
 @dg.sensor(
+    minimum_interval_seconds=INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[jobs.signalen_job],
+)
+def herberekening_sensor(context: dg.SensorEvaluationContext):
+    """Recomputes, oldest first, the days that an earlier day's recomputation made stale (their
+    `dubbel`), once no day's run is waiting or running: so a late UWV file, a retry or a re-run
+    ends as if every day had run in date order."""  # noqa: D205, D209
+    marks = plan.stale_marks(context.instance)
+    if not marks:
+        return dg.SkipReason("Geen dagen om opnieuw te berekenen")
+    if _unfinished_runs(context.instance, DAY_JOBS):
+        return dg.SkipReason("Een run van een leverdag wacht of loopt nog")
+    requests = []
+    for stretch in plan.consecutive_days(sorted(marks)):
+        partition, tags = run_target(stretch)
+        mark = max(marks[day] for day in stretch)
+        requests.append(
+            dg.RunRequest(
+                run_key=f"herberekening:{stretch[0]}:{stretch[-1]}:{mark}",
+                job_name=jobs.signalen_job.name,
+                partition_key=partition,
+                tags={**tags, "lks/trigger": "herberekening"},
+            )
+        )
+    return requests
+
+
+@dg.sensor(
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     jobs=[jobs.referentie_job],
@@ -396,6 +429,8 @@ ALL_SENSORS = [
     dkd_reintegratie_sensor,
     dkd_instellingen_sensor,
     referentie_sensor,
+    herberekening_sensor,
     notificaties_sensor,
     storing_sensor,
+    op_tijd_sensor,
 ]

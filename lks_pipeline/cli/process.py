@@ -40,6 +40,9 @@ from lks_pipeline.notificaties.transport import Undeliverable
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # Dagster's own row counts of a materialization (not labels of ours).
 ROW_COUNTS = ("dagster/partition_row_count", "dagster/row_count")
+# Rounds of recomputing days that an earlier day made stale: a chain of `dubbel` kenmerken across
+# more days than this is finished by the next `process` or the sensor.
+MAX_ROUNDS = 10
 
 
 @dataclass
@@ -155,11 +158,29 @@ def _rows(outcome: dg.ExecuteInProcessResult) -> int:
 
 
 def signal_path(session: Session, tasks: list[plan.Task]) -> list[str]:
-    """The signal path of every day that is behind, consecutive days in one run."""
+    """The signal path of every day that is behind, then of the days that made stale, in order.
+
+    Recomputing a day can make later days stale (`dubbel`); they are recomputed in a next round,
+    oldest first, until none is left, so any processing order ends as one run in date order.
+    A round with a failed run ends it: the next `process` (or the sensor) picks up from there.
+    """
     days = sorted(t.partition for t in tasks if t.asset == uwv_events.key)
     behind = days if session.everything else plan.days_behind(session.instance, days)
+    todo, processed = behind, []
+    for _ in range(MAX_ROUNDS):
+        failed_before = session.result.runs_mislukt
+        _run_days(session, todo, len(days))
+        processed += todo
+        todo = [d for d in plan.stale_days(session.instance) if d in days]
+        if not todo or session.result.runs_mislukt > failed_before:
+            break
+        print(f"Signalen: {len(todo)} latere dag(en) opnieuw, want een eerdere dag veranderde")
+    return processed
+
+
+def _run_days(session: Session, behind: list[str], total: int) -> None:
     series = plan.consecutive_days(behind)
-    print(f"Signalen: {len(days)} leverdagen, {len(behind)} te verwerken in {len(series)} run(s)")
+    print(f"Signalen: {total} leverdagen, {len(behind)} te verwerken in {len(series)} run(s)")
     for i, stretch in enumerate(series, 1):
         name = (
             stretch[0]
@@ -175,7 +196,6 @@ def signal_path(session: Session, tasks: list[plan.Task]) -> list[str]:
         )
         if outcome is not None:
             _report_days(session, label, stretch, since)
-    return behind
 
 
 def _report_days(session: Session, label: str, stretch: list[str], since) -> None:

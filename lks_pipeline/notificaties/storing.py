@@ -61,3 +61,41 @@ def storing_message(
     return envelope(
         sender, ", ".join(ontvangers), storing.subject, headers, storing.body(dagster_url)
     )
+
+
+@dataclass(frozen=True)
+class TeLaat:
+    """The alert that a delivery day's signaalrapporten were not made by the deadline."""
+
+    dag: str
+    deadline: str
+
+    @property
+    def subject(self) -> str:
+        return f"lks-pipeline: signaalrapporten van {self.dag} niet op tijd"
+
+    def body(self, dagster_url: str) -> str:
+        return "\n".join(
+            [
+                f"De signaalrapporten van leverdag {self.dag} waren om {self.deadline}",
+                "nog niet gemaakt. Gemeenten wachten erop.",
+                "",
+                "Kijk of het UWV-bestand van die dag binnen is, en of de run van die dag",
+                "wacht, loopt of mislukte (daarover komt een eigen melding).",
+                f"In de UI:   {dagster_url.rstrip('/')}/assets/signaalrapporten",
+                "",
+                "Herstel en opnieuw uitvoeren: docs/operations.md, Recovery.",
+                "Deze melding komt één keer per dag.",
+                "",
+            ]
+        )
+
+
+def te_laat_message(
+    te_laat: TeLaat, sender: str, ontvangers: list[str], dagster_url: str
+) -> EmailMessage:
+    """The alert of a late day, to every operator address; one Message-ID per day."""
+    headers = {"Message-ID": message_id(f"te-laat.{te_laat.dag}", sender)}
+    return envelope(
+        sender, ", ".join(ontvangers), te_laat.subject, headers, te_laat.body(dagster_url)
+    )

@@ -15,6 +15,7 @@ Decisions where the spec is silent:
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -33,6 +34,8 @@ SIGNALEN_SQL = load_sql(__package__, "signalen.sql")
 LEKKEN_SQL = load_sql(__package__, "signalen_lekken.sql")
 TERMIJNEN_SQL = load_sql(__package__, "poortwachter_termijnen.sql")
 
+# The metadata key of the observation that marks a day stale (`plan.stale_days`).
+VEROUDERD_DOOR = "verouderd door herberekening van"
 UITKOMSTEN = ("gemeld", "buiten_doelgroep", "na_wetswijziging_2022", "dubbel", "niet_routeerbaar")
 
 SLUITEND_COLUMNS = (
@@ -91,17 +94,46 @@ TERMIJNEN_COLUMNS = column_schema(
 )
 
 
-def compute_signalen(conn, dag: dt.date) -> None:
+GEMELD_SQL = (
+    "SELECT DISTINCT uwv_kenmerk FROM signalen WHERE leverdatum = $dag AND uitkomst = 'gemeld'"
+)
+# The later delivery days with an event whose kenmerk changed between gemeld and not on $dag:
+# only through `dubbel` does one day's outcome depend on another's (rules 5.3).
+LATER_SQL = """
+WITH na AS (
+    SELECT DISTINCT uwv_kenmerk FROM signalen WHERE leverdatum = $dag AND uitkomst = 'gemeld'
+),
+gewijzigd AS (
+    (SELECT uwv_kenmerk FROM gemeld_voor EXCEPT SELECT uwv_kenmerk FROM na)
+    UNION (SELECT uwv_kenmerk FROM na EXCEPT SELECT uwv_kenmerk FROM gemeld_voor)
+)
+SELECT DISTINCT leverdatum FROM uwv_events
+WHERE leverdatum > $dag AND uwv_kenmerk IN (SELECT uwv_kenmerk FROM gewijzigd)
+ORDER BY leverdatum
+"""
+
+
+def compute_signalen(
+    conn, dag: dt.date, verouderd: Callable[[list[dt.date]], None] | None = None
+) -> None:
     """Replace the day's signals whole, in one transaction: routing, then outcome and zekerheid.
 
-    The asset's whole logic in SQL, apart from its checks; the property tests run it directly.
+    `verouderd` hears, before the commit, which later days this changed (a kenmerk gemeld on
+    this day now, or no longer): their `dubbel` may be wrong until they are computed again. A
+    crash after it was told leaves those days marked, never unmarked. The asset's whole logic in
+    SQL, apart from its checks; the property tests run it directly.
     """
     parameters = {"dag": dag}
     conn.execute(f"CREATE OR REPLACE TEMP TABLE routering AS {ROUTERING_SQL}", parameters)
     with transaction(conn, "signalen"):
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE gemeld_voor AS {GEMELD_SQL}", parameters)
         conn.execute("DELETE FROM signalen WHERE leverdatum = $dag", parameters)
         conn.execute(f"INSERT INTO signalen BY NAME {SIGNALEN_SQL}", parameters)
+        later = [row[0] for row in conn.execute(LATER_SQL, parameters).fetchall()]
+        if later and verouderd is not None:
+            verouderd(later)
     conn.execute("DROP TABLE routering")
+    conn.execute("DROP TABLE gemeld_voor")
 
 
 def _markdown(conn, sql: str, parameters: dict) -> dg.MetadataValue:
@@ -152,7 +184,7 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
         ensure_schema(conn)
         _require_doelgroepregister_codes(conn)
         for dag in partition_days(context):
-            compute_signalen(conn, dag)
+            compute_signalen(conn, dag, _mark_stale(context, dag))
             checks.add_leaks(dag, *conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone())
             metadata, sluitend = _day_metadata(conn, dag)
             checks.add_sluitend(dag, sluitend)
@@ -164,6 +196,30 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
             f"aanleverde ({'; '.join(checks.per_dag)}); rapporten worden niet geschreven"
         )
     return dg.MaterializeResult(check_results=checks.results())
+
+
+def _mark_stale(context: dg.AssetExecutionContext, dag: dt.date):
+    """Record on each later day made stale an observation that `plan.stale_days` reads.
+
+    Also for later days of this same run: their materialization comes after the observation,
+    so they count as current once the run succeeds, and as stale when it dies before that.
+    """
+
+    def mark(later: list[dt.date]) -> None:
+        context.log.info(
+            f"{dag}: {len(later)} latere dag(en) opnieuw te berekenen (dubbel): "
+            + ", ".join(map(str, later))
+        )
+        for day in later:
+            context.log_event(
+                dg.AssetObservation(
+                    asset_key=context.asset_key,
+                    partition=day.isoformat(),
+                    metadata={VEROUDERD_DOOR: dag.isoformat()},
+                )
+            )
+
+    return mark
 
 
 def _require_doelgroepregister_codes(conn) -> None:
