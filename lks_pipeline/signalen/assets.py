@@ -4,6 +4,9 @@ Decisions where the spec is silent:
 - A day's signals use the gemeenten's data as the warehouse holds it when the day is processed
   (their newest verwijsindex and DKD snapshots). A later delivery changes later days, not a day
   already processed; re-running a day applies the data held then.
+- Day order does matter for `dubbel`, and is restored: computing a day marks the later days
+  whose kenmerken changed between gemeld and not (`_mark_stale`), and `process` and
+  `herberekening_sensor` recompute them, oldest first (docs/operations.md, Day order).
 - Outcomes per (event, gemeente), first that applies: `niet_routeerbaar` (no gemeente knows the
   BSN: one row without gemeente), `dubbel` (the uwv_kenmerk was `gemeld` to any gemeente on an
   earlier delivery day), `na_wetswijziging_2022`, `buiten_doelgroep`, `gemeld`. Every routed row
