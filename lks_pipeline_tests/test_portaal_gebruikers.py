@@ -214,7 +214,12 @@ def test_changing_the_password_needs_the_old_one(root):
                        "new_password1": nieuw, "new_password2": nieuw})  # fmt: skip
     assert goed.status_code == 302
     assert User.objects.get(username="piet").check_password(nieuw)
-    assert client.get("/dashboard/").status_code == 200  # still logged in
+    page = client.get("/persoonlijk/").content.decode()
+    assert "U bent medewerker voor gemeente Amsterdam" in page
+    assert (
+        "<strong>LKS re-integratie</strong>, <strong>LKS einde zw</strong>, <strong>DKD aanleveren</strong>"
+        in page
+    )
     assert list(AuditRegel.objects.values_list("actie", "resultaat")) == [
         ("wachtwoord wijzigen", "geweigerd"), ("wachtwoord wijzigen", "gelukt")]  # fmt: skip
 
