@@ -312,6 +312,8 @@ def test_code_server_webserver_and_daemon_as_separate_processes_run_the_pipeline
             "notificaties_sensor": "RUNNING",
             "herstel_sensor": "RUNNING",
             "storing_sensor": "RUNNING",
+            "herberekening_sensor": "RUNNING",
+            "op_tijd_sensor": "RUNNING",
         }
 
         def days_done():
