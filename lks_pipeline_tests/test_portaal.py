@@ -401,8 +401,10 @@ def test_no_page_but_the_download_shows_a_bsn():
     for page in pages:
         body = client.get(page).content.decode()
         assert not [bsn for bsn in BSNS if bsn in body], page
-    for regel in AuditRegel.objects.all():
-        assert not re.search(r"\d{9}", " ".join(map(str, vars(regel).values()))), regel
+    # The stored fields only: an object's repr holds a memory address, whose hex can be 9 digits.
+    velden = ("gebruiker", "gemeentecode", "actie", "object", "adres", "resultaat")
+    for regel in AuditRegel.objects.values_list(*velden):
+        assert not re.search(r"\d{9}", " ".join(map(str, regel))), regel
 
 
 def test_the_portal_serves_while_the_pipeline_holds_the_live_warehouse(data):
