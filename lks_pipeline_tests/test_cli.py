@@ -388,3 +388,46 @@ def test_process_in_process_counts_its_summary_in_the_warehouse(tmp_path, monkey
     ) in out
     assert main(["process"]) == 0
     assert "Klaar: 0 runs geslaagd, 0 mislukt." in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_dev_starts_the_ui_from_any_directory(tmp_path):
+    """`lks-pipeline dev` from a folder without the repository: the UI loads the code location."""
+    import os
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    elders = tmp_path / "elders"
+    elders.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "LKS_DATA_DIR": str(elders)}
+    assert "dagster dev" in lks_pipeline("dev", "--help", env=env).stdout
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "lks_pipeline.cli", "dev", "--", "--port", str(port)],
+        cwd=elders, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    query = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+    try:
+        for _ in range(240):
+            assert dev.poll() is None, "lks-pipeline dev stopped"
+            try:
+                answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query})
+                entries = answer.json()["data"]["workspaceOrError"]["locationEntries"]
+                if [(e["name"], e["loadStatus"]) for e in entries] == [
+                    ("lks_pipeline.definitions", "LOADED")
+                ]:
+                    break
+            except (httpx.TransportError, KeyError, TypeError, ValueError):
+                pass
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the UI did not load the code location")
+    finally:
+        os.killpg(dev.pid, signal.SIGTERM)
+        dev.wait(timeout=60)

@@ -44,7 +44,12 @@ def parser() -> argparse.ArgumentParser:
     )
     proc.add_argument("--alles", action="store_true", help="ook ongewijzigde partities en dagen")
 
-    dev = sub.add_parser("dev", help="start de Dagster UI op dezelfde instance")
+    dev = sub.add_parser(
+        "dev",
+        help="start de Dagster UI op dezelfde instance",
+        description="Start `dagster dev` (UI en daemon) op de instance van de command line, "
+        "vanuit elke map; wat na -- staat gaat door naar dagster dev (bijv. -- --port 3001).",
+    )
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER)
     _portaal(sub.add_parser("portaal", help="start het gemeenteportaal; beheer gebruikers"))
     return top

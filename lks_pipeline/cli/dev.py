@@ -1,4 +1,9 @@
-"""`lks-pipeline dev`: the Dagster UI on the command line's instance."""
+"""`lks-pipeline dev`: the Dagster UI on the command line's instance, from any directory.
+
+The code location is the installed module `lks_pipeline.definitions`, not the repository's
+`workspace.yaml`, so the UI starts wherever the command is run; the data root and
+DAGSTER_HOME follow the working directory as for every other command (docs/operations.md).
+"""
 
 import argparse
 import os
@@ -16,5 +21,5 @@ def run(args: argparse.Namespace) -> int:
     # The dagster of this environment, also when its bin/ is not on PATH.
     naast = Path(sys.executable).parent / "dagster"
     dagster = str(naast) if naast.exists() else "dagster"
-    os.execvp(dagster, [dagster, "dev", "-w", "workspace.yaml", *extra])
+    os.execvp(dagster, [dagster, "dev", "-m", "lks_pipeline.definitions", *extra])
     return 0  # unreachable: execvp replaces this process

@@ -73,11 +73,8 @@ class Levering:
         )
 
     def sha256(self) -> str:
-        digest = hashlib.sha256()
         with self.path.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-        return digest.hexdigest()
+            return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
