@@ -21,10 +21,9 @@ Runs in containers are left to run monitoring, which can ask Docker or Kubernete
 import os
 import socket
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import dagster as dg
+import psutil
 
 RUNNING = [
     dg.DagsterRunStatus.STARTING,
@@ -63,23 +62,12 @@ def _started_at(pid: int) -> float | None:
     (as a code server does with a killed run worker until its next clean-up).
     """
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        process = psutil.Process(pid)
+        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            return None
+        return process.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
-    # After the command, which may hold spaces: field 3 (state) and 22 (starttime, in clock
-    # ticks since boot).
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] in ("Z", "X"):
-        return None
-    return _booted_at() + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-
-
-@cache
-def _booted_at() -> int:
-    """When this host booted (epoch seconds): fixed until the next boot, so read once."""
-    return next(
-        int(r.split()[1]) for r in Path("/proc/stat").read_text().splitlines() if r[:6] == "btime "
-    )
 
 
 def process_alive(pid: int, existed: float) -> bool:
@@ -87,7 +75,7 @@ def process_alive(pid: int, existed: float) -> bool:
     if pid == os.getpid():
         return True
     started = _started_at(pid)
-    return started is not None and started <= existed + 1.5  # btime is whole seconds
+    return started is not None and started <= existed + 1.5  # boot time is whole seconds
 
 
 def _pid_from_events(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
