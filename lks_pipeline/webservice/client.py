@@ -14,10 +14,10 @@ Decisions where the spec is silent:
 """
 
 import io
-import time
 from dataclasses import dataclass
 
 import httpx
+import tenacity
 from lxml import etree
 
 from lks_pipeline.ingest import bsn, dkd
@@ -51,6 +51,14 @@ def _retryable(response: httpx.Response) -> bool:
     return response.status_code >= 500
 
 
+class _Transient(Exception):
+    """A failure that may pass on a next try: a time-out, no connection, an HTTP 5xx."""
+
+    def __init__(self, fout: str, status: int | None):
+        super().__init__(fout)
+        self.fout, self.status = fout, status
+
+
 def ask(
     client: httpx.Client,
     url: str,
@@ -61,27 +69,43 @@ def ask(
     backoff: float,
     name: str,
 ) -> Answer:
-    """POST one batch; retry what may pass on a second try; parse and check the reply."""
+    """POST one batch; retry what may pass on a second try; parse and check the reply.
+
+    Retries by tenacity: at most `pogingen` tries, waiting `backoff`, then twice as long each
+    time; an HTTP 4xx is not retried (the same request gets the same answer).
+    """
     body = bevraging(gemeentecode, bsns)
-    fout, status = None, None
-    for attempt in range(1, pogingen + 1):
-        if attempt > 1:
-            time.sleep(backoff * 2 ** (attempt - 2))
-        try:
-            response = client.post(url, content=body, headers={"Content-Type": "application/xml"})
-        except httpx.TimeoutException as error:
-            fout, status = f"time-out na {client.timeout.read} s ({type(error).__name__})", None
-            continue
-        except httpx.TransportError as error:
-            fout, status = f"geen verbinding ({type(error).__name__})", None
-            continue
-        status = response.status_code
-        if response.status_code == 200:
-            return _read_answer(response.content, gemeentecode, bsns, attempt, name)
-        fout = f"HTTP {response.status_code}"
-        if not _retryable(response):
-            return Answer("onbereikbaar", attempt, status, f"{fout} (niet herhaald)")
-    return Answer("onbereikbaar", pogingen, status, fout)
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(pogingen),
+        wait=tenacity.wait_exponential(multiplier=backoff, min=0, max=float("inf")),
+        retry=tenacity.retry_if_exception_type(_Transient),
+        reraise=True,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                return _post(client, url, body, gemeentecode, bsns, name, attempt)
+    except _Transient as failure:
+        return Answer("onbereikbaar", pogingen, failure.status, failure.fout)
+    raise AssertionError("unreachable: tenacity returns or re-raises")
+
+
+def _post(client, url, body, gemeentecode, bsns, name, attempt) -> Answer:
+    """One try; raises `_Transient` for what a next try may fix."""
+    number = attempt.retry_state.attempt_number
+    try:
+        response = client.post(url, content=body, headers={"Content-Type": "application/xml"})
+    except httpx.TimeoutException as error:
+        fout = f"time-out na {client.timeout.read} s ({type(error).__name__})"
+        raise _Transient(fout, None) from None
+    except httpx.TransportError as error:
+        raise _Transient(f"geen verbinding ({type(error).__name__})", None) from None
+    if response.status_code == 200:
+        return _read_answer(response.content, gemeentecode, bsns, number, name)
+    fout = f"HTTP {response.status_code}"
+    if _retryable(response):
+        raise _Transient(fout, response.status_code)
+    return Answer("onbereikbaar", number, response.status_code, f"{fout} (niet herhaald)")
 
 
 def _read_answer(
