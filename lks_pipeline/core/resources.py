@@ -8,13 +8,13 @@ of one room (mail, the DKD webservice, the aanleverfouten thresholds) live in th
 import fcntl
 import os
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import tenacity
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
@@ -59,6 +59,14 @@ class LksSettings(dg.ConfigurableResource):
 LOCK_HOLDER = re.compile(
     r"Could not set lock on file .*?Conflicting lock is held in (.*?\(PID \d+\))"
 )
+
+
+def _holder(error: BaseException | None) -> str | None:
+    """The process that holds the DuckDB file, when `error` is DuckDB's lock conflict."""
+    if not isinstance(error, duckdb.IOException):
+        return None
+    match = LOCK_HOLDER.search(str(error))
+    return match[1] if match else None
 
 
 # Writers' lock files this process holds (`Warehouse._writer_lock`).
@@ -141,31 +149,46 @@ class Warehouse(DuckDBResource):
             os.close(fd)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
+        """Connect; while another process holds the file, say who once and retry (tenacity).
+
+        Waits 0.5 s, then twice as long each time up to 15 s, and gives up before a wait would
+        pass `wacht_seconden`.
+        """
         config = {"custom_user_agent": "dagster", **self.connection_config}
-        deadline = time.monotonic() + self.wacht_seconden
-        delay, gemeld = 0.5, False
-        while True:
-            try:
-                return duckdb.connect(self.database, read_only=False, config=config)
-            except duckdb.IOException as exc:
-                holder = LOCK_HOLDER.search(str(exc))
-                if holder is None:
-                    raise
-                message = (
-                    f"Het warehouse {self.database} is in gebruik door een ander proces "
-                    f"({holder[1]}). Analisten openen lks_analyse.duckdb, niet het live bestand; "
-                    "sluit dat proces."
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_before_delay(self.wacht_seconden),
+            wait=tenacity.wait_exponential(multiplier=0.5, max=15.0),
+            retry=tenacity.retry_if_exception(lambda e: _holder(e) is not None),
+            before_sleep=self._warn_once(),
+            reraise=True,
+        )
+        try:
+            return retrying(duckdb.connect, self.database, read_only=False, config=config)
+        except duckdb.IOException as exc:
+            holder = _holder(exc)
+            if holder is None:
+                raise
+            raise WarehouseBusy(
+                f"{self._busy(holder)} Na {self.wacht_seconden:g} s wachten gestopt; "
+                "de volgende run probeert het opnieuw."
+            ) from None
+
+    def _busy(self, holder: str) -> str:
+        return (
+            f"Het warehouse {self.database} is in gebruik door een ander proces ({holder}). "
+            "Analisten openen lks_analyse.duckdb, niet het live bestand; sluit dat proces."
+        )
+
+    def _warn_once(self):
+        gemeld = []
+
+        def warn(retry_state: tenacity.RetryCallState) -> None:
+            if not gemeld:
+                holder = _holder(retry_state.outcome.exception())
+                dg.get_dagster_logger().warning(
+                    f"{self._busy(holder)} Deze stap wacht en probeert het opnieuw, "
+                    f"tot {self.wacht_seconden:g} s."
                 )
-                if time.monotonic() + delay > deadline:
-                    raise WarehouseBusy(
-                        f"{message} Na {self.wacht_seconden:g} s wachten gestopt; "
-                        "de volgende run probeert het opnieuw."
-                    ) from None
-                if not gemeld:
-                    dg.get_dagster_logger().warning(
-                        f"{message} Deze stap wacht en probeert het opnieuw, "
-                        f"tot {self.wacht_seconden:g} s."
-                    )
-                    gemeld = True
-                time.sleep(delay)
-                delay = min(delay * 2, 15.0)
+                gemeld.append(True)
+
+        return warn
