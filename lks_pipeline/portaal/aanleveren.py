@@ -20,6 +20,7 @@ import errno
 import os
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,9 +142,7 @@ class Controle:
     @property
     def redenen(self) -> list[tuple[str, int]]:
         """Each quarantine reason with the number of rows it holds, most frequent first."""
-        counts: dict[str, int] = {}
-        for q in self.quarantaine:
-            counts[q.reden] = counts.get(q.reden, 0) + 1
+        counts = Counter(q.reden for q in self.quarantaine)
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
     @property

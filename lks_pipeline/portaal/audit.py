@@ -4,6 +4,8 @@ Every login (success and failure), logout, download, hide and refused request is
 `AuditRegel`. What a request names is masked first (`privacy.mask`): it may hold a BSN.
 """
 
+from collections.abc import Mapping
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -40,3 +42,21 @@ def record(
         adres=address or None,
         resultaat=resultaat,
     )
+
+
+def wijzigingen(oud: Mapping, nieuw: Mapping) -> list[str]:
+    """`veld: oud -> nieuw` for each field of `nieuw` whose value differs from `oud`'s.
+
+    Empty values read `(leeg)`; a long one (a URL) is shortened in the middle, so a line fits
+    the audit's object column.
+    """
+    return [
+        f"{veld}: {_kort(oud.get(veld))} -> {_kort(waarde)}"
+        for veld, waarde in nieuw.items()
+        if oud.get(veld) != waarde
+    ]
+
+
+def _kort(waarde) -> str:
+    tekst = "(leeg)" if waarde is None or waarde == "" else str(waarde)
+    return tekst if len(tekst) <= 140 else tekst[:68] + "…" + tekst[-68:]

@@ -172,13 +172,5 @@ def dkd_instellingen(request, gebruiker):
 
 def _audit_wijzigingen(request, oud, nieuw) -> None:
     """One audit line per changed field, with the old and the new value."""
-    voor = vars(oud) if oud else {}
-    for veld, waarde in vars(nieuw).items():
-        if voor.get(veld) != waarde:
-            tekst = f"{veld}: {_kort(voor.get(veld))} -> {_kort(waarde)}"
-            audit.record(request, "instellingen", "gewijzigd", object=tekst)
-
-
-def _kort(waarde: str | None) -> str:
-    waarde = waarde or "(leeg)"
-    return waarde if len(waarde) <= 140 else waarde[:68] + "…" + waarde[-68:]
+    for tekst in audit.wijzigingen(vars(oud) if oud else {}, vars(nieuw)):
+        audit.record(request, "instellingen", "gewijzigd", object=tekst)

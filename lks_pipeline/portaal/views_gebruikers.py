@@ -127,8 +127,7 @@ def gebruiker_wijzigen(request, gebruiker, naam):
 
 def _wat(naam: str, oud: dict, nieuw: dict) -> str:
     """The audit's object: the user, and each changed field with its old and new value."""
-    changed = [f"{k}: {oud[k]} -> {nieuw[k]}" for k in oud if oud[k] != nieuw[k]]
-    return f"{naam} ({'; '.join(changed) or 'ongewijzigd'})"
+    return f"{naam} ({'; '.join(audit.wijzigingen(oud, nieuw)) or 'ongewijzigd'})"
 
 
 def _laatste_beheerder(ander: Gebruiker, rol: str, actief: bool) -> bool:
