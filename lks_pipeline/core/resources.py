@@ -159,7 +159,7 @@ class Warehouse(DuckDBResource):
             stop=tenacity.stop_before_delay(self.wacht_seconden),
             wait=tenacity.wait_exponential(multiplier=0.5, max=15.0),
             retry=tenacity.retry_if_exception(lambda e: _holder(e) is not None),
-            before_sleep=self._warn_once(),
+            before_sleep=self._warn,
             reraise=True,
         )
         try:
@@ -179,16 +179,11 @@ class Warehouse(DuckDBResource):
             "Analisten openen lks_analyse.duckdb, niet het live bestand; sluit dat proces."
         )
 
-    def _warn_once(self):
-        gemeld = []
-
-        def warn(retry_state: tenacity.RetryCallState) -> None:
-            if not gemeld:
-                holder = _holder(retry_state.outcome.exception())
-                dg.get_dagster_logger().warning(
-                    f"{self._busy(holder)} Deze stap wacht en probeert het opnieuw, "
-                    f"tot {self.wacht_seconden:g} s."
-                )
-                gemeld.append(True)
-
-        return warn
+    def _warn(self, retry_state: tenacity.RetryCallState) -> None:
+        """Before the first wait only: who holds the file, and how long this step will wait."""
+        if retry_state.attempt_number == 1:
+            holder = _holder(retry_state.outcome.exception())
+            dg.get_dagster_logger().warning(
+                f"{self._busy(holder)} Deze stap wacht en probeert het opnieuw, "
+                f"tot {self.wacht_seconden:g} s."
+            )

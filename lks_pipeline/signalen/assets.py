@@ -100,15 +100,13 @@ TERMIJNEN_COLUMNS = column_schema(
 GEMELD_SQL = (
     "SELECT DISTINCT uwv_kenmerk FROM signalen WHERE leverdatum = $dag AND uitkomst = 'gemeld'"
 )
-# The later delivery days with an event whose kenmerk changed between gemeld and not on $dag:
+# The later delivery days with an event whose kenmerk changed between gemeld and not on $dag
+# (the day's gemeld kenmerken before and after, as temp tables of `compute_signalen`):
 # only through `dubbel` does one day's outcome depend on another's (rules 5.3).
 LATER_SQL = """
-WITH na AS (
-    SELECT DISTINCT uwv_kenmerk FROM signalen WHERE leverdatum = $dag AND uitkomst = 'gemeld'
-),
-gewijzigd AS (
-    (SELECT uwv_kenmerk FROM gemeld_voor EXCEPT SELECT uwv_kenmerk FROM na)
-    UNION (SELECT uwv_kenmerk FROM na EXCEPT SELECT uwv_kenmerk FROM gemeld_voor)
+WITH gewijzigd AS (
+    (SELECT uwv_kenmerk FROM gemeld_voor EXCEPT SELECT uwv_kenmerk FROM gemeld_na)
+    UNION (SELECT uwv_kenmerk FROM gemeld_na EXCEPT SELECT uwv_kenmerk FROM gemeld_voor)
 )
 SELECT DISTINCT leverdatum FROM uwv_events
 WHERE leverdatum > $dag AND uwv_kenmerk IN (SELECT uwv_kenmerk FROM gewijzigd)
@@ -132,11 +130,12 @@ def compute_signalen(
         conn.execute(f"CREATE OR REPLACE TEMP TABLE gemeld_voor AS {GEMELD_SQL}", parameters)
         conn.execute("DELETE FROM signalen WHERE leverdatum = $dag", parameters)
         conn.execute(f"INSERT INTO signalen BY NAME {SIGNALEN_SQL}", parameters)
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE gemeld_na AS {GEMELD_SQL}", parameters)
         later = [row[0] for row in conn.execute(LATER_SQL, parameters).fetchall()]
         if later and verouderd is not None:
             verouderd(later)
-    conn.execute("DROP TABLE routering")
-    conn.execute("DROP TABLE gemeld_voor")
+    for temp in ("routering", "gemeld_voor", "gemeld_na"):
+        conn.execute(f"DROP TABLE {temp}")
 
 
 def _markdown(conn, sql: str, parameters: dict) -> dg.MetadataValue:

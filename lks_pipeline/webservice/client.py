@@ -77,22 +77,22 @@ def ask(
     body = bevraging(gemeentecode, bsns)
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(pogingen),
-        wait=tenacity.wait_exponential(multiplier=backoff, min=0, max=float("inf")),
+        wait=tenacity.wait_exponential(multiplier=backoff),
         retry=tenacity.retry_if_exception_type(_Transient),
         reraise=True,
     )
     try:
         for attempt in retrying:
             with attempt:
-                return _post(client, url, body, gemeentecode, bsns, name, attempt)
+                answer = _post(client, url, body, gemeentecode, bsns, name, attempt.retry_state)
     except _Transient as failure:
         return Answer("onbereikbaar", pogingen, failure.status, failure.fout)
-    raise AssertionError("unreachable: tenacity returns or re-raises")
+    return answer
 
 
-def _post(client, url, body, gemeentecode, bsns, name, attempt) -> Answer:
+def _post(client, url, body, gemeentecode, bsns, name, state: tenacity.RetryCallState) -> Answer:
     """One try; raises `_Transient` for what a next try may fix."""
-    number = attempt.retry_state.attempt_number
+    number = state.attempt_number
     try:
         response = client.post(url, content=body, headers={"Content-Type": "application/xml"})
     except httpx.TimeoutException as error:
