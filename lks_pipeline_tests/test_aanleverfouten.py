@@ -255,7 +255,8 @@ def test_every_fouttype_with_its_exact_aantal(data_root):
     assert metadata["GEEN_AANLEVERING"].value == 2
     assert metadata["BERICHT_ONGELDIG"].value == 3
     assert metadata["gemeenten met fouten"].value == 14
-    assert "█" in metadata["gemeenten per fouttype, laatste 14 dagen"].value
+    trend = metadata["gemeenten per fouttype, laatste 14 dagen"].records
+    assert "█" in trend[-1].data["trend"]
 
 
 def test_a_clean_inbox_has_no_aanleverfouten(data_root):

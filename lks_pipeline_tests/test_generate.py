@@ -100,8 +100,8 @@ def test_every_edge_case_is_present(demo):
     assert any(";" in n for n in names)
 
 
-def test_klein_scale_streams_quickly(tmp_path):
-    result = generate(tmp_path, SCALES["klein"], 3, TOT)
+def test_small_scale_streams_quickly(tmp_path):
+    result = generate(tmp_path, SCALES["small"], 3, TOT)
     assert (
         len(list((tmp_path / "verwijsindex").iterdir())) == 41
     )  # 40 gemeenten, one with 2 snapshots

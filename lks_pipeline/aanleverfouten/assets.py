@@ -22,7 +22,8 @@ import dagster as dg
 import pandas as pd
 
 from lks_pipeline.aanleverfouten.resources import AanleverfoutenThresholds
-from lks_pipeline.core.metadata import column_schema
+from lks_pipeline.core import progress
+from lks_pipeline.core.metadata import as_table, column_schema
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, load_sql, transaction
@@ -85,7 +86,7 @@ def dkd_aanleverfouten(
     """
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        for dag in partition_days(context):
+        for dag in progress.each("dkd_aanleverfouten", partition_days(context)):
             parameters = {
                 "dag": dag,
                 "marge": drempels.marge_dagen,
@@ -125,7 +126,7 @@ def _metadata(rows: pd.DataFrame, trend: pd.DataFrame) -> dict:
             for f in FOUTTYPES
         ]
     )
-    metadata["per fouttype"] = dg.MetadataValue.md(overview.to_markdown(index=False))
+    metadata["per fouttype"] = as_table(overview)
     if len(trend):
         tabel = (
             trend.pivot_table(index="dag", columns="fouttype", values="gemeenten", fill_value=0)
@@ -135,7 +136,7 @@ def _metadata(rows: pd.DataFrame, trend: pd.DataFrame) -> dict:
         tabel.index = [f"{d:%d-%m}" for d in pd.to_datetime(tabel.index)]
         totaal = tabel.sum(axis=1)
         tabel["trend"] = ["█" * int(t) if t <= 40 else "█" * 40 + "…" for t in totaal]
-        metadata[f"gemeenten per fouttype, laatste {TREND_DAYS} dagen"] = dg.MetadataValue.md(
-            tabel.to_markdown()
+        metadata[f"gemeenten per fouttype, laatste {TREND_DAYS} dagen"] = as_table(
+            tabel.rename_axis("dag").reset_index()
         )
     return metadata

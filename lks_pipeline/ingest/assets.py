@@ -19,16 +19,15 @@ Decisions where the spec is silent (the rest are `leveringen.py`'s):
 """
 
 import datetime as dt
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
-from dagster_pandera import pandera_schema_to_dagster_type
 
-from lks_pipeline.core.metadata import value_counts
+from lks_pipeline.core import progress
+from lks_pipeline.core.metadata import as_table, value_counts
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, gemeente_partitions
 from lks_pipeline.core.resources import LksSettings, Warehouse
 from lks_pipeline.core.warehouse import (
@@ -102,12 +101,15 @@ def _ingest(
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
         known = known_files(conn, spec.feed)
-        result = [
-            _ingest_partition(
+        result = []
+        todo = [None] if partitions is None else partitions
+        for done, partition in enumerate(todo, 1):
+            part = _ingest_partition(
                 context, conn, spec, partition, per_partition.get(partition, []), known, reread
             )
-            for partition in ([None] if partitions is None else partitions)
-        ]
+            rows = part.metadata.get("dagster/partition_row_count")
+            progress.report(spec.feed, partition or spec.feed, done, len(todo), rows)
+            result.append(part)
         conn.execute("CHECKPOINT")
     return result
 
@@ -184,7 +186,7 @@ def _metadata(selection: Selection, leveringen: list[Levering]) -> dict:
         metadata["leverdatum"] = selection.loaded.levering.leverdatum.isoformat()
     if quarantaine:
         preview = pd.DataFrame(quarantaine[:PREVIEW_ROWS])
-        metadata["quarantaine (voorbeeld)"] = dg.MetadataValue.md(preview.to_markdown(index=False))
+        metadata["quarantaine (voorbeeld)"] = as_table(preview)
     metadata["bestanden uitgesteld"] = len(selection.deferred)
     return metadata
 
@@ -196,9 +198,26 @@ def _per_partition(context: dg.AssetExecutionContext, ingested: list[Ingested]) 
 
 
 def _column_schema(schema: pa.DataFrameSchema) -> dg.TableSchemaMetadataValue:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # dagster-pandera marks this function beta
-        return pandera_schema_to_dagster_type(schema).metadata["schema"]
+    """The feed's pandera schema as the UI's column schema: each column, and every row rule."""
+
+    def rule(check: pa.Check) -> str:
+        return check.description or check.error or check.name or str(check)
+
+    columns = [
+        dg.TableColumn(
+            name,
+            str(column.dtype),
+            description=column.description,
+            constraints=dg.TableColumnConstraints(
+                nullable=column.nullable,
+                unique=column.unique,
+                other=[rule(check) for check in column.checks],
+            ),
+        )
+        for name, column in schema.columns.items()
+    ]
+    constraints = dg.TableConstraints(other=[rule(check) for check in schema.checks])
+    return dg.MetadataValue.table_schema(dg.TableSchema(columns=columns, constraints=constraints))
 
 
 def _replace_by(table: str, key: str, *fixed: str) -> Callable[[object, ReadFile], None]:
@@ -253,7 +272,7 @@ def _describe_dkd(parsed: ReadResult) -> dict:
     return {
         "dagster/partition_row_count": len(tables["dkd_reintegratie"]),
         "berichtversie": parsed.berichtversie,
-        "per tabel": dg.MetadataValue.md(counts.to_markdown(index=False)),
+        "per tabel": as_table(counts),
         "loonkostensubsidies zonder PercentageLoonwaarde": int(
             lks_rows["percentage_loonwaarde"].isna().sum()
         ),
@@ -437,5 +456,5 @@ def inbox_bestandsnamen(
         "vingerafdruk": inbox.fingerprint_unreadable(onleesbaar),
     }
     if onleesbaar:
-        metadata["niet gelezen"] = dg.MetadataValue.md(preview.to_markdown(index=False))
+        metadata["niet gelezen"] = as_table(preview)
     return dg.MaterializeResult(metadata=metadata)

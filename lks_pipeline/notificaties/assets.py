@@ -23,7 +23,7 @@ import dagster as dg
 import pandas as pd
 
 from lks_pipeline.core.crashpoints import crashpoint
-from lks_pipeline.core.metadata import column_schema
+from lks_pipeline.core.metadata import as_table, column_schema
 from lks_pipeline.core.resources import LksSettings, Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, load_sql, statements, transaction, utc_now
 from lks_pipeline.notificaties.message import Notificatie, email_message
@@ -234,8 +234,8 @@ def _metadata(mail: Mail, verzonden, errors, without_address, per_status: dict) 
         "dagster/row_count": sum(per_status.values()),
     }
     overview = pd.DataFrame([{"status": s, "rijen": per_status.get(s, 0)} for s in STATUSES])
-    metadata["ledger per status"] = dg.MetadataValue.md(overview.to_markdown(index=False))
+    metadata["ledger per status"] = as_table(overview)
     if verzonden:
         listing = pd.DataFrame(verzonden)[["gemeentecode", "bestand", "aantal"]].head(50)
-        metadata["verzonden (eerste 50)"] = dg.MetadataValue.md(listing.to_markdown(index=False))
+        metadata["verzonden (eerste 50)"] = as_table(listing)
     return metadata

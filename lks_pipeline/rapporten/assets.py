@@ -17,8 +17,9 @@ import io
 import dagster as dg
 import pandas as pd
 
+from lks_pipeline.core import progress
 from lks_pipeline.core.files import private_folder, remove_temp_leftovers, write_atomic_all
-from lks_pipeline.core.metadata import column_schema
+from lks_pipeline.core.metadata import as_table, column_schema
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
 from lks_pipeline.core.resources import LksSettings, Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, replace_rows, transaction, utc_now
@@ -91,7 +92,7 @@ def signaalrapporten(
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
         _refuse_leaks(conn, dagen)
-        for dag in dagen:
+        for dag in progress.each("signaalrapporten", dagen):
             rows, metadata = _write_day(context, conn, root, reports, dag)
             context.add_asset_metadata(metadata, partition_key=dag.isoformat())
             gemeld = _gemeld(conn, dag)
@@ -233,7 +234,7 @@ def _metadata(rows: pd.DataFrame, written: int, removed: int, cleaned: int, repo
         "map": dg.MetadataValue.path(str(reports)),
     }
     if len(rows):
-        metadata["per product"] = dg.MetadataValue.md(per_product.to_markdown(index=False))
+        metadata["per product"] = as_table(per_product)
         overview = rows[["gemeentecode", "product", "bestand", "aantal"]].head(50)
-        metadata["rapporten (eerste 50)"] = dg.MetadataValue.md(overview.to_markdown(index=False))
+        metadata["rapporten (eerste 50)"] = as_table(overview)
     return metadata

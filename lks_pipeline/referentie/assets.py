@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from lks_pipeline.core.metadata import value_counts
+from lks_pipeline.core.metadata import as_table, value_counts
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, replace_rows, transaction
 from lks_pipeline.referentie.data import doelgroepregister_codes as doelgroep_codes
@@ -49,6 +49,6 @@ def doelgroepregister_codes(duckdb: Warehouse) -> dg.MaterializeResult:
         metadata={
             "dagster/row_count": len(rows),
             "vingerafdruk": fingerprint("doelgroepregister_codes.csv"),
-            "codes": dg.MetadataValue.md(rows.to_markdown(index=False)),
+            "codes": as_table(rows),
         }
     )

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from lks_pipeline.core.metadata import column_schema
+from lks_pipeline.core import progress
+from lks_pipeline.core.metadata import as_table, column_schema
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, load_sql, transaction
@@ -139,7 +140,7 @@ def compute_signalen(
 
 
 def _markdown(conn, sql: str, parameters: dict) -> dg.MetadataValue:
-    return dg.MetadataValue.md(conn.execute(sql, parameters).df().to_markdown(index=False))
+    return as_table(conn.execute(sql, parameters).df())
 
 
 @dg.asset(
@@ -185,7 +186,7 @@ def signalen(context: dg.AssetExecutionContext, duckdb: Warehouse) -> dg.Materia
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
         _require_doelgroepregister_codes(conn)
-        for dag in partition_days(context):
+        for dag in progress.each("signalen", partition_days(context)):
             compute_signalen(conn, dag, _mark_stale(context, dag))
             checks.add_leaks(dag, *conn.execute(LEKKEN_SQL, {"dag": dag}).fetchone())
             metadata, sluitend = _day_metadata(conn, dag)
@@ -325,7 +326,7 @@ def _day_metadata(conn, dag: dt.date) -> tuple[dict, bool]:
         "events in quarantaine": sluitend["in_quarantaine"] or 0,
         **{uitkomst: counts.get(uitkomst, 0) for uitkomst in UITKOMSTEN},
         "gemeenten met signalen": gemeenten,
-        "per uitkomst": dg.MetadataValue.md(per_uitkomst.to_markdown(index=False)),
+        "per uitkomst": as_table(per_uitkomst),
         "gemeld per zekerheid": per_zekerheid,
         "regels geladen volgens leveringen": (
             in_bestand if in_bestand is not None else "geen geaccepteerd bestand"
@@ -357,7 +358,7 @@ def poortwachter_termijnen(
     """
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        for dag in partition_days(context):
+        for dag in progress.each("poortwachter_termijnen", partition_days(context)):
             parameters = {"dag": dag}
             with transaction(conn, "poortwachter_termijnen"):
                 conn.execute(

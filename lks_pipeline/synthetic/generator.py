@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 from faker import Faker
 
+from lks_pipeline.core import progress
 from lks_pipeline.ingest.dkd import CURRENT_BERICHTVERSIE
 from lks_pipeline.ingest.schemas import (
     INSTELLINGEN_COLUMNS,
@@ -73,7 +74,7 @@ SCALES = {
     "demo": Scale(
         gemeenten=8, verwijsindex_rijen=400, dkd_clienten=160, events_per_dag=24, dagen=5
     ),
-    "klein": Scale(
+    "small": Scale(
         gemeenten=40, verwijsindex_rijen=20_000, dkd_clienten=4_000, events_per_dag=500, dagen=7
     ),
     "national": Scale(
@@ -95,6 +96,11 @@ class Generated:
     quarantaine: dict[str, int] = field(
         default_factory=lambda: {"uwv": 0, "verwijsindex": 0, "dkd_reintegratie": 0}
     )
+
+    def add(self, path: Path) -> None:
+        """A file is written: keep it, and tell a listener (the command line's progress)."""
+        self.bestanden.append(path)
+        progress.report("generate", path.name, len(self.bestanden))
 
 
 @dataclass
@@ -452,7 +458,7 @@ def _write_verwijsindexen(world: _World, uit: Path, result: Generated) -> None:
                     for fout in gemeente.verwijsindex_errors:
                         f.write(f"{fout};Uitkeringen\n")
                         result.quarantaine["verwijsindex"] += 1
-            result.bestanden.append(path)
+            result.add(path)
 
 
 def _period(begin: dt.date, einde: dt.date | None, indent: str) -> str:
@@ -524,7 +530,7 @@ def _write_dkd(world: _World, uit: Path, result: Generated) -> None:
                 if client.fout:
                     result.quarantaine["dkd_reintegratie"] += 1
             f.write("</GSDDossierReintegratie>\n")
-        result.bestanden.append(path)
+        result.add(path)
 
 
 def _write_instellingen(world: _World, uit: Path, result: Generated) -> None:
@@ -548,7 +554,7 @@ def _write_instellingen(world: _World, uit: Path, result: Generated) -> None:
                 if not huidig and gemeente.role == "normaal":
                     version = OLD_BERICHTVERSIE  # updated its setting between the snapshots
                 writer.writerow(row(gemeente, version))
-        result.bestanden.append(path)
+        result.add(path)
 
 
 def _write_uwv(world: _World, scenarios: list[dict], uit: Path, result: Generated) -> None:
@@ -588,7 +594,7 @@ def _write_uwv(world: _World, scenarios: list[dict], uit: Path, result: Generate
                     result.quarantaine["uwv"] += 1
             for cells in repeats.get(d, []):
                 writer.writerow(cells)  # the same uwv_kenmerk on a later day
-        result.bestanden.append(path)
+        result.add(path)
 
 
 def _bulk_event(world: _World, dag: dt.date) -> dict:

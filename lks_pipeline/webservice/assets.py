@@ -21,7 +21,7 @@ import dagster as dg
 import httpx
 import pandas as pd
 
-from lks_pipeline.core.metadata import column_schema
+from lks_pipeline.core.metadata import as_table, column_schema
 from lks_pipeline.core.partitions import SINGLE_RUN, dag_partitions, partition_days
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.warehouse import ensure_schema, replace_rows, transaction, utc_now
@@ -230,7 +230,7 @@ def _metadata(overview: pd.DataFrame, gemeenten: int) -> dict:
     }
     if len(overview):
         tabel = overview[["gemeentecode", "batch", "bsns", "status", "pogingen", "fout"]]
-        metadata["bevragingen"] = dg.MetadataValue.md(tabel.to_markdown(index=False))
+        metadata["bevragingen"] = as_table(tabel)
     return metadata
 
 
