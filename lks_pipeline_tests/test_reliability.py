@@ -109,7 +109,7 @@ def test_a_lock_held_past_the_wait_fails_the_run_clearly_and_the_next_run_recove
         holder.communicate("klaar\n", timeout=10)
     out = held.stdout + held.stderr
     assert held.returncode == 1, out
-    assert "MISLUKT in uwv_events" in held.stdout
+    assert "FAILED in uwv_events" in held.stderr
     assert "Na 1 s wachten gestopt; de volgende run probeert het opnieuw." in out
     assert not (
         data / "reports" / "GM0518" / "GM0518_Re-integratie_signaalrapport_20261121.csv"
@@ -117,7 +117,7 @@ def test_a_lock_held_past_the_wait_fails_the_run_clearly_and_the_next_run_recove
 
     after = lks_pipeline("process", env=env)
     assert after.returncode == 0, after.stdout + after.stderr
-    assert "[1/1] signalen 2026-11-21" in after.stdout
+    assert "[1/1] signalen 2026-11-21" in after.stderr
     assert (
         data / "reports" / "GM0518" / "GM0518_Re-integratie_signaalrapport_20261121.csv"
     ).exists()
@@ -212,13 +212,13 @@ def test_killed_at_every_crash_point_in_turn_it_ends_as_if_never_interrupted(
             crashed = lks_pipeline("process", env={**env, "LKS_CRASHPUNT": punt})
             assert crashed.returncode == -signal.SIGKILL, (punt, crashed.stdout, crashed.stderr)
             if i:  # the run the previous crash left behind was found and failed
-                assert "Hersteld: run " in crashed.stdout, (punt, crashed.stdout)
+                assert "Recovered: run " in crashed.stderr, (punt, crashed.stderr)
         final = lks_pipeline("process", env=env)
         idle = lks_pipeline("process", env=env)
     assert final.returncode == 0, final.stdout + final.stderr
-    assert "Hersteld: run " in final.stdout
+    assert "Recovered: run " in final.stderr
     assert idle.returncode == 0, idle.stdout + idle.stderr
-    assert "Klaar: 0 runs geslaagd, 0 mislukt." in idle.stdout
+    assert "Done: 0 runs succeeded, 0 failed." in idle.stdout
 
     assert tree(data / "reports") == reports
     # Each mail exactly once, but the one whose process died between the server's acceptance and
@@ -435,6 +435,8 @@ from lks_pipeline.core.resources import Warehouse
 
 with Warehouse(database=sys.argv[1], wacht_seconden=0).get_connection() as conn:
     print("open", flush=True)
+    if sys.argv[3:] == ["houd vast"]:
+        sys.stdin.readline()
     conn.execute("CREATE TABLE IF NOT EXISTS t (schrijver VARCHAR, nr INTEGER)")
     for nr in range(3):
         conn.execute("INSERT INTO t VALUES (?, ?)", [sys.argv[2], nr])
@@ -448,17 +450,26 @@ def test_two_of_our_writers_wait_for_each_other_even_where_the_pool_lets_both_in
     file, and the other waits instead of failing on DuckDB's lock, even with no wait allowed."""
     database = tmp_path / "lks.duckdb"
 
-    def writer(name):
+    def writer(*args):
         return subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(database), name],
+            [sys.executable, "-c", WRITER, str(database), *args],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
 
-    first = writer("eerste")
+    first = writer("eerste", "houd vast")
     assert first.stdout.readline() == "open\n"
     second = writer("tweede")
+    # The second says at once whom it waits for (the lock file names the holder), and how long.
+    waiting = second.stdout.readline()
+    assert waiting.startswith(
+        "Een andere schrijver van deze pipeline gebruikt het warehouse: python -c "
+    ), waiting
+    assert f"(PID {first.pid}). Deze stap wacht tot die klaar is (zonder limiet" in waiting
+    first.stdin.write("verder\n")
+    first.stdin.flush()
     outputs = [p.communicate(timeout=60)[0] for p in (first, second)]
     assert [p.returncode for p in (first, second)] == [0, 0], outputs
     with duckdb.connect(str(database), read_only=True) as conn:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import psutil
 import tenacity
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
@@ -59,6 +60,14 @@ class LksSettings(dg.ConfigurableResource):
 LOCK_HOLDER = re.compile(
     r"Could not set lock on file .*?Conflicting lock is held in (.*?\(PID \d+\))"
 )
+
+
+def _this_process() -> str:
+    """Who this writer is, as the lock file tells a waiting one: command line and PID."""
+    me = psutil.Process()
+    argv = me.cmdline() or [me.name()]
+    command = " ".join(" ".join([Path(argv[0]).name, *argv[1:4]]).split())  # one line
+    return f"{command[:120]} (PID {me.pid})"
 
 
 def _holder(error: BaseException | None) -> str | None:
@@ -125,7 +134,8 @@ class Warehouse(DuckDBResource):
         """Hold the writers' file lock: one of our writers on the warehouse at a time.
 
         Re-entrant within a process, so a connection opened while another is open (in the
-        same step) does not wait for itself.
+        same step) does not wait for itself. The holder writes who it is into the lock file, so
+        a writer that has to wait says at once whom it waits for.
         """
         pad = f"{self.database}.schrijver"
         if self.database == ":memory:" or pad in _WRITER_LOCKS:
@@ -133,20 +143,33 @@ class Warehouse(DuckDBResource):
             return
         fd = os.open(pad, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                dg.get_dagster_logger().info(
-                    "Een andere schrijver van deze pipeline gebruikt het warehouse: wacht."
-                )
-                fcntl.flock(fd, fcntl.LOCK_EX)
+            self._take(fd)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, _this_process().encode(), 0)
             _WRITER_LOCKS.add(pad)
             try:
                 yield
             finally:
                 _WRITER_LOCKS.discard(pad)
+                os.ftruncate(fd, 0)
         finally:
             os.close(fd)
+
+    def _take(self, fd: int) -> None:
+        """Take the lock on `fd`; first say whom this waits for, when another writer holds it.
+
+        No limit: the holder is one of our own writing steps, which ends, as a step waiting for
+        the pool's slot waits without limit too.
+        """
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 300, 0).decode(errors="replace") or "onbekend"
+            dg.get_dagster_logger().warning(
+                f"Een andere schrijver van deze pipeline gebruikt het warehouse: {holder}. "
+                "Deze stap wacht tot die klaar is (zonder limiet: het is een eigen stap)."
+            )
+            fcntl.flock(fd, fcntl.LOCK_EX)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """Connect; while another process holds the file, say who once and retry (tenacity).
