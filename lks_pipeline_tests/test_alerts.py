@@ -61,7 +61,7 @@ def test_each_failed_run_sends_one_alert_as_eml_or_over_smtp_and_the_sensor_adds
     assert f"In de UI:   https://dagster.lks.example.nl/runs/{run.run_id}\n" in body
     assert not re.search(r"\d{9}", without_run_ids(eml.read_text(), run))
     assert run.tags[GEMELD] == "ja"
-    assert "Storing gemeld aan beheer@lks.example.nl, dienstdoende@lks.example.nl" in first.stdout
+    assert "alert sent to beheer@lks.example.nl, dienstdoende@lks.example.nl" in first.stderr
 
     # The same days fail again, now with an SMTP server: a new run, and its own alert.
     with SmtpServer() as server:

@@ -1,5 +1,6 @@
 """`lks-pipeline` as a user runs it: a subprocess on a fresh data root and DAGSTER_HOME."""
 
+import json
 import re
 import subprocess
 import sys
@@ -48,26 +49,24 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
     env = cli_env(tmp_path / "data", tmp_path / "dagster_home")
     generated = lks_pipeline("generate", env=env)
     assert generated.returncode == 0, generated.stderr
-    assert "22 bestanden" in generated.stdout
+    assert "22 files" in generated.stdout
 
     first = lks_pipeline("process", env=env)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "23 partities, 23 met nieuwe bestanden" in first.stdout
-    assert "Signalen: 5 leverdagen, 5 te verwerken in 1 run(s)" in first.stdout
-    assert "[1/1] signalen 2026-11-16..2026-11-20 (5 dagen): 28 notificaties verzonden" in (
-        first.stdout
+    assert "23 partitions, 23 with new files" in first.stderr
+    assert "Signal path: 5 leverdagen, 5 to process in 1 run(s)" in first.stderr
+    assert "[1/1] signalen 2026-11-16..2026-11-20 (5 days): 28 notificaties sent" in (first.stderr)
+    assert (
+        "  2026-11-20: 24 events, 12 gemeld, 3 niet routeerbaar; 5 rapporten (5 written); "
+        "21 aanleverfouten at 8 gemeenten" in first.stderr
     )
     assert (
-        "  2026-11-20: 24 events, 12 gemeld, 3 niet routeerbaar; 5 rapporten (5 geschreven); "
-        "21 aanleverfouten bij 8 gemeenten" in first.stdout
-    )
-    assert (
-        "Klaar: 12 runs geslaagd, 0 mislukt. Bestanden gelezen: 22 (0 afgewezen, 9 regels in quarantaine)"
+        "Done: 12 runs succeeded, 0 failed. Files read: 22 (0 afgewezen, 9 rows in quarantaine)"
         in first.stdout
     )
     # No LKS_SMTP_HOST: every report with an address is announced by an .eml in outbox/. The
     # generator gives GM0153 DKD data but no instellingen row, so its reports have no address.
-    assert "Notificaties: 28 verzonden." in first.stdout
+    assert "Notificaties: 28 sent." in first.stdout
 
     data = tmp_path / "data"
     database = data / "warehouse" / "lks.duckdb"
@@ -122,7 +121,7 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
     assert [re.sub(r"\.[0-9a-f]{16}\.eml$", ".csv", p.name) for p in outbox] == announced
     assert len(outbox) == 28
     mails = "".join(p.read_text() for p in outbox)
-    assert "Rapporten: " + str(data / "reports") in first.stdout
+    assert "Reports: " + str(data / "reports") in first.stdout
 
     # The analysts' copy exists and every example query of the README runs on it.
     copy = data / "warehouse" / "lks_analyse.duckdb"
@@ -149,8 +148,8 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
     state = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in [database, *reports, *outbox]}
     second = lks_pipeline("process", env=env)
     assert second.returncode == 0, second.stderr
-    assert "23 partities, 0 met nieuwe bestanden" in second.stdout
-    assert "Signalen: 5 leverdagen, 0 te verwerken" in second.stdout
+    assert "23 partitions, 0 with new files" in second.stderr
+    assert "Signal path: 5 leverdagen, 0 to process" in second.stderr
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in state} == state
     assert len(list((data / "outbox").iterdir())) == 28
 
@@ -165,10 +164,10 @@ def test_generate_then_process_demo_end_to_end(tmp_path):
     # than 25 gemeenten split a range), uwv_events, one run over the 5 consecutive days, and 1
     # analysts' copy.
     assert len(runs) == 12
-    assert "[3/10] verwijsindex GM0014..GM0153 (3 partities): 75 rijen, 1 in quarantaine" in (
-        first.stdout
+    assert "[3/10] verwijsindex GM0014..GM0153 (3 partitions): 75 rows, 1 in quarantaine" in (
+        first.stderr
     )
-    assert "[6/10] verwijsindex GM0772: 34 rijen" in first.stdout
+    assert "[6/10] verwijsindex GM0772: 34 rows" in first.stderr
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
 
 
@@ -196,11 +195,11 @@ def test_a_feeds_partitions_run_as_ranges_split_at_wide_gaps():
     # GM0014, GM0034 and GM0153 are places 0, 1 and 26 of the 342; GM0344 is 96, GM0363 106.
     tasks = [task(p) for p in ("GM0363", "GM0014", "GM0153", "GM0034", "GM0344")]
     assert [b.name for b in plan.bundle(tasks)] == [
-        "verwijsindex GM0014..GM0153 (3 partities)",
-        "verwijsindex GM0344..GM0363 (2 partities)",
+        "verwijsindex GM0014..GM0153 (3 partitions)",
+        "verwijsindex GM0344..GM0363 (2 partitions)",
     ]
     assert [b.name for b in plan.bundle(tasks, max_gap=400)] == [
-        "verwijsindex GM0014..GM0363 (5 partities)"
+        "verwijsindex GM0014..GM0363 (5 partitions)"
     ]
     assert len(plan.bundle(tasks, max_gap=0)) == 4  # only GM0014 and GM0034 are neighbours
     dagen = [
@@ -224,18 +223,18 @@ def test_a_failed_day_exits_1_and_is_retried_by_the_next_process(tmp_path):
 
     failed = lks_pipeline("process", env=env)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "Signalen: 2 leverdagen, 2 te verwerken in 1 run(s)" in failed.stdout
+    assert "Signal path: 2 leverdagen, 2 to process in 1 run(s)" in failed.stderr
     assert (
-        "[1/1] signalen 2026-11-20..2026-11-21 (2 dagen): MISLUKT in signaalrapporten"
-        in failed.stdout
+        "[1/1] signalen 2026-11-20..2026-11-21 (2 days): FAILED in signaalrapporten"
+        in failed.stderr
     )
-    assert "mislukt" in failed.stdout
+    assert "Done: 9 runs succeeded, 1 failed." in failed.stdout  # 8 ingest runs, the copy
 
     (data / "reports").unlink()
     retried = lks_pipeline("process", env=env)
     assert retried.returncode == 0, retried.stdout + retried.stderr
-    assert "0 met nieuwe bestanden" in retried.stdout
-    assert "Signalen: 2 leverdagen, 2 te verwerken" in retried.stdout
+    assert "0 with new files" in retried.stderr
+    assert "Signal path: 2 leverdagen, 2 to process" in retried.stderr
     path = data / "reports" / "GM0518" / "GM0518_Re-integratie_signaalrapport_20261121.csv"
     assert (
         path.read_bytes()
@@ -247,7 +246,7 @@ def test_a_failed_day_exits_1_and_is_retried_by_the_next_process(tmp_path):
 
     again = lks_pipeline("process", env=env)
     assert again.returncode == 0
-    assert "Signalen: 2 leverdagen, 0 te verwerken" in again.stdout
+    assert "Signal path: 2 leverdagen, 0 to process" in again.stderr
 
 
 @pytest.mark.slow
@@ -258,18 +257,20 @@ def test_process_sends_mail_and_after_an_smtp_outage_sends_each_once(data_root, 
     env = cli_env(data_root, tmp_path / "home", **server.env(), LKS_SMTP_TIMEOUT="2")
 
     down = lks_pipeline("process", env=env)
-    assert down.returncode == 1, down.stdout + down.stderr
-    assert "[1/1] signalen 2026-11-20..2026-11-21 (2 dagen): MISLUKT in notificaties" in down.stdout
+    # The reports are written, their mail waits: exit 3, not a failed pipeline.
+    assert down.returncode == 3, down.stdout + down.stderr
+    assert "[1/1] signalen 2026-11-20..2026-11-21 (2 days): FAILED in notificaties" in down.stderr
+    assert "Notificaties: 0 sent, 6 waiting." in down.stdout
     assert (data_root / "reports" / "GM0599").is_dir()  # the reports are there regardless
 
     with server:
         up = lks_pipeline("process", env=env)
         again = lks_pipeline("process", env=env)
     assert up.returncode == 0, up.stdout + up.stderr
-    assert "Signalen: 2 leverdagen, 0 te verwerken" in up.stdout
-    assert "notificaties: 6 verzonden" in up.stdout
+    assert "Signal path: 2 leverdagen, 0 to process" in up.stderr
+    assert "notificaties: 6 sent" in up.stderr
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "Klaar: 0 runs geslaagd, 0 mislukt." in again.stdout
+    assert "Done: 0 runs succeeded, 0 failed." in again.stdout
     assert sorted(b["aan"][0] for b in server.postvak.berichten) == [
         "lks@gm0363.example.nl",
         "lks@gm0363.example.nl",
@@ -331,7 +332,7 @@ def test_an_analyst_holding_the_copy_open_neither_breaks_a_run_nor_sees_half_of_
     out, _ = reader.communicate("verder\n", timeout=60)
     during, after = out.split("\n")[:2]
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "[1/1] signalen 2026-11-21" in run.stdout
+    assert "[1/1] signalen 2026-11-21" in run.stderr
     assert before[1] == "1"
     assert during.split() == before  # the old state, whole
     assert after.split()[1] == "2"  # reconnected: both days
@@ -367,27 +368,62 @@ def test_process_in_process_counts_its_summary_in_the_warehouse(tmp_path, monkey
     for name in ("LKS_DUCKDB_PATH", "LKS_SMTP_HOST", "LKS_CRASHPUNT", "LKS_CRASHPUNT_EENMALIG"):
         monkeypatch.delenv(name, raising=False)
 
-    assert main(["process"]) == 0
-    out = capsys.readouterr().out
+    assert main(["process", "--json"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)  # the only standard output: one JSON object
+    err = captured.err
 
     # Reference data, inbox_job (names and instellingen), the verwijsindex, the UWV day, the
     # signal path of the day, and the analysts' copy.
-    assert "[2/4] inbox_bestandsnamen, dkd_instellingen: 2 rijen, 0 in quarantaine" in out
-    assert "[3/4] verwijsindex GM0363: 1 rijen, 1 in quarantaine, 0 bestand(en) afgewezen" in out
-    assert "[1/1] signalen 2026-11-20: 1 notificaties verzonden" in out
+    assert "[2/4] inbox_bestandsnamen, dkd_instellingen: 2 rows, 0 in quarantaine" in err
+    assert "[3/4] verwijsindex GM0363: 1 rows, 1 in quarantaine, 0 file(s) afgewezen" in err
+    assert "[1/1] signalen 2026-11-20: 1 notificaties sent" in err
     # GM0363 delivers by verzamelbestand but never sent one (GEEN_AANLEVERING), and its
     # verwijsindex has an invalid BSN (BSN_ONGELDIG).
     assert (
-        "  2026-11-20: 2 events, 1 gemeld, 1 niet routeerbaar; 1 rapporten (1 geschreven); "
-        "2 aanleverfouten bij 1 gemeenten" in out
+        "  2026-11-20: 2 events, 1 gemeld, 1 niet routeerbaar; 1 rapporten (1 written); "
+        "2 aanleverfouten at 1 gemeenten" in err
     )
-    assert (
-        "Klaar: 6 runs geslaagd, 0 mislukt. Bestanden gelezen: 3 (0 afgewezen, 1 regels in "
-        "quarantaine). Signalen: 2 events, 1 gemeld, 1 niet routeerbaar. Rapporten: 1 "
-        "geschreven, 1 signalen. Notificaties: 1 verzonden. Aanleverfouten op 2026-11-20: 2."
-    ) in out
+    assert isinstance(summary.pop("duur_s"), float)
+    assert summary == {
+        "runs_geslaagd": 6,
+        "runs_mislukt": 0,
+        "bestanden": 3,
+        "bestanden_afgewezen": 0,
+        "regels_in_quarantaine": 1,
+        "events": 2,
+        "gemeld": 1,
+        "niet_routeerbaar": 1,
+        "rapporten": 1,
+        "notificaties_verzonden": 1,
+        "notificaties_wachtend": 0,
+        "aanleverfouten": 2,
+        "leverdagen": ["2026-11-20"],
+    }
+    with duckdb.connect(str(data / "warehouse" / "lks.duckdb"), read_only=True) as conn:
+        in_warehouse = conn.execute(WAREHOUSE_COUNTS).fetchone()
+    assert in_warehouse == (3, 0, 1, 2, 1, 1, 1, 1, 0, 2)
     assert main(["process"]) == 0
-    assert "Klaar: 0 runs geslaagd, 0 mislukt." in capsys.readouterr().out
+    assert "Done: 0 runs succeeded, 0 failed." in capsys.readouterr().out
+
+
+# What `process --json` reports, counted in the warehouse by hand: files a feed read (the inbox
+# entry no feed reads, notities.txt, is recorded without a sha256), rejected, quarantined rows,
+# events, gemeld, niet routeerbaar, reports, mails sent and waiting, and the
+# aanleverfouten of the newest day.
+WAREHOUSE_COUNTS = """
+SELECT
+    (SELECT count(*) FROM leveringen WHERE sha256 IS NOT NULL),
+    (SELECT count(*) FROM leveringen WHERE status = 'afgewezen' AND sha256 IS NOT NULL),
+    (SELECT sum(regels_gequarantaineerd) FROM leveringen WHERE sha256 IS NOT NULL),
+    (SELECT count(*) FROM uwv_events),
+    (SELECT count(*) FROM signalen WHERE uitkomst = 'gemeld'),
+    (SELECT count(*) FROM signalen WHERE uitkomst = 'niet_routeerbaar'),
+    (SELECT count(*) FROM signaalrapporten),
+    (SELECT count(*) FROM notificaties WHERE status = 'verzonden'),
+    (SELECT count(*) FROM notificaties WHERE status = 'te_verzenden'),
+    (SELECT count(*) FROM dkd_aanleverfouten WHERE dag = (SELECT max(dag) FROM dkd_aanleverfouten))
+"""
 
 
 @pytest.mark.slow

@@ -159,7 +159,7 @@ def test_process_records_its_runs_in_postgres_and_writes_the_same_reports(
 
     result = lks_pipeline("process", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Klaar: 12 runs geslaagd, 0 mislukt." in result.stdout
+    assert "Done: 12 runs succeeded, 0 failed." in result.stdout
     reports, outbox = sqlite_reports
     assert tree(data / "reports") == reports
     assert sorted(p.name for p in (data / "outbox").iterdir()) == outbox
@@ -197,7 +197,7 @@ def test_process_records_its_runs_in_postgres_and_writes_the_same_reports(
 
     again = lks_pipeline("process", env=env)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "Klaar: 0 runs geslaagd, 0 mislukt." in again.stdout
+    assert "Done: 0 runs succeeded, 0 failed." in again.stdout
 
 
 def unit_command(unit: str, ports: dict[str, int]) -> list[str]:

@@ -51,7 +51,7 @@ def inbox(root):
 def process(env):
     result = lks_pipeline("process", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return result.stderr
 
 
 def by_hand(env, job, day):
@@ -99,7 +99,7 @@ def test_a_late_uwv_file_for_an_earlier_day(clean, tmp_path):
     assert d2_first.count(b"\r\n") == 3  # header, UWV-001 (not yet dubbel), UWV-102
     (tmp_path / D1).rename(data / "inbox" / "uwv" / D1)
     output = process(env)
-    assert "1 latere dag(en) opnieuw" in output
+    assert "Signal path: 1 later day(s) again" in output
     assert state(data) == clean[:2]
     # Every mail of the clean run once, and Amsterdam's D2 report twice: first with UWV-001,
     # then the corrected version, which says it replaces the earlier one.
@@ -127,6 +127,6 @@ def test_an_earlier_days_killed_run_retried_after_the_later_day(clean, tmp_path)
     (tmp_path / D2).rename(data / "inbox" / "uwv" / D2)
     by_hand(env, "dag_job", "2026-11-21")  # the UWV sensor's run for D2, before D1's retry
     output = process(env)
-    assert "1 latere dag(en) opnieuw" in output
+    assert "Signal path: 1 later day(s) again" in output
     assert state(data) == clean[:2]
     assert mails(data) == sorted([*clean[2], D2_AMSTERDAM])

@@ -23,10 +23,15 @@ def instance_config() -> Path:
     return package_file(__package__, "dagster.yaml")
 
 
+def dagster_home() -> Path:
+    """The folder DAGSTER_HOME names, or `.dagster_home/` of the working directory."""
+    return Path(os.environ.get("DAGSTER_HOME", ".dagster_home")).resolve()
+
+
 def ensure_dagster_home() -> Path:
     """Point DAGSTER_HOME at a persistent folder that carries our instance settings."""
     os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(dagster_home())))
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
     config = home / "dagster.yaml"
     ours = instance_config().read_text()

@@ -122,7 +122,7 @@ class Bundle:
     def name(self) -> str:
         p = sorted(self.partitions)
         if len(p) > 1:
-            return f"{self.assets[0].to_user_string()} {p[0]}..{p[-1]} ({len(p)} partities)"
+            return f"{self.assets[0].to_user_string()} {p[0]}..{p[-1]} ({len(p)} partitions)"
         return ", ".join(t.name for t in self.tasks)
 
 
@@ -296,6 +296,11 @@ def consecutive_days(dagen: list[str], max_days: int = MAX_DAYS_PER_RUN) -> list
     never added to fill a gap: only days that are behind are processed.
     """
     return _pieces(dagen, _position, 0, max_days)
+
+
+def days_name(days: list[str]) -> str:
+    """A run's days as people read them: the day, or `<first>..<last> (<n> days)`."""
+    return days[0] if len(days) == 1 else f"{days[0]}..{days[-1]} ({len(days)} days)"
 
 
 def notificaties_behind(instance: dg.DagsterInstance) -> bool:

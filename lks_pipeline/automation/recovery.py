@@ -20,6 +20,7 @@ Runs in containers are left to run monitoring, which can ask Docker or Kubernete
 
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import dagster as dg
@@ -107,11 +108,10 @@ def _slots_of(instance: dg.DagsterInstance, run_id: str) -> int:
     )
 
 
-def recover(instance: dg.DagsterInstance) -> list[Recovered]:
-    """Fail every run of this host whose process is gone, and free its slots."""
+def dead_runs(instance: dg.DagsterInstance) -> Iterator[tuple[dg.DagsterRun, int]]:
+    """Every run of this host that is still marked running while its process is gone, and pid."""
     host = socket.gethostname()
     local_launcher = isinstance(instance.run_launcher, dg.DefaultRunLauncher)
-    recovered = []
     for record in instance.get_run_records(dg.RunsFilter(statuses=RUNNING)):
         run = record.dagster_run
         if "lks/host" in run.tags:
@@ -126,8 +126,15 @@ def recover(instance: dg.DagsterInstance) -> list[Recovered]:
             pid, existed = logged
         else:
             continue
-        if process_alive(pid, existed):
-            continue
+        if not process_alive(pid, existed):
+            yield run, pid
+
+
+def recover(instance: dg.DagsterInstance) -> list[Recovered]:
+    """Fail every run of this host whose process is gone, and free its slots."""
+    host = socket.gethostname()
+    recovered = []
+    for run, pid in dead_runs(instance):
         # The run may have ended, and its process exited, since the list was read. Once the
         # process is gone nothing writes the run's status any more, so read it again now.
         nu = instance.get_run_by_id(run.run_id)

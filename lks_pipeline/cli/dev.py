@@ -5,7 +5,6 @@ The code location is the installed module `lks_pipeline.definitions`, not the re
 DAGSTER_HOME follow the working directory as for every other command (docs/operations.md).
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -13,11 +12,10 @@ from pathlib import Path
 from lks_pipeline.automation.instance import ensure_dagster_home
 
 
-def run(args: argparse.Namespace) -> int:
+def run(extra: list[str]) -> int:
     """Replace this process with `dagster dev` on the same DAGSTER_HOME."""
     home = ensure_dagster_home()
-    print(f"DAGSTER_HOME={home}")
-    extra = args.dagster_args[1:] if args.dagster_args[:1] == ["--"] else args.dagster_args
+    print(f"DAGSTER_HOME={home}", file=sys.stderr)
     # The dagster of this environment, also when its bin/ is not on PATH.
     naast = Path(sys.executable).parent / "dagster"
     dagster = str(naast) if naast.exists() else "dagster"

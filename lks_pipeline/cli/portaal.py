@@ -4,7 +4,7 @@
   LKS_PORTAAL_HOST:LKS_PORTAAL_PORT (default 127.0.0.1:8000), LKS_PORTAAL_WORKERS processes.
 - `portaal gebruiker NAAM ...` creates a user; the password comes from standard input, and the
   one line printed is the `otpauth://` URI of its second factor.
-- `portaal audit [--sinds JJJJ-MM-DD]` prints the audit log as JSON lines.
+- `portaal audit [--since YYYY-MM-DD]` prints the audit log as JSON lines.
 - `portaal demo` (re)creates demo users for the gemeenten in the analysts' copy.
 
 Exit codes: 0 done, 1 refused (the reason on standard error), 2 usage error.
@@ -24,15 +24,15 @@ from lks_pipeline.core.settings import data_root, env_flag
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s" %(s)s %(b)s %(M)sms'
 
 
-def run(args) -> int:
-    """Dispatch `portaal` and its subcommands; Django is set up only here."""
+def run(command: str, **options) -> int:
+    """Run `portaal` (serve) or one of its subcommands; Django is set up only here."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lks_pipeline.portaal.settings")
     private_folder(data_root() / "portaal")
     import django
 
     django.setup()
-    command = {None: serve, "gebruiker": gebruiker, "audit": audit, "demo": demo}
-    return command[args.portaal_command](args)
+    commands = {"serve": serve, "gebruiker": gebruiker, "audit": audit, "demo": demo}
+    return commands[command](**options)
 
 
 def _migrate() -> None:
@@ -41,7 +41,7 @@ def _migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def serve(args) -> int:
+def serve() -> int:
     """Migrate, then serve with gunicorn until stopped."""
     from gunicorn.app.base import BaseApplication
 
@@ -77,37 +77,39 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-def gebruiker(args) -> int:
+def gebruiker(
+    *, naam: str, gemeente: str | None, ib: bool, rol: str, machtiging: tuple, email: str | None
+) -> int:
     """Create one user; print the URI of its second factor."""
     from lks_pipeline.portaal.gebruikers import Geweigerd, maak
 
     _migrate()
     try:
         nieuw = maak(
-            args.naam,
+            naam,
             _read_password(),
-            None if args.ib else args.gemeente,
-            rol=args.rol,
-            machtigingen=args.machtiging,
-            email=args.email or "",
+            None if ib else gemeente,
+            rol=rol,
+            machtigingen=list(machtiging) or None,
+            email=email or "",
         )
     except Geweigerd as error:
-        print(f"portaal gebruiker: {error}", file=sys.stderr)
+        print(f"lks-pipeline portaal gebruiker: {error}", file=sys.stderr)
         return 1
     print(nieuw.otpauth)
     return 0
 
 
-def audit(args) -> int:
-    """The audit log as JSON lines, oldest first, from `--sinds` (Europe/Amsterdam) on."""
+def audit(*, since: dt.date | None) -> int:
+    """The audit log as JSON lines, oldest first, from `--since` (Europe/Amsterdam) on."""
     from django.utils import timezone
 
     from lks_pipeline.portaal.models import AuditRegel
 
     _migrate()
     regels = AuditRegel.objects.order_by("id")
-    if args.sinds:
-        begin = dt.datetime.combine(args.sinds, dt.time(), timezone.get_default_timezone())
+    if since:
+        begin = dt.datetime.combine(since, dt.time(), timezone.get_default_timezone())
         regels = regels.filter(wanneer__gte=begin)
     for r in regels.iterator():
         regel = {
@@ -123,7 +125,7 @@ def audit(args) -> int:
     return 0
 
 
-def demo(args) -> int:
+def demo() -> int:
     """Demo users for every gemeente the analysts' copy has reports or aanleverfouten of."""
     from django.conf import settings
 
@@ -131,15 +133,16 @@ def demo(args) -> int:
     from lks_pipeline.portaal.gebruikers import demo as make_demo
 
     if env_flag("LKS_PORTAAL_HTTPS", False):
-        print("portaal demo: geweigerd, LKS_PORTAAL_HTTPS=1 (productie)", file=sys.stderr)
+        print("lks-pipeline portaal demo: refused, LKS_PORTAAL_HTTPS=1 (production)",
+              file=sys.stderr)  # fmt: skip
         return 1
     if not settings.ANALYSE_PATH.is_file():
-        print(f"portaal demo: {settings.ANALYSE_PATH} ontbreekt; eerst lks-pipeline process",
-              file=sys.stderr)  # fmt: skip
+        print(f"lks-pipeline portaal demo: {settings.ANALYSE_PATH} is missing; run "
+              "lks-pipeline process first", file=sys.stderr)  # fmt: skip
         return 1
     _migrate()
     codes = gemeenten_met_gegevens(settings.ANALYSE_PATH)
-    print("gebruiker\tgemeente\twachtwoord\ttweede factor")
+    print("user\tgemeente\tpassword\tsecond factor")
     for account in make_demo(codes):
         print(f"{account.naam}\t{account.gemeentecode}\t{account.wachtwoord}\t{account.otpauth}")
     return 0

@@ -7,18 +7,23 @@ there), in this order:
 2. the reference and ingest assets of every partition whose inbox files changed since its last
    materialization (the files' fingerprint: name, size, mtime, kept in that materialization's
    metadata), one run per job: a feed's partitions go in one run over their range, tagged so
-   that a partition already holding its newest file is not read again (`--alles` re-reads every
+   that a partition already holding its newest file is not read again (`--all` re-reads every
    partition and re-runs every day);
 3. in date order, the signal path (`signalen_job`) of every delivery day whose signal path is
    older than its uwv_events, consecutive days in one run;
 4. `notificaties_job` when an earlier run left mail unsent;
 5. one refresh of the analysts' copy (`analyse_job`) when anything ran.
 
-The decisions are `automation/plan.py`'s, the same the sensors make. A second run with nothing
-new runs nothing. What the command prints it counts in the warehouse (`summary.py`).
+The decisions are `automation/plan.py`'s, the same the sensors make; `--dry-run` prints them
+and stops. A second run with nothing new runs nothing. Progress, warnings and errors go to
+standard error (`terminal.py`); the summary, or with `--json` one JSON object, to standard
+output, counted in the warehouse (`summary.py`). The exit status (`cli/__init__.py`): 1 when a
+run failed in any step but `notificaties`, else 3 when notifications wait to be sent (SMTP
+down: the reports are written), else 0.
 """
 
-import argparse
+import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +33,7 @@ from lks_pipeline.automation import alerts, jobs, plan, recovery
 from lks_pipeline.automation.instance import ensure_dagster_home
 from lks_pipeline.cli import summary
 from lks_pipeline.cli.summary import ProcessResult
+from lks_pipeline.cli.terminal import Terminal
 from lks_pipeline.core.partitions import run_target
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.settings import data_root, warehouse_path, warehouse_wait_seconds
@@ -37,12 +43,22 @@ from lks_pipeline.notificaties.assets import notificaties
 from lks_pipeline.notificaties.resources import Mail
 from lks_pipeline.notificaties.transport import Undeliverable
 
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+DONE, FAILED, MAIL_HELD_BACK = 0, 1, 3
+
+
+def run_config(level: str = "WARNING") -> dict:
+    """Dagster's console lines of a run from `level` on (INFO with --verbose)."""
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
+QUIET_RUN_CONFIG = run_config()
 # Dagster's own row counts of a materialization (not labels of ours).
 ROW_COUNTS = ("dagster/partition_row_count", "dagster/row_count")
 # Rounds of recomputing days that an earlier day made stale: a chain of `dubbel` kenmerken across
 # more days than this is finished by the next `process` or the sensor.
 MAX_ROUNDS = 10
+# A failed run that failed in this step alone held mail back: the reports are written.
+MAIL_STEP = "notificaties"
 
 
 @dataclass
@@ -56,24 +72,31 @@ class Session:
     everything: bool
     mail: Mail
     outbox: Path
+    terminal: Terminal
+    log_level: str = "WARNING"
 
     def execute(self, job, label: str, *, partition=None, assets=None, tags=None):
-        """Execute one run; its result, or None after printing why it failed.
+        """Execute one run, showing its progress; its result, or None after saying it failed.
 
-        A failure prints the run id and the failing steps only: an error text could quote input.
+        A failure names the run id and the failing steps only: an error text could quote input.
         """
-        outcome = self.defs.resolve_job_def(job.name).execute_in_process(
-            instance=self.instance,
-            partition_key=partition,
-            asset_selection=assets,
-            run_config=QUIET_RUN_CONFIG,
-            tags={"lks/command": "process", **recovery.run_tags(), **(tags or {})},
-            raise_on_error=False,
-        )
+        with self.terminal.work(label):
+            outcome = self.defs.resolve_job_def(job.name).execute_in_process(
+                instance=self.instance,
+                partition_key=partition,
+                asset_selection=assets,
+                run_config=run_config(self.log_level),
+                tags={"lks/command": "process", **recovery.run_tags(), **(tags or {})},
+                raise_on_error=False,
+            )
         if not outcome.success:
             self.result.runs_mislukt += 1
             steps = sorted({e.step_key for e in outcome.get_step_failure_events()})
-            print(f"{label}: MISLUKT in {', '.join(steps)} (run {outcome.run_id}; zie de UI)")
+            if steps != [MAIL_STEP]:
+                self.result.steps_failed = True
+            self.terminal.warn(
+                f"{label}: FAILED in {', '.join(steps)} (run {outcome.run_id}; see the UI)"
+            )
             self._alert(outcome.run_id)
             return None
         self.result.runs_geslaagd += 1
@@ -85,17 +108,18 @@ class Session:
             if alerts.alert(
                 self.instance, self.instance.get_run_by_id(run_id), self.mail, self.outbox
             ):
-                print(f"  Storing gemeld aan {', '.join(self.mail.beheerders)}")
+                self.terminal.warn(f"  alert sent to {', '.join(self.mail.beheerders)}")
         except Undeliverable as error:
-            print(f"  Storing NIET gemeld: {error}")
+            self.terminal.warn(f"  alert NOT sent: {error}")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Ingest what is new, then the signal path of each delivery day that is behind.
+def run(*, everything: bool, dry_run: bool, as_json: bool, quiet: bool, verbose: bool) -> int:
+    """Ingest what is new, then the signal path of each delivery day that is behind."""
+    if dry_run:
+        from lks_pipeline.cli.preview import preview
 
-    Exit 1 only when a run itself failed (a step error, a blocking check); rejected files and
-    quarantined rows are data problems, recorded in the warehouse.
-    """
+        return preview(everything=everything, as_json=as_json)
+    started = time.monotonic()
     ensure_dagster_home()
     from lks_pipeline.definitions import build_defs, resources_from_env
 
@@ -105,21 +129,36 @@ def run(args: argparse.Namespace) -> int:
         dg.DagsterInstance.get(),
         Warehouse(database=str(warehouse_path()), wacht_seconden=warehouse_wait_seconds()),
         ProcessResult(),
-        everything=args.alles,
+        everything=everything,
         mail=resources["mail"].process_config_and_initialize(),  # EnvVars resolved
         outbox=data_root() / "outbox",
+        terminal=Terminal(quiet=quiet, verbose=verbose),
+        log_level="INFO" if verbose else "WARNING",
     )
     recovered = recovery.recover(session.instance)
     for dead in recovered:
-        print(f"Hersteld: {dead}")
+        session.terminal.warn(f"Recovered: {dead}")
     tasks = ingest(session)
     behind = signal_path(session, tasks)
     held_back_mail(session, behind)
     if session.result.runs_geslaagd + session.result.runs_mislukt or recovered:
         # One refresh of the analysts' copy for everything this process (or a killed one) changed.
-        session.execute(jobs.analyse_job, "analysekopie")
-    print_summary(session.result)
-    return 1 if session.result.runs_mislukt else 0
+        session.execute(jobs.analyse_job, "analysts' copy")
+    with session.warehouse.get_connection() as conn:
+        session.result.notificaties_wachtend = summary.waiting(conn)
+    session.result.duur_s = round(time.monotonic() - started, 1)
+    if as_json:
+        print(json.dumps(session.result.as_json()))
+    else:
+        print_summary(session.result)
+    return exit_status(session.result)
+
+
+def exit_status(result: ProcessResult) -> int:
+    """1 when a step failed; else 3 when mail waits (its step failed, or SMTP still down)."""
+    if result.steps_failed:
+        return FAILED
+    return MAIL_HELD_BACK if result.notificaties_wachtend else DONE
 
 
 def ingest(session: Session) -> list[plan.Task]:
@@ -127,7 +166,7 @@ def ingest(session: Session) -> list[plan.Task]:
     inbox = data_root() / "inbox"
     tasks = plan.all_tasks(inbox)
     todo = tasks if session.everything else plan.behind(session.instance, tasks)
-    print(f"Inbox {inbox}: {len(tasks)} partities, {len(todo)} met nieuwe bestanden")
+    session.terminal.info(f"Inbox {inbox}: {len(tasks)} partitions, {len(todo)} with new files")
     runs = plan.bundle(todo)
     only_new = {} if session.everything else {ALLEEN_NIEUW: "ja"}
     for i, bundle in enumerate(runs, 1):
@@ -140,9 +179,9 @@ def ingest(session: Session) -> list[plan.Task]:
         with session.warehouse.get_connection() as conn:
             files = summary.files_since(conn, since)
         session.result.add_files(files)
-        print(
-            f"{label}: {_rows(outcome)} rijen, {files.regels_in_quarantaine} in quarantaine, "
-            f"{files.afgewezen} bestand(en) afgewezen"
+        session.terminal.info(
+            f"{label}: {_rows(outcome)} rows, {files.regels_in_quarantaine} in quarantaine, "
+            f"{files.afgewezen} file(s) afgewezen"
         )
     return tasks
 
@@ -174,20 +213,19 @@ def signal_path(session: Session, tasks: list[plan.Task]) -> list[str]:
         todo = [d for d in plan.stale_days(session.instance) if d in days]
         if not todo or session.result.runs_mislukt > failed_before:
             break
-        print(f"Signalen: {len(todo)} latere dag(en) opnieuw, want een eerdere dag veranderde")
+        session.terminal.info(
+            f"Signal path: {len(todo)} later day(s) again, because an earlier day changed"
+        )
     return processed
 
 
 def _run_days(session: Session, behind: list[str], total: int) -> None:
     series = plan.consecutive_days(behind)
-    print(f"Signalen: {total} leverdagen, {len(behind)} te verwerken in {len(series)} run(s)")
+    session.terminal.info(
+        f"Signal path: {total} leverdagen, {len(behind)} to process in {len(series)} run(s)"
+    )
     for i, stretch in enumerate(series, 1):
-        name = (
-            stretch[0]
-            if len(stretch) == 1
-            else (f"{stretch[0]}..{stretch[-1]} ({len(stretch)} dagen)")
-        )
-        label = f"[{i}/{len(series)}] signalen {name}"
+        label = f"[{i}/{len(series)}] signalen {plan.days_name(stretch)}"
         partition, tags = run_target(stretch)
         since = utc_now()
         assets = [asset.key for asset in jobs.SIGNAALPAD]
@@ -199,18 +237,18 @@ def _run_days(session: Session, behind: list[str], total: int) -> None:
 
 
 def _report_days(session: Session, label: str, stretch: list[str], since) -> None:
-    """Print and add up what a signal-path run did, day by day."""
+    """Show and add up what a signal-path run did, day by day."""
     with session.warehouse.get_connection() as conn:
         sent = summary.sent_since(conn, since)
         counts = [summary.day(conn, day, since) for day in stretch]
     session.result.notificaties_verzonden += sent
-    print(f"{label}: {sent} notificaties verzonden")
+    session.terminal.info(f"{label}: {sent} notificaties sent")
     for day, c in zip(stretch, counts, strict=True):
         session.result.add_day(day, c)
-        print(
+        session.terminal.info(
             f"  {day}: {c.events} events, {c.gemeld} gemeld, {c.niet_routeerbaar} niet "
-            f"routeerbaar; {c.rapporten} rapporten ({c.rapporten_geschreven} geschreven); "
-            f"{c.aanleverfouten} aanleverfouten bij {c.gemeenten_met_fouten} gemeenten"
+            f"routeerbaar; {c.rapporten} rapporten ({c.rapporten_geschreven} written); "
+            f"{c.aanleverfouten} aanleverfouten at {c.gemeenten_met_fouten} gemeenten"
         )
 
 
@@ -224,13 +262,13 @@ def held_back_mail(session: Session, behind: list[str]) -> None:
         with session.warehouse.get_connection() as conn:
             sent = summary.sent_since(conn, since)
         session.result.notificaties_verzonden += sent
-        print(f"{label}: {sent} verzonden")
+        session.terminal.info(f"{label}: {sent} sent")
 
 
 def print_summary(result: ProcessResult) -> None:
-    """The closing lines: the counts, and where the results are."""
+    """The closing lines on standard output: the counts, and where the results are."""
     database = warehouse_path()
     print(result.text())
-    print(f"Rapporten: {data_root() / 'reports'}/GMxxxx/")
-    print(f"Warehouse: {database} (schema main); runs en checks in de UI: lks-pipeline dev")
-    print(f"Voor analisten: {database.with_name('lks_analyse.duckdb')} (alleen-lezen kopie)")
+    print(f"Reports: {data_root() / 'reports'}/GMxxxx/")
+    print(f"Warehouse: {database} (schema main); runs and checks in the UI: lks-pipeline dev")
+    print(f"For analysts: {database.with_name('lks_analyse.duckdb')} (read-only copy)")

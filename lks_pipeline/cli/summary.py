@@ -20,6 +20,7 @@ SELECT count(*), count(*) FILTER (WHERE status = 'afgewezen'),
 FROM leveringen WHERE verwerkt_op >= $since AND sha256 IS NOT NULL
 """
 SENT_SQL = "SELECT count(*) FROM notificaties WHERE verzonden_op >= $since"
+WAITING_SQL = "SELECT count(*) FROM notificaties WHERE status = 'te_verzenden'"
 DAY_SQL = """
 SELECT
     (SELECT count(*) FROM uwv_events WHERE leverdatum = $day),
@@ -67,6 +68,12 @@ def sent_since(conn: duckdb.DuckDBPyConnection, since: dt.datetime) -> int:
     return sent
 
 
+def waiting(conn: duckdb.DuckDBPyConnection) -> int:
+    """Notifications still to send: their reports are written, the mail could not go out yet."""
+    (count,) = conn.execute(WAITING_SQL).fetchone()
+    return count
+
+
 def day(conn: duckdb.DuckDBPyConnection, leverdatum: str, since: dt.datetime) -> Day:
     """The counts of one day whose signal path ran since `since`."""
     parameters = {"day": dt.date.fromisoformat(leverdatum), "since": since}
@@ -82,14 +89,13 @@ class ProcessResult:
     bestanden: int = 0
     bestanden_afgewezen: int = 0
     regels_in_quarantaine: int = 0
-    events: int = 0
-    gemeld: int = 0
-    niet_routeerbaar: int = 0
-    rapporten: int = 0
-    signalen_in_rapporten: int = 0
     notificaties_verzonden: int = 0
-    leverdagen: list[str] = field(default_factory=list)
-    aanleverfouten: int | None = None  # of the newest day processed
+    notificaties_wachtend: int = 0
+    duur_s: float = 0.0
+    steps_failed: bool = False  # a run failed in a step other than notificaties
+    # Each processed day as its last run left it: a day recomputed in a later round (`dubbel`)
+    # counts once.
+    days: dict[str, Day] = field(default_factory=dict)
 
     def add_files(self, files: Files) -> None:
         self.bestanden += files.parsed
@@ -97,26 +103,61 @@ class ProcessResult:
         self.regels_in_quarantaine += files.regels_in_quarantaine
 
     def add_day(self, leverdatum: str, counts: Day) -> None:
-        self.leverdagen.append(leverdatum)
-        self.events += counts.events
-        self.gemeld += counts.gemeld
-        self.niet_routeerbaar += counts.niet_routeerbaar
-        self.rapporten += counts.rapporten_geschreven
-        self.signalen_in_rapporten += counts.signalen_in_rapporten
-        self.aanleverfouten = counts.aanleverfouten
+        self.days[leverdatum] = counts
+
+    def _sum(self, count: str) -> int:
+        return sum(getattr(day, count) for day in self.days.values())
+
+    leverdagen = property(lambda self: sorted(self.days))
+    events = property(lambda self: self._sum("events"))
+    gemeld = property(lambda self: self._sum("gemeld"))
+    niet_routeerbaar = property(lambda self: self._sum("niet_routeerbaar"))
+    rapporten = property(lambda self: self._sum("rapporten_geschreven"))
+    signalen_in_rapporten = property(lambda self: self._sum("signalen_in_rapporten"))
+
+    @property
+    def aanleverfouten(self) -> int | None:
+        """Those of the newest day processed: each day's are the whole current state."""
+        return self.days[max(self.days)].aanleverfouten if self.days else None
+
+    def as_json(self) -> dict:
+        """The object `process --json` prints (docs/operations.md, "The command line")."""
+        return {key: getattr(self, key) for key in JSON_KEYS}
 
     def text(self) -> str:
-        """The closing line, in Dutch like the rest of the command's output."""
+        """The closing line."""
         errors = (
-            f" Aanleverfouten op {max(self.leverdagen)}: {self.aanleverfouten}."
+            f" Aanleverfouten on {max(self.leverdagen)}: {self.aanleverfouten}."
             if self.leverdagen
             else ""
         )
+        waiting = f", {self.notificaties_wachtend} waiting" if self.notificaties_wachtend else ""
         return (
-            f"Klaar: {self.runs_geslaagd} runs geslaagd, {self.runs_mislukt} mislukt. "
-            f"Bestanden gelezen: {self.bestanden} ({self.bestanden_afgewezen} afgewezen, "
-            f"{self.regels_in_quarantaine} regels in quarantaine). Signalen: {self.events} "
+            f"Done: {self.runs_geslaagd} runs succeeded, {self.runs_mislukt} failed. "
+            f"Files read: {self.bestanden} ({self.bestanden_afgewezen} afgewezen, "
+            f"{self.regels_in_quarantaine} rows in quarantaine). Signalen: {self.events} "
             f"events, {self.gemeld} gemeld, {self.niet_routeerbaar} niet routeerbaar. "
-            f"Rapporten: {self.rapporten} geschreven, {self.signalen_in_rapporten} signalen. "
-            f"Notificaties: {self.notificaties_verzonden} verzonden.{errors}"
+            f"Rapporten: {self.rapporten} written, {self.signalen_in_rapporten} signalen. "
+            f"Notificaties: {self.notificaties_verzonden} sent{waiting}.{errors} "
+            f"{self.duur_s:.1f} s."
         )
+
+
+# The keys of `process --json`, in this order; `aanleverfouten` is of the newest day processed
+# (null when no day was), `leverdagen` the ISO dates processed, `duur_s` the whole command.
+JSON_KEYS = (
+    "runs_geslaagd",
+    "runs_mislukt",
+    "bestanden",
+    "bestanden_afgewezen",
+    "regels_in_quarantaine",
+    "events",
+    "gemeld",
+    "niet_routeerbaar",
+    "rapporten",
+    "notificaties_verzonden",
+    "notificaties_wachtend",
+    "aanleverfouten",
+    "leverdagen",
+    "duur_s",
+)
