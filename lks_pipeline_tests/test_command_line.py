@@ -14,6 +14,7 @@ import pytest
 
 from lks_pipeline.cli import cli
 from lks_pipeline_tests.conftest import cli_env, lks_pipeline, tree
+from lks_pipeline_tests.test_reliability import processed_first_day
 from lks_pipeline_tests.test_signalen import build_inbox
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
@@ -154,13 +155,7 @@ def test_dry_run_on_a_fresh_data_root_plans_everything_and_creates_nothing(tmp_p
 
 @pytest.mark.slow
 def test_dry_run_changes_no_byte_and_no_run_and_names_what_process_then_does(tmp_path):
-    data = tmp_path / "data"
-    build_inbox(data)
-    env = cli_env(data, tmp_path / "home")
-    day2 = data / "inbox" / "uwv" / "uwv_lks_20261121.csv"
-    day2.rename(tmp_path / day2.name)
-    assert lks_pipeline("process", env=env).returncode == 0
-    (tmp_path / day2.name).rename(day2)  # a new day arrives
+    data, env = processed_first_day(tmp_path)  # then a new day arrives
 
     def state():
         instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
