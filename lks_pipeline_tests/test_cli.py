@@ -277,6 +277,8 @@ def test_process_sends_mail_and_after_an_smtp_outage_sends_each_once(data_root, 
     # The reports are written, their mail waits: exit 3, not a failed pipeline.
     assert down.returncode == 3, down.stdout + down.stderr
     assert "[1/1] signalen 2026-11-20..2026-11-21 (2 days): FAILED in notificaties" in down.stderr
+    # The two days are processed and counted; only their mail waits.
+    assert "Signalen: 18 events, 14 gemeld, 1 niet routeerbaar. Rapporten: 7 written" in down.stdout
     assert "Notificaties: 0 sent, 6 waiting." in down.stdout
     assert (data_root / "reports" / "GM0599").is_dir()  # the reports are there regardless
 

@@ -78,7 +78,9 @@ class Session:
     def execute(self, job, label: str, *, partition=None, assets=None, tags=None):
         """Execute one run, showing its progress; its result, or None after saying it failed.
 
-        A failure names the run id and the failing steps only: an error text could quote input.
+        A run that failed only in its mail step still returns its result: its days are done
+        and counted, only their mail waits. A failure names the run id and the failing steps
+        only: an error text could quote input.
         """
         with self.terminal.work(label):
             outcome = self.defs.resolve_job_def(job.name).execute_in_process(
@@ -92,12 +94,13 @@ class Session:
         if not outcome.success:
             self.result.runs_mislukt += 1
             steps = sorted({e.step_key for e in outcome.get_step_failure_events()})
-            if steps != [MAIL_STEP]:
-                self.result.steps_failed = True
             self.terminal.warn(
                 f"{label}: FAILED in {', '.join(steps)} (run {outcome.run_id}; see the UI)"
             )
             self._alert(outcome.run_id)
+            if steps == [MAIL_STEP]:
+                return outcome
+            self.result.steps_failed = True
             return None
         self.result.runs_geslaagd += 1
         return outcome
