@@ -235,7 +235,7 @@ def test_a_gemeente_user_logs_in_fetches_hides_and_logs_out(portaal, browser):
 
 
 def test_the_audit_command_prints_the_walk_as_json_lines(portaal):
-    result = lks_pipeline("portaal", "audit", "--sinds", "2000-01-01", env=portaal.env)
+    result = lks_pipeline("portaal", "audit", "--since", "2000-01-01", env=portaal.env)
     assert result.returncode == 0, result.stderr
     regels = [json.loads(r) for r in result.stdout.splitlines()]
     assert all(
@@ -249,7 +249,7 @@ def test_the_audit_command_prints_the_walk_as_json_lines(portaal):
     assert ("demo-gm0363", "verbergen", GM0363_RE_INTEGRATIE[-1], "gelukt") in acties
     assert ("demo-gm0363", "uitloggen", "", "gelukt") in acties
     assert not re.search(r"\d{9}", result.stdout)
-    later = lks_pipeline("portaal", "audit", "--sinds", "2999-01-01", env=portaal.env)
+    later = lks_pipeline("portaal", "audit", "--since", "2999-01-01", env=portaal.env)
     assert later.returncode == 0
     assert later.stdout == ""
 
