@@ -234,6 +234,21 @@ def _fingerprint(record) -> str | None:
     return value.value if value is not None else None
 
 
+def ingest_todo(instance: dg.DagsterInstance, tasks: list[Task], everything: bool) -> list[Task]:
+    """The ingest tasks `process` runs: all of them with `--all`, else those behind."""
+    return tasks if everything else behind(instance, tasks)
+
+
+def delivery_days(tasks: list[Task]) -> list[str]:
+    """The delivery days the inbox holds a UWV file for, oldest first."""
+    return sorted(t.partition for t in tasks if t.asset == uwv_events.key)
+
+
+def days_todo(instance: dg.DagsterInstance, dagen: list[str], everything: bool) -> list[str]:
+    """The days whose signal path `process` runs: all of them with `--all`, else those behind."""
+    return dagen if everything else days_behind(instance, dagen)
+
+
 def behind(instance: dg.DagsterInstance, tasks: list[Task]) -> list[Task]:
     """The tasks whose latest materialization did not see the files the inbox holds now."""
     per_asset: dict[str, dict] = {}

@@ -7,11 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+from lks_pipeline.cli import DONE, FAILED
 from lks_pipeline.cli.terminal import Terminal
 from lks_pipeline.core.settings import data_root
 from lks_pipeline.synthetic.generator import SCALES, generate
-
-FAILED = 1
 
 
 def run(
@@ -45,4 +44,4 @@ def run(
         f"{len(result.bestanden)} files ({grootte / 1e6:.1f} MB) in {uit} "
         f"in {time.monotonic() - start:.1f} s; rows meant for the quarantine: {bad}"
     )
-    return 0
+    return DONE

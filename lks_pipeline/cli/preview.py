@@ -12,10 +12,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from lks_pipeline.automation import plan, recovery
+from lks_pipeline.automation import jobs, plan, recovery
 from lks_pipeline.automation.instance import dagster_home
+from lks_pipeline.cli import DONE
 from lks_pipeline.core.settings import data_root
-from lks_pipeline.ingest.assets import uwv_events
+from lks_pipeline.notificaties.assets import notificaties
 
 
 def preview(*, everything: bool, as_json: bool) -> int:
@@ -24,25 +25,24 @@ def preview(*, everything: bool, as_json: bool) -> int:
     with _instance(dagster_home()) as instance:
         dead = [run.run_id for run, _ in recovery.dead_runs(instance)]
         tasks = plan.all_tasks(inbox)
-        todo = tasks if everything else plan.behind(instance, tasks)
-        days = sorted(t.partition for t in tasks if t.asset == uwv_events.key)
-        reread = {t.partition for t in todo if t.asset == uwv_events.key}
-        behind = days if everything else plan.days_behind(instance, days)
-        behind = sorted(set(behind) | reread)
+        todo = plan.ingest_todo(instance, tasks, everything)
+        reread = plan.delivery_days(todo)
+        behind = plan.days_todo(instance, plan.delivery_days(tasks), everything)
+        behind = sorted(set(behind) | set(reread))
         mail = not behind and plan.notificaties_behind(instance)
     runs = [
         {"job": b.job.name, "assets": [a.to_user_string() for a in b.assets],
          "partitions": b.partitions, "name": b.name}
         for b in plan.bundle(todo)
     ] + [
-        {"job": "signalen_job", "assets": [], "partitions": stretch,
+        {"job": jobs.signalen_job.name, "assets": [], "partitions": stretch,
          "name": f"signalen {plan.days_name(stretch)}"}
         for stretch in plan.consecutive_days(behind)
-    ] + ([{"job": "notificaties_job", "assets": ["notificaties"], "partitions": [],
-           "name": "notificaties"}] if mail else [])  # fmt: skip
+    ] + ([{"job": jobs.notificaties_job.name, "assets": [notificaties.key.to_user_string()],
+           "partitions": [], "name": "notificaties"}] if mail else [])  # fmt: skip
     if as_json:
         print(json.dumps({"herstel": dead, "runs": runs, "leverdagen": behind}))
-        return 0
+        return DONE
     print(f"Inbox {inbox}: {len(tasks)} partitions, {len(todo)} with new files")
     for run_id in dead:
         print(f"would mark failed: run {run_id} (its process is gone)")
@@ -51,7 +51,7 @@ def preview(*, everything: bool, as_json: bool) -> int:
     if runs:
         print("would run: the analysts' copy")
     print(f"Nothing changed (--dry-run): {len(runs)} run(s), {len(behind)} leverdag(en).")
-    return 0
+    return DONE
 
 
 def _instance(home: Path) -> dg.DagsterInstance:

@@ -31,19 +31,17 @@ import dagster as dg
 
 from lks_pipeline.automation import alerts, jobs, plan, recovery
 from lks_pipeline.automation.instance import ensure_dagster_home
-from lks_pipeline.cli import summary
+from lks_pipeline.cli import DONE, FAILED, MAIL_HELD_BACK, summary
 from lks_pipeline.cli.summary import ProcessResult
 from lks_pipeline.cli.terminal import Terminal
 from lks_pipeline.core.partitions import run_target
 from lks_pipeline.core.resources import Warehouse
 from lks_pipeline.core.settings import data_root, warehouse_path, warehouse_wait_seconds
 from lks_pipeline.core.warehouse import utc_now
-from lks_pipeline.ingest.assets import ALLEEN_NIEUW, uwv_events
+from lks_pipeline.ingest.assets import ALLEEN_NIEUW
 from lks_pipeline.notificaties.assets import notificaties
 from lks_pipeline.notificaties.resources import Mail
 from lks_pipeline.notificaties.transport import Undeliverable
-
-DONE, FAILED, MAIL_HELD_BACK = 0, 1, 3
 
 
 def run_config(level: str = "WARNING") -> dict:
@@ -58,7 +56,7 @@ ROW_COUNTS = ("dagster/partition_row_count", "dagster/row_count")
 # more days than this is finished by the next `process` or the sensor.
 MAX_ROUNDS = 10
 # A failed run that failed in this step alone held mail back: the reports are written.
-MAIL_STEP = "notificaties"
+MAIL_STEP = notificaties.key.to_python_identifier()
 
 
 @dataclass
@@ -73,7 +71,6 @@ class Session:
     mail: Mail
     outbox: Path
     terminal: Terminal
-    log_level: str = "WARNING"
 
     def execute(self, job, label: str, *, partition=None, assets=None, tags=None):
         """Execute one run, showing its progress; its result, or None after saying it failed.
@@ -87,7 +84,7 @@ class Session:
                 instance=self.instance,
                 partition_key=partition,
                 asset_selection=assets,
-                run_config=run_config(self.log_level),
+                run_config=run_config("INFO" if self.terminal.verbose else "WARNING"),
                 tags={"lks/command": "process", **recovery.run_tags(), **(tags or {})},
                 raise_on_error=False,
             )
@@ -136,7 +133,6 @@ def run(*, everything: bool, dry_run: bool, as_json: bool, quiet: bool, verbose:
         mail=resources["mail"].process_config_and_initialize(),  # EnvVars resolved
         outbox=data_root() / "outbox",
         terminal=Terminal(quiet=quiet, verbose=verbose),
-        log_level="INFO" if verbose else "WARNING",
     )
     recovered = recovery.recover(session.instance)
     for dead in recovered:
@@ -168,7 +164,7 @@ def ingest(session: Session) -> list[plan.Task]:
     """Reference data and every feed partition whose files changed, one run per range."""
     inbox = data_root() / "inbox"
     tasks = plan.all_tasks(inbox)
-    todo = tasks if session.everything else plan.behind(session.instance, tasks)
+    todo = plan.ingest_todo(session.instance, tasks, session.everything)
     session.terminal.info(f"Inbox {inbox}: {len(tasks)} partitions, {len(todo)} with new files")
     runs = plan.bundle(todo)
     only_new = {} if session.everything else {ALLEEN_NIEUW: "ja"}
@@ -206,8 +202,8 @@ def signal_path(session: Session, tasks: list[plan.Task]) -> list[str]:
     oldest first, until none is left, so any processing order ends as one run in date order.
     A round with a failed run ends it: the next `process` (or the sensor) picks up from there.
     """
-    days = sorted(t.partition for t in tasks if t.asset == uwv_events.key)
-    behind = days if session.everything else plan.days_behind(session.instance, days)
+    days = plan.delivery_days(tasks)
+    behind = plan.days_todo(session.instance, days, session.everything)
     todo, processed = behind, []
     for _ in range(MAX_ROUNDS):
         failed_before = session.result.runs_mislukt
