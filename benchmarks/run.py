@@ -33,6 +33,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from benchmarks import kaal
 from benchmarks.triviaal import leeg
 from lks_pipeline.cli.process import QUIET_RUN_CONFIG
 from lks_pipeline.core.partitions import dag_partitions, gemeente_partitions, partition_range_tags
@@ -447,7 +448,11 @@ def _our_round(werk: Werk, database: Path, rapporten: Path) -> Callable[[], floa
 
 def _sql_round(database: Path, sql_rapporten: Path) -> Callable[[], float]:
     """One round of the SQL script (`signaalpad.sql`) doing the same work."""
-    script = (HIER / "signaalpad.sql").read_text().replace(":rapporten:", str(sql_rapporten))
+    script = (HIER / "signaalpad.sql").read_text()
+    copy = (
+        "COPY (SELECT * FROM {view}) TO '{map_}' (FORMAT csv, DELIMITER ';', HEADER, "
+        "PARTITION_BY (gemeentecode), OVERWRITE)"
+    )
 
     def sql() -> float:
         shutil.rmtree(sql_rapporten, ignore_errors=True)
@@ -457,6 +462,9 @@ def _sql_round(database: Path, sql_rapporten: Path) -> Callable[[], float]:
             with duckdb.connect(str(database)) as conn:
                 conn.execute("SET VARIABLE dag = ?", [TOT])
                 conn.execute(script)
+                for rapport, (_, view) in kaal.RAPPORTEN.items():
+                    conn.execute(copy.format(view=view, map_=sql_rapporten / rapport))
+                conn.execute("CHECKPOINT")
 
         return getimed(draai)
 
@@ -644,6 +652,250 @@ def figuur_process(werk: Werk) -> Figuur:
     )
 
 
+# The whole job, national: `process` from an empty warehouse, then a daily increment, against the
+# plain script (`kaal.py`) doing the same, round by round.
+TOENAME = TOT + dt.timedelta(days=1)
+GEWIJZIGDE_VERWIJSINDEXEN = 10
+
+
+@dataclass
+class Gemeten:
+    """One command's wall-clock seconds and the peak RSS of its whole process tree."""
+
+    seconden: float
+    piek_rss_mb: float
+
+
+def gemeten_commando(argumenten: list[str], extra_env: dict, cwd: Path = REPO) -> Gemeten:
+    """Run one command; sample the RSS of it and all its descendants every 20 ms.
+
+    The sum over the tree, because `process` may parse in worker processes: what the machine
+    must hold is all of them at once. Fails on a non-zero exit.
+    """
+    import psutil
+
+    omgeving = {k: v for k, v in os.environ.items() if not k.startswith(("LKS_", "DAGSTER_"))}
+    start = time.perf_counter()
+    kind = subprocess.Popen(
+        argumenten,
+        env=omgeving | extra_env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    boom, piek = psutil.Process(kind.pid), 0
+    while kind.poll() is None:
+        try:
+            processen = [boom, *boom.children(recursive=True)]
+            piek = max(piek, sum(_rss(p) for p in processen))
+        except psutil.NoSuchProcess:
+            pass
+        time.sleep(0.02)
+    seconden = time.perf_counter() - start
+    fout = kind.stderr.read().decode(errors="replace")
+    if kind.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(argumenten[:3])} gaf exit {kind.returncode}:\n{fout[-2000:]}"
+        )
+    return Gemeten(seconden, piek / 2**20)
+
+
+def _rss(proces) -> int:
+    import psutil
+
+    try:
+        return proces.memory_info().rss
+    except psutil.NoSuchProcess:
+        return 0
+
+
+def _koppel(bron: Path, doel: Path) -> None:
+    """`doel` as a copy of `bron`; files in an inbox as hard links (the same bytes, no disk)."""
+    doel.mkdir(parents=True, exist_ok=True)
+    for pad in sorted(bron.rglob("*")):
+        nieuw = doel / pad.relative_to(bron)
+        if pad.is_dir():
+            nieuw.mkdir(parents=True, exist_ok=True)
+        elif "inbox" in nieuw.parts:
+            os.link(pad, nieuw)
+        else:
+            shutil.copy2(pad, nieuw)
+
+
+class EindTotEind:
+    """The folders of the whole-job figures: the first inbox, the increment, both sides' state."""
+
+    def __init__(self, werk: Werk):
+        self.werk = werk
+        self.map = werk.map / "eind-tot-eind"
+        self.eerste = self.map / "eerste"  # the first load's inbox, under eerste/inbox
+        self.toename = self.map / "toename"  # the increment's new files, under toename/inbox
+        self.bin = Path(sys.executable).parent
+
+    def maak(self) -> None:
+        """Every verwijsindex and DKD file and one UWV day (the stress day); then the increment:
+        the UWV day before it delivered again as the next day, and ten changed verwijsindexen.
+        """  # noqa: D205
+        shutil.rmtree(self.map, ignore_errors=True)
+        inbox = self.werk.inbox
+        for map_ in ("verwijsindex", "dkd"):
+            _koppel(inbox / map_, self.eerste / "inbox" / map_)
+        (self.eerste / "inbox" / "uwv").mkdir(parents=True)
+        os.link(
+            inbox / "uwv" / f"uwv_lks_{TOT:%Y%m%d}.csv",
+            self.eerste / "inbox" / "uwv" / f"uwv_lks_{TOT:%Y%m%d}.csv",
+        )
+        uwv = self.toename / "inbox" / "uwv"
+        uwv.mkdir(parents=True)
+        vorige = inbox / "uwv" / f"uwv_lks_{TOT - dt.timedelta(days=1):%Y%m%d}.csv"
+        (uwv / f"uwv_lks_{TOENAME:%Y%m%d}.csv").write_bytes(vorige.read_bytes())
+        vi = self.toename / "inbox" / "verwijsindex"
+        vi.mkdir(parents=True)
+        for code in self.werk.gemeenten("verwijsindex", "verwijsindex_*.csv")[
+            :GEWIJZIGDE_VERWIJSINDEXEN
+        ]:
+            nieuwste = self.werk.bestanden("verwijsindex", f"verwijsindex_{code}_*.csv")[-1]
+            kop, *regels = nieuwste.read_bytes().splitlines(keepends=True)
+            gewijzigd = [r for i, r in enumerate(regels) if i % 20 != 7]  # 5% leave
+            (vi / f"verwijsindex_{code}_{TOENAME:%Y%m%d}.csv").write_bytes(
+                b"".join([kop, *gewijzigd])
+            )
+
+    def ons(self, doel: Path, bron: Path | None = None) -> Gemeten:
+        """`lks-pipeline process` on `doel`: a fresh data root with the first inbox, or a copy
+        of the loaded `bron` with the increment's files added (new inodes, as delivered).
+        """  # noqa: D205
+        shutil.rmtree(doel, ignore_errors=True)
+        if bron is None:
+            _koppel(self.eerste, doel / "data")
+            (doel / "dagster_home").mkdir()
+        else:
+            _koppel(bron, doel)
+            shutil.copytree(self.toename / "inbox", doel / "data" / "inbox", dirs_exist_ok=True)
+        return gemeten_commando(
+            [str(self.bin / "lks-pipeline"), "process", "-q"],
+            {"LKS_DATA_DIR": str(doel / "data"), "DAGSTER_HOME": str(doel / "dagster_home")},
+        )
+
+    def kaal(self, doel: Path, bron: Path | None = None) -> Gemeten:
+        """The plain script on the same inbox: from nothing, or from the loaded `bron`."""
+        shutil.rmtree(doel, ignore_errors=True)
+        if bron is None:
+            doel.mkdir(parents=True)
+            root = self.eerste
+        else:
+            _koppel(bron, doel)
+            root = doel / "data"
+            _koppel(self.eerste, root)
+            shutil.copytree(self.toename / "inbox", root / "inbox", dirs_exist_ok=True)
+        return gemeten_commando(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.kaal",
+                str(root),
+                str(doel / "kaal.duckdb"),
+                str(doel / "rapporten"),
+            ],
+            {},
+        )
+
+
+def zelfde_rapporten(ons: Path, kaal: Path, dag: dt.date) -> str:
+    """Empty when both folders hold the same reports of `dag`, byte for byte; else what differs."""
+    patroon = f"GM*/*_{dag:%Y%m%d}.csv"
+    a = {p.relative_to(ons): p for p in ons.glob(patroon)}
+    b = {p.relative_to(kaal): p for p in kaal.glob(patroon)}
+    if not a:
+        return "geen rapporten geschreven"
+    if a.keys() != b.keys():
+        return (
+            f"andere bestanden: {len(a.keys() - b.keys())} alleen bij ons, "
+            f"{len(b.keys() - a.keys())} alleen in het script"
+        )
+    anders = [str(k) for k in sorted(a) if a[k].read_bytes() != b[k].read_bytes()]
+    return f"{len(anders)} rapporten verschillen, o.a. {anders[0]}" if anders else ""
+
+
+def figuren_eind_tot_eind(werk: Werk) -> list[Figuur]:
+    """The headline: the whole `process`, first load and daily increment, against `kaal.py`."""
+    e2e = EindTotEind(werk)
+    e2e.maak()
+    metingen: dict[str, list[Gemeten]] = {
+        "ons": [],
+        "kaal": [],
+        "ons_toename": [],
+        "kaal_toename": [],
+    }
+
+    def meet(naam: str, doen: Callable[[], Gemeten]) -> Callable[[], float]:
+        def een() -> float:
+            metingen[naam].append(doen())
+            return metingen[naam][-1].seconden
+
+        return een
+
+    ons_map, kaal_map = e2e.map / "ons", e2e.map / "kaal"
+    a, b, samples = mediaan_paar(
+        meet("ons", lambda: e2e.ons(ons_map)),
+        meet("kaal", lambda: e2e.kaal(kaal_map)),
+        werk.opzet.rondes,
+    )
+    verschil = zelfde_rapporten(ons_map / "data" / "reports", kaal_map / "rapporten", TOT)
+    rapporten = len(list((kaal_map / "rapporten").glob("GM*/*.csv")))
+    c, d, samples_toename = mediaan_paar(
+        meet("ons_toename", lambda: e2e.ons(e2e.map / "ons-toename", ons_map)),
+        meet("kaal_toename", lambda: e2e.kaal(e2e.map / "kaal-toename", kaal_map)),
+        werk.opzet.rondes,
+    )
+    verschil_toename = zelfde_rapporten(
+        e2e.map / "ons-toename" / "data" / "reports",
+        e2e.map / "kaal-toename" / "rapporten",
+        TOENAME,
+    )
+    niet_hetzelfde = "NIET HETZELFDE WERK: "
+    piek = max(m.piek_rss_mb for m in metingen["ons"] + metingen["ons_toename"])
+    piek_kaal = max(m.piek_rss_mb for m in metingen["kaal"] + metingen["kaal_toename"])
+    extra = {k: [asdict(m) for m in v] for k, v in metingen.items()}
+    return [
+        Figuur(
+            f"lks-pipeline process, eerste lading ({rapporten} rapporten)",
+            "≤ 2×",
+            a / b,
+            a / b <= 2 and not verschil,
+            a,
+            b,
+            "s",
+            reden=niet_hetzelfde + verschil if verschil else "rapporten byte voor byte gelijk",
+            extra={"samples": samples, "metingen": extra},
+        ),
+        Figuur(
+            f"lks-pipeline process, dagelijkse toename (1 dag, {GEWIJZIGDE_VERWIJSINDEXEN} "
+            "verwijsindexen)",
+            "≤ 2×, < 10 s",
+            c / d,
+            c / d <= 2 and c < 10 and not verschil_toename,
+            c,
+            d,
+            "s",
+            reden=niet_hetzelfde + verschil_toename
+            if verschil_toename
+            else "rapporten byte voor byte gelijk",
+            extra={"samples": samples_toename},
+        ),
+        Figuur(
+            "lks-pipeline process, piek-RSS procesboom (MB)",
+            "≤ 1024 MB",
+            piek / 1024,
+            piek <= 1024,
+            piek,
+            piek_kaal,
+            "MB",
+            reden="ratio = piek / 1 GB; maatstaf = piek van het script",
+        ),
+    ]
+
+
 def machine() -> dict:
     """What the numbers were measured on."""
     model = ""
@@ -668,7 +920,7 @@ def machine() -> dict:
     }
 
 
-FIGUREN = ("verwijsindex", "dkd", "signaalpad", "backfill", "sensor", "process")
+FIGUREN = ("verwijsindex", "dkd", "signaalpad", "backfill", "sensor", "process", "eind")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -718,6 +970,7 @@ def _run_figures(werk: Werk, kies: set[str]) -> list[Figuur]:
         ("backfill", figuur_backfill),
         ("sensor", figuur_sensor),
         ("process", figuur_process),
+        ("eind", figuren_eind_tot_eind),
     ):
         if naam in kies:
             gemeten = figuur(werk)

@@ -1,7 +1,7 @@
 -- The signal path of one delivery day as a plain DuckDB SQL script: the benchmarks' yardstick.
 -- Written from rules 5 and 6.1 on its own, not from lks_pipeline/sql/, so the comparison is
--- with what a careful analyst would write by hand. Variables: dag (DATE). The placeholder
--- :rapporten: is the folder the reports go to (COPY needs a literal).
+-- with what a careful analyst would write by hand. Variable: dag (DATE). Leaves the day's
+-- decisions in `benchmark_signalen` and its reports' rows in two temp views.
 
 -- The day's events with their peildatum and the start of the two-year window.
 CREATE OR REPLACE TEMP TABLE b_events AS
@@ -87,11 +87,12 @@ LEFT JOIN met_inzet AS i ON i.gemeentecode = p.gemeentecode AND i.bsn = p.bsn
 LEFT JOIN doelgroep AS d ON d.regel = p.regel AND d.gemeentecode = p.gemeentecode
 LEFT JOIN al_gemeld AS a ON a.uwv_kenmerk = p.uwv_kenmerk;
 
--- A cell Excel would read as a formula gets a leading quote.
+-- Each report's rows, formatted, in file order; a cell Excel would read as a formula gets a
+-- leading quote. The caller writes them: `run.py` with COPY, `kaal.py` byte for byte as ours.
 CREATE OR REPLACE TEMP MACRO veilig(x) AS
     if(left(x, 1) IN ('=', '+', '-', '@', chr(9), chr(13)), '''' || x, x);
 
-COPY (
+CREATE OR REPLACE TEMP VIEW b_rapport_reintegratie AS
     SELECT
         s.gemeentecode,
         veilig(s.bsn) AS "BSN",
@@ -102,11 +103,9 @@ COPY (
     FROM benchmark_signalen AS s
     JOIN b_events AS e ON e.regel = s.regel
     WHERE s.uitkomst = 'gemeld' AND s.rapport = 'Re-integratie_signaalrapport'
-    ORDER BY s.gemeentecode, s.bsn, s.uwv_kenmerk
-) TO ':rapporten:/Re-integratie_signaalrapport'
-    (FORMAT csv, DELIMITER ';', HEADER, PARTITION_BY (gemeentecode), OVERWRITE);
+    ORDER BY s.gemeentecode, s.bsn, s.uwv_kenmerk;
 
-COPY (
+CREATE OR REPLACE TEMP VIEW b_rapport_einde_zw AS
     SELECT
         s.gemeentecode,
         veilig(s.bsn) AS "BSN",
@@ -130,8 +129,5 @@ COPY (
     FROM benchmark_signalen AS s
     JOIN b_events AS e ON e.regel = s.regel
     WHERE s.uitkomst = 'gemeld' AND s.rapport = 'LKS_einde_zw_signaalrapport'
-    ORDER BY s.gemeentecode, s.bsn, s.uwv_kenmerk
-) TO ':rapporten:/LKS_einde_zw_signaalrapport'
-    (FORMAT csv, DELIMITER ';', HEADER, PARTITION_BY (gemeentecode), OVERWRITE);
+    ORDER BY s.gemeentecode, s.bsn, s.uwv_kenmerk;
 
-CHECKPOINT;
