@@ -44,9 +44,11 @@ from lks_pipeline.ingest.leveringen import (
     ReadFile,
     Selection,
     known_files,
+    likely_reads,
     read_new,
     record,
 )
+from lks_pipeline.ingest.parallel import ReadAhead
 from lks_pipeline.ingest.result import ReadResult
 
 PREVIEW_ROWS = 20
@@ -86,8 +88,9 @@ def _ingest(
     """Ingest every partition of this run (`partitions`; None: the asset is unpartitioned).
 
     The inbox folder is listed and the known files are fetched once for the whole run. Each
-    partition is then read and written in a transaction of its own, one after another, so memory
-    holds one partition's rows at a time. A run that fails part-way leaves the partitions before
+    partition is then written in a transaction of its own, one after another; its files are read
+    ahead on worker processes when the run is large enough (`parallel.py`), so memory holds a few
+    partitions' rows at a time. A run that fails part-way leaves the partitions before
     it written but without a materialization, so they count as behind and the next run takes
     them again: it re-reads their newest file, or with `lks/alleen_nieuw` finds it recorded as
     `geladen` in the same transaction as its rows and leaves it.
@@ -98,18 +101,24 @@ def _ingest(
         if levering.feed == spec.feed:
             per_partition.setdefault(levering.partition, []).append(levering)
     reread = context.run.tags.get(ALLEEN_NIEUW) != "ja"
+    todo = [None] if partitions is None else partitions
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
         known = known_files(conn, spec.feed)
-        result = []
-        todo = [None] if partitions is None else partitions
-        for done, partition in enumerate(todo, 1):
-            part = _ingest_partition(
-                context, conn, spec, partition, per_partition.get(partition, []), known, reread
-            )
-            rows = part.metadata.get("dagster/partition_row_count")
-            progress.report(spec.feed, partition or spec.feed, done, len(todo), rows)
-            result.append(part)
+        ahead = [lv for p in todo for lv in likely_reads(per_partition.get(p, []), known)]
+        reader = ReadAhead(spec.reader, ahead)
+        try:
+            result = []
+            for done, partition in enumerate(todo, 1):
+                leveringen = per_partition.get(partition, [])
+                part = _ingest_partition(
+                    context, conn, spec, reader, partition, leveringen, known, reread
+                )
+                rows = part.metadata.get("dagster/partition_row_count")
+                progress.report(spec.feed, partition or spec.feed, done, len(todo), rows)
+                result.append(part)
+        finally:
+            reader.close()
         conn.execute("CHECKPOINT")
     return result
 
@@ -118,6 +127,7 @@ def _ingest_partition(
     context: dg.AssetExecutionContext,
     conn,
     spec: FeedSpec,
+    reader: Reader,
     partition: str | None,
     leveringen: list[Levering],
     known: dict,
@@ -128,7 +138,7 @@ def _ingest_partition(
     After its metadata is made, a partitioned run lets go of the rows, so a range of 342
     gemeenten never holds more than one gemeente's rows.
     """
-    selection = read_new(leveringen, known, spec.reader, snapshot=spec.snapshot, reread=reread)
+    selection = read_new(leveringen, known, reader, snapshot=spec.snapshot, reread=reread)
     _log_selection(context, selection)
     if selection.read:
         with transaction(conn, "ingest"):

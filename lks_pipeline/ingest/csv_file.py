@@ -40,6 +40,10 @@ class FileRejected(Exception):
         waar = f"{bestand}, regel {regel}" if regel else bestand
         super().__init__(f"{waar}: {reden}")
 
+    def __reduce__(self):
+        """Picklable with its fields: a worker process raises it (`parallel.py`)."""
+        return (FileRejected, (self.bestand, self.reden, self.regel))
+
 
 @dataclass
 class CsvContent:

@@ -133,6 +133,17 @@ def read_new(
     return selection
 
 
+def likely_reads(leveringen: list[Levering], known: dict[str, KnownFile]) -> list[Levering]:
+    """The files `read_new` will read, newest first, judged without hashing: the new ones and
+    the ones whose size or mtime changed. What to read ahead (`parallel.py`); a guess only."""  # noqa: D205, D209
+    return [
+        lv
+        for lv in sorted(leveringen, key=lambda lv: lv.leverdatum, reverse=True)
+        if (previous := known.get(lv.bestand)) is None
+        or (previous.grootte, previous.mtime_ns) != (lv.size, lv.mtime_ns)
+    ]
+
+
 def record(conn, feed: str, selection: Selection, gemeentecode: str | None) -> None:
     """Write `leveringen` and `quarantaine` for the files read, inside the caller's transaction.
 

@@ -1,0 +1,86 @@
+"""Reading files ahead on worker processes (ingest/parallel.py) changes nothing in the warehouse.
+
+The demo inbox with the hostile files added goes through `process` twice: once with every file read in the run's process, as
+a small inbox is, and once with every file read ahead on the pool, as a national one is. The
+feeds' tables, `leveringen` (but for when: the read and the mtime) and `quarantaine` must be the
+same row for row: files rejected whole in a worker, rows quarantined, encodings, good files.
+"""
+
+import duckdb
+import pytest
+
+from lks_pipeline.cli import main
+from lks_pipeline.ingest import parallel
+from lks_pipeline_tests.conftest import cli_env, demo_data_root, write
+from lks_pipeline_tests.test_hostile_inbox import hostile_files
+
+# Two whole runs of `process`: the full suite only.
+pytestmark = pytest.mark.slow
+
+TABLES = (
+    "verwijsindex",
+    "dkd_reintegratie",
+    "dkd_doelgroepen",
+    "dkd_inzetten",
+    "dkd_loonkostensubsidies",
+    "uwv_events",
+    "dkd_instellingen",
+    "quarantaine",
+)
+
+
+def demo_and_hostile(root):
+    """The demo inbox with the hostile inbox's files added (its gemeenten, newer dates)."""
+    demo_data_root(root)
+    secret = root.parent.parent / "geheim.txt"  # one path for both runs: the XXE files name it
+    secret.write_text("GEHEIM")
+    for name, content in hostile_files(root, secret, "http://127.0.0.1:9").items():
+        write(root / "inbox" / name, content)
+    return root
+
+
+def warehouse(root, home, monkeypatch, *, read_ahead: bool) -> tuple[dict, int]:
+    """The ingest tables after one `process`, and how many files the pool read."""
+    submitted = []
+    real = parallel.worker_pool()
+    original = real.submit
+
+    def submit(*args):
+        submitted.append(args[1].bestand)
+        return original(*args)
+
+    monkeypatch.setattr(real, "submit", submit)
+    monkeypatch.setattr(parallel, "worker_pool", lambda: real)
+
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0 if read_ahead else 2**62)
+    for name, value in cli_env(root, home).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("LKS_SMTP_HOST", raising=False)
+    assert main(["process", "-q"]) == 0
+    with duckdb.connect(str(root / "warehouse" / "lks.duckdb"), read_only=True) as conn:
+        tables = {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()  # noqa: S608
+            for table in TABLES
+        }
+        tables["leveringen"] = conn.execute(
+            "SELECT * EXCLUDE (verwerkt_op, mtime_ns) FROM leveringen ORDER BY ALL"
+        ).fetchall()
+    return tables, len(submitted)
+
+
+def test_reading_ahead_on_worker_processes_gives_the_same_tables(tmp_path, monkeypatch):
+    a, b = tmp_path / "a", tmp_path / "b"
+    serial, none_ahead = warehouse(
+        demo_and_hostile(a / "data"), a / "home", monkeypatch, read_ahead=False
+    )
+    ahead, read_ahead = warehouse(
+        demo_and_hostile(b / "data"), b / "home", monkeypatch, read_ahead=True
+    )
+    assert none_ahead == 0
+    # Nearly every feed file went to the pool (41 of them; a run of one file reads it itself).
+    assert read_ahead >= 35, read_ahead
+    for table, rows in serial.items():
+        assert ahead[table] == rows, table
+    # The 13 feed files rejected whole (9 DKD, 4 verwijsindex) are among the quarantined.
+    assert len(serial["quarantaine"]) >= 13 + 5
+    assert len(serial["dkd_doelgroepen"]) > 0
