@@ -1,14 +1,15 @@
 """The analysts' copy (rules 6.4): `warehouse/lks_analyse.duckdb`, replaced whole after a run.
 
 DuckDB allows one writer or many readers on a file, never both, so analysts never open the live
-`lks.duckdb`. After every run that changed the warehouse this step copies it (all tables and
-views) into a temporary file next to the copy and renames it over the old one: a reader holding
-the old copy open keeps reading the old state, a reader opening it afterwards gets the new one,
-and nobody ever sees a half-written partition. The copy is mode 0640 (owner and group, for the
-analysts' group); like the warehouse it holds personal data.
+`lks.duckdb`. After every run that changed the warehouse this step copies its file (all tables
+and views, after a checkpoint) into a temporary file next to the copy and renames it over the
+old one: a reader holding the old copy open keeps reading the old state, a reader opening it
+afterwards gets the new one, and nobody ever sees a half-written partition. The copy is mode
+0640 (owner and group, for the analysts' group); like the warehouse it holds personal data.
 """
 
 import os
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -33,19 +34,20 @@ from lks_pipeline.signalen.assets import poortwachter_termijnen, signalen
 from lks_pipeline.webservice.assets import dkd_webservice
 
 
-def publish(conn, target: Path) -> int:
-    """Copy the connection's database to `target` atomically; return the file's size."""
+def publish(conn, source: Path, target: Path) -> int:
+    """Copy the connection's database file to `target` atomically; return the file's size.
+
+    After a CHECKPOINT the file holds every committed change and the write-ahead log is empty,
+    and the caller holds the writer lock, so nothing writes to it while its bytes are copied:
+    the copy is the warehouse as of now. A byte copy, not `COPY FROM DATABASE`, which rebuilt
+    and recompressed every table: 3 s of a national run for a 90 MB file, against 0.1 s.
+    """
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     # What an earlier, killed refresh left (any pid): only one writer runs at a time.
     for pad in target.parent.glob(f".{target.name}.*.tmp*"):
         pad.unlink()
-    bron = conn.execute("SELECT current_database()").fetchone()[0]
     conn.execute("CHECKPOINT")
-    conn.execute(f"ATTACH '{_sql_literal(temp)}' AS lks_analyse_nieuw")
-    try:
-        conn.execute(f'COPY FROM DATABASE "{bron}" TO lks_analyse_nieuw')
-    finally:
-        conn.execute("DETACH lks_analyse_nieuw")
+    shutil.copyfile(source, temp)
     os.chmod(temp, 0o640)
     with open(temp, "rb") as f:
         os.fsync(f.fileno())
@@ -53,10 +55,6 @@ def publish(conn, target: Path) -> int:
     os.replace(temp, target)
     sync_folder(target.parent)
     return target.stat().st_size
-
-
-def _sql_literal(pad: Path) -> str:
-    return str(pad).replace("'", "''")
 
 
 @dg.asset(
@@ -85,10 +83,11 @@ def lks_analyse(duckdb: Warehouse) -> dg.MaterializeResult:
     Open it with `duckdb -readonly data/warehouse/lks_analyse.duckdb`; see the README's
     "For analysts". Replaced atomically, so a reader never sees half a run.
     """
-    target = Path(duckdb.database).resolve().with_name(ANALYSE_FILE)
+    source = Path(duckdb.database).resolve()
+    target = source.with_name(ANALYSE_FILE)
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
-        size = publish(conn, target)
+        size = publish(conn, source, target)
         tables = conn.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
         ).fetchone()[0]
