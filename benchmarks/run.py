@@ -817,15 +817,24 @@ def zelfde_rapporten(ons: Path, kaal: Path, dag: dt.date) -> str:
     return f"{len(anders)} rapporten verschillen, o.a. {anders[0]}" if anders else ""
 
 
-def figuren_eind_tot_eind(werk: Werk) -> list[Figuur]:
-    """The headline: the whole `process`, first load and daily increment, against `kaal.py`."""
+@dataclass
+class EindMeting:
+    """Both sides of the whole job, each round: seconds, peak RSS, whether the reports agree."""
+
+    metingen: dict[str, list[Gemeten]]
+    eerste: tuple[float, float, dict]
+    toename: tuple[float, float, dict]
+    verschil: str
+    verschil_toename: str
+    rapporten: int
+
+
+def meet_eind_tot_eind(werk: Werk) -> EindMeting:
+    """First loads, then increments on the last first load's state, alternating the sides."""
     e2e = EindTotEind(werk)
     e2e.maak()
     metingen: dict[str, list[Gemeten]] = {
-        "ons": [],
-        "kaal": [],
-        "ons_toename": [],
-        "kaal_toename": [],
+        k: [] for k in ("ons", "kaal", "ons_toename", "kaal_toename")
     }
 
     def meet(naam: str, doen: Callable[[], Gemeten]) -> Callable[[], float]:
@@ -835,52 +844,62 @@ def figuren_eind_tot_eind(werk: Werk) -> list[Figuur]:
 
         return een
 
-    ons_map, kaal_map = e2e.map / "ons", e2e.map / "kaal"
-    a, b, samples = mediaan_paar(
-        meet("ons", lambda: e2e.ons(ons_map)),
-        meet("kaal", lambda: e2e.kaal(kaal_map)),
-        werk.opzet.rondes,
+    ons, kaal = e2e.map / "ons", e2e.map / "kaal"
+    ons_t, kaal_t = e2e.map / "ons-toename", e2e.map / "kaal-toename"
+    rondes = werk.opzet.rondes
+    eerste = mediaan_paar(
+        meet("ons", lambda: e2e.ons(ons)), meet("kaal", lambda: e2e.kaal(kaal)), rondes
     )
-    verschil = zelfde_rapporten(ons_map / "data" / "reports", kaal_map / "rapporten", TOT)
-    rapporten = len(list((kaal_map / "rapporten").glob("GM*/*.csv")))
-    c, d, samples_toename = mediaan_paar(
-        meet("ons_toename", lambda: e2e.ons(e2e.map / "ons-toename", ons_map)),
-        meet("kaal_toename", lambda: e2e.kaal(e2e.map / "kaal-toename", kaal_map)),
-        werk.opzet.rondes,
+    toename = mediaan_paar(
+        meet("ons_toename", lambda: e2e.ons(ons_t, ons)),
+        meet("kaal_toename", lambda: e2e.kaal(kaal_t, kaal)),
+        rondes,
     )
-    verschil_toename = zelfde_rapporten(
-        e2e.map / "ons-toename" / "data" / "reports",
-        e2e.map / "kaal-toename" / "rapporten",
-        TOENAME,
+    return EindMeting(
+        metingen,
+        eerste,
+        toename,
+        zelfde_rapporten(ons / "data" / "reports", kaal / "rapporten", TOT),
+        zelfde_rapporten(ons_t / "data" / "reports", kaal_t / "rapporten", TOENAME),
+        len(list((kaal / "rapporten").glob("GM*/*.csv"))),
     )
-    niet_hetzelfde = "NIET HETZELFDE WERK: "
-    piek = max(m.piek_rss_mb for m in metingen["ons"] + metingen["ons_toename"])
-    piek_kaal = max(m.piek_rss_mb for m in metingen["kaal"] + metingen["kaal_toename"])
-    extra = {k: [asdict(m) for m in v] for k, v in metingen.items()}
+
+
+def _gelijk(verschil: str) -> str:
+    return "NIET HETZELFDE WERK: " + verschil if verschil else "rapporten byte voor byte gelijk"
+
+
+def figuren_eind_tot_eind(werk: Werk) -> list[Figuur]:
+    """The headline: the whole `process`, first load and daily increment, against `kaal.py`."""
+    m = meet_eind_tot_eind(werk)
+    a, b, samples = m.eerste
+    c, d, samples_toename = m.toename
+    ons = m.metingen["ons"] + m.metingen["ons_toename"]
+    piek = max(g.piek_rss_mb for g in ons)
+    piek_kaal = max(g.piek_rss_mb for g in m.metingen["kaal"] + m.metingen["kaal_toename"])
+    rss = {k: [asdict(g) for g in v] for k, v in m.metingen.items()}
     return [
         Figuur(
-            f"lks-pipeline process, eerste lading ({rapporten} rapporten)",
+            f"lks-pipeline process, eerste lading ({m.rapporten} rapporten)",
             "≤ 2×",
             a / b,
-            a / b <= 2 and not verschil,
+            a / b <= 2 and not m.verschil,
             a,
             b,
             "s",
-            reden=niet_hetzelfde + verschil if verschil else "rapporten byte voor byte gelijk",
-            extra={"samples": samples, "metingen": extra},
+            reden=_gelijk(m.verschil),
+            extra={"samples": samples, "metingen": rss},
         ),
         Figuur(
             f"lks-pipeline process, dagelijkse toename (1 dag, {GEWIJZIGDE_VERWIJSINDEXEN} "
             "verwijsindexen)",
             "≤ 2×, < 10 s",
             c / d,
-            c / d <= 2 and c < 10 and not verschil_toename,
+            c / d <= 2 and c < 10 and not m.verschil_toename,
             c,
             d,
             "s",
-            reden=niet_hetzelfde + verschil_toename
-            if verschil_toename
-            else "rapporten byte voor byte gelijk",
+            reden=_gelijk(m.verschil_toename),
             extra={"samples": samples_toename},
         ),
         Figuur(

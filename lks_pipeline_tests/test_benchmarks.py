@@ -23,7 +23,10 @@ FIGUREN = (
     "DKD-ingest piek-RSS",
     "backfill uwv_events",
     "sensor-tick",
-    "lks-pipeline process",
+    "lks-pipeline process (demo)",
+    "lks-pipeline process, eerste lading",
+    "lks-pipeline process, dagelijkse toename",
+    "lks-pipeline process, piek-RSS",
 )
 
 
@@ -59,3 +62,7 @@ def test_quick_benchmarks_measure_every_figure_against_a_yardstick_doing_the_sam
     signaalpad = result["figuren"][1]["extra"]
     assert signaalpad["gemeld"] > 100, signaalpad
     assert signaalpad["rapporten"] >= 8, signaalpad
+    # The whole job: the plain script wrote the same reports, byte for byte, both times.
+    for figuur in result["figuren"][8:10]:
+        assert figuur["reden"] == "rapporten byte voor byte gelijk", figuur
+    assert "(16 rapporten)" in result["figuren"][8]["naam"]
