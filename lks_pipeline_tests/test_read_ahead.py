@@ -42,15 +42,21 @@ def demo_and_hostile(root):
 def warehouse(root, home, monkeypatch, *, read_ahead: bool) -> tuple[dict, int]:
     """The ingest tables after one `process`, and how many files the pool read."""
     submitted = []
-    real = parallel.worker_pool()
-    original = real.submit
+    pool = parallel.worker_pool
 
-    def submit(*args):
-        submitted.append(args[1].bestand)
-        return original(*args)
+    def counting_pool():
+        real = pool()
+        original = real.submit
 
-    monkeypatch.setattr(real, "submit", submit)
-    monkeypatch.setattr(parallel, "worker_pool", lambda: real)
+        def submit(*args):
+            submitted.append(args[2].bestand)
+            return original(*args)
+
+        real.submit = submit
+        return real
+
+    counting_pool.cache_clear = pool.cache_clear
+    monkeypatch.setattr(parallel, "worker_pool", counting_pool)
 
     monkeypatch.setattr(parallel, "MIN_BYTES", 0 if read_ahead else 2**62)
     for name, value in cli_env(root, home).items():
@@ -84,3 +90,5 @@ def test_reading_ahead_on_worker_processes_gives_the_same_tables(tmp_path, monke
     # The 13 feed files rejected whole (9 DKD, 4 verwijsindex) are among the quarantined.
     assert len(serial["quarantaine"]) >= 13 + 5
     assert len(serial["dkd_doelgroepen"]) > 0
+    # The DKD tables came back through spool files in the warehouse folder, all removed.
+    assert not list((b / "data" / "warehouse").glob(".ingest-*")), "spool files left"

@@ -21,6 +21,7 @@ Decisions where the spec is silent (the rest are `leveringen.py`'s):
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -52,6 +53,10 @@ from lks_pipeline.ingest.parallel import ReadAhead
 from lks_pipeline.ingest.result import ReadResult
 
 PREVIEW_ROWS = 20
+# DuckDB's buffer for an ingest step, whose connection ends with the step. Its default, 80% of
+# RAM, let a national run keep every block it wrote in memory (~550 MB) beside the workers that
+# read ahead; written blocks can go, and a step only ever holds a few partitions' new rows.
+INGEST_MEMORY = "256MB"
 # Run tag of the automation (`process`, sensors): a partition that already holds its newest file
 # is not read again. Without it (a materialization from the UI) that file is re-read and reloaded.
 ALLEEN_NIEUW = "lks/alleen_nieuw"
@@ -104,9 +109,10 @@ def _ingest(
     todo = [None] if partitions is None else partitions
     with duckdb.get_connection() as conn:
         ensure_schema(conn)
+        conn.execute(f"SET memory_limit = '{INGEST_MEMORY}'")
         known = known_files(conn, spec.feed)
         ahead = [lv for p in todo for lv in likely_reads(per_partition.get(p, []), known)]
-        reader = ReadAhead(spec.reader, ahead)
+        reader = ReadAhead(spec.reader, ahead, Path(duckdb.database).resolve().parent)
         try:
             result = []
             for done, partition in enumerate(todo, 1):

@@ -9,24 +9,37 @@ and a file the run asks for that was not read ahead (or that changed since: the 
 inode, size and times) is read in the run's process, as before.
 
 Decisions:
-- A pool only when it pays: at least two files and `MIN_BYTES` to read. Starting a worker costs
+- A pool only when it pays: at least two files and `MIN_BYTES` to read, for one step (its
+  workers end with it, so they hold no memory while later steps run). Starting a worker costs
   about a second (a fresh interpreter imports the readers: `spawn`, because forking a process
   that runs threads, as Dagster's does, can deadlock the child).
 - As many workers as the process may use cores, at most `MAX_WORKERS`. Files are handed out
   ahead of the run up to `AHEAD_BYTES` of input (and at least one more than there are workers):
   one worker may spend seconds on a 200 MB document while the others get on with the small
   ones, and what waits in memory stays a few files' rows, not the run's.
+- A worker gives its memory back after each file (`_read_and_release`): Python and Arrow keep
+  freed memory for reuse, so a worker that parsed the 200 MB document would hold ~400 MB for the
+  rest of the run, and the whole process tree counts against the memory budget.
 - A worker that dies (killed, out of memory) does not fail the run: its files are read in the
   run's process.
 """
 
 import atexit
+import ctypes
+import ctypes.util
+import gc
 import multiprocessing
 import os
+import tempfile
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
 
 from lks_pipeline.ingest.inbox import Levering
 from lks_pipeline.ingest.leveringen import Reader
@@ -35,10 +48,79 @@ from lks_pipeline.ingest.result import ReadResult
 MIN_BYTES = 16 * 2**20
 MAX_WORKERS = 4
 AHEAD_BYTES = 256 * 2**20
+SPOOL_PREFIX = ".ingest-"
 
 
 def _key(levering: Levering) -> tuple:
     return (levering.path, levering.inode, levering.size, levering.mtime_ns, levering.ctime_ns)
+
+
+def _read_and_release(reader: Reader, levering: Levering, spool: Path) -> ReadResult:
+    """Run `reader` in a worker, spool its Arrow tables, then hand freed memory back."""
+    try:
+        return _spooled(reader(levering), spool)
+    finally:
+        _release_memory()
+
+
+@dataclass(frozen=True)
+class _Spooled:
+    """A table a worker wrote to an Arrow IPC file instead of sending it through the pipe."""
+
+    path: Path
+
+
+def _spooled(result: ReadResult, spool: Path) -> ReadResult:
+    """The result with its Arrow-backed tables in files under `spool` (DKD documents).
+
+    Sending a frame through the pool's pipe pickles it: a second copy of every row in the worker
+    and a third in the run's process, ~150 MB each for the largest document. A file is written
+    from the Arrow buffers as they are and mapped by the run's process without a copy. Files are
+    0600 in the warehouse's 0700 folder: they hold BSNs.
+    """
+    frames = result.tables.values()
+    if not frames or not all(
+        isinstance(dtype, pd.ArrowDtype) for frame in frames for dtype in frame.dtypes
+    ):
+        return result
+    for name, frame in list(result.tables.items()):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        fd, path = tempfile.mkstemp(prefix=SPOOL_PREFIX, suffix=".arrow", dir=spool)
+        with os.fdopen(fd, "wb") as f, pa.ipc.new_file(f, table.schema) as writer:
+            writer.write_table(table)
+        result.tables[name] = _Spooled(Path(path))
+    return result
+
+
+def _unspooled(result: ReadResult) -> ReadResult:
+    """The result with its spooled tables mapped back as Arrow-backed frames; files removed."""
+    for name, value in list(result.tables.items()):
+        if isinstance(value, _Spooled):
+            table = pa.ipc.open_file(pa.memory_map(str(value.path))).read_all()
+            value.path.unlink()  # the mapping stays valid until the frame is dropped
+            result.tables[name] = table.to_pandas(types_mapper=pd.ArrowDtype)
+    return result
+
+
+def remove_spool_leftovers(spool: Path) -> None:
+    """Spool files a killed run left behind (one writer at a time: none is in use)."""
+    for path in spool.glob(f"{SPOOL_PREFIX}*.arrow"):
+        path.unlink(missing_ok=True)
+
+
+def _release_memory() -> None:
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    if _libc() is not None:
+        _libc().malloc_trim(0)
+
+
+@cache
+def _libc():
+    """glibc, whose `malloc_trim` returns freed heap pages; None elsewhere (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    library = ctypes.CDLL(name) if name else None
+    return library if library is not None and hasattr(library, "malloc_trim") else None
 
 
 def _workers() -> int:
@@ -47,7 +129,7 @@ def _workers() -> int:
 
 @cache
 def worker_pool() -> ProcessPoolExecutor:
-    """One pool per process, kept between runs (`process` ingests several feeds in a row)."""
+    """The step's pool; `ReadAhead.close` ends it, so idle workers hold no memory after."""
     pool = ProcessPoolExecutor(_workers(), mp_context=multiprocessing.get_context("spawn"))
     atexit.register(pool.shutdown, cancel_futures=True)
     return pool
@@ -59,13 +141,14 @@ class ReadAhead:
     `order` is the files the run will most likely ask for, in the order it asks.
     """
 
-    def __init__(self, reader: Reader, order: Iterable[Levering], *, force: bool = False):
-        self.reader = reader
+    def __init__(self, reader: Reader, order: Iterable[Levering], spool: Path):
+        self.reader, self.spool = reader, spool
         self.todo = list(order)
         self.pending: dict[tuple, Future] = {}
         self.pending_bytes: dict[tuple, int] = {}
         self.pool = None
-        if force or (len(self.todo) > 1 and sum(lv.size for lv in self.todo) >= MIN_BYTES):
+        if len(self.todo) > 1 and sum(lv.size for lv in self.todo) >= MIN_BYTES:
+            remove_spool_leftovers(spool)
             self.pool = worker_pool()
             self._fill()
 
@@ -76,7 +159,7 @@ class ReadAhead:
         if future is None:
             return self.reader(levering)
         try:
-            return future.result()
+            return _unspooled(future.result())
         except BrokenProcessPool:
             worker_pool.cache_clear()
             self.pool = None
@@ -87,7 +170,7 @@ class ReadAhead:
         while self.pool is not None and self.todo and self._room():
             levering = self.todo.pop(0)
             try:
-                future = self.pool.submit(self.reader, levering)
+                future = self.pool.submit(_read_and_release, self.reader, levering, self.spool)
             except BrokenProcessPool:
                 worker_pool.cache_clear()
                 self.pool = None
@@ -104,7 +187,12 @@ class ReadAhead:
     def close(self) -> None:
         """Drop what was read ahead and not asked for (a file `read_new` skipped after all)."""
         for future in self.pending.values():
-            future.cancel()
+            if not future.cancel() and future.exception() is None:
+                _unspooled(future.result())  # read, never asked for: remove its files
         self.pending.clear()
         self.pending_bytes.clear()
         self.todo.clear()
+        if self.pool is not None:
+            self.pool.shutdown()
+            worker_pool.cache_clear()
+            self.pool = None
