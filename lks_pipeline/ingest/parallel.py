@@ -17,9 +17,10 @@ Decisions:
   ahead of the run up to `AHEAD_BYTES` of input (and at least one more than there are workers):
   one worker may spend seconds on a 200 MB document while the others get on with the small
   ones, and what waits in memory stays a few files' rows, not the run's.
-- A worker gives its memory back after each file (`_read_and_release`): Python and Arrow keep
-  freed memory for reuse, so a worker that parsed the 200 MB document would hold ~400 MB for the
-  rest of the run, and the whole process tree counts against the memory budget.
+- A worker gives its memory back after a large file (`_read_and_release`): Python and Arrow
+  keep freed memory for reuse, so a worker that parsed the 200 MB document would hold ~400 MB
+  for the rest of the step, and the whole process tree counts against the memory budget. Not
+  after every file: on 342 small verwijsindexen that costs more than it frees.
 - A worker that dies (killed, out of memory) does not fail the run: its files are read in the
   run's process.
 """
@@ -27,7 +28,6 @@ Decisions:
 import atexit
 import ctypes
 import ctypes.util
-import gc
 import multiprocessing
 import os
 import tempfile
@@ -49,6 +49,7 @@ MIN_BYTES = 16 * 2**20
 MAX_WORKERS = 4
 AHEAD_BYTES = 256 * 2**20
 SPOOL_PREFIX = ".ingest-"
+RELEASE_AFTER_BYTES = 16 * 2**20
 
 
 def _key(levering: Levering) -> tuple:
@@ -60,7 +61,8 @@ def _read_and_release(reader: Reader, levering: Levering, spool: Path) -> ReadRe
     try:
         return _spooled(reader(levering), spool)
     finally:
-        _release_memory()
+        if levering.size >= RELEASE_AFTER_BYTES:
+            _release_memory()
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,6 @@ def remove_spool_leftovers(spool: Path) -> None:
 
 
 def _release_memory() -> None:
-    gc.collect()
     pa.default_memory_pool().release_unused()
     if _libc() is not None:
         _libc().malloc_trim(0)
