@@ -72,6 +72,10 @@ class FeedSpec:
     describe: Callable[[ReadResult], dict] | None = None
     snapshot: bool = True  # the newest file is the partition; else every file is kept
     per_gemeente: bool = False  # partitions are gemeenten (older files become `vervangen`)
+    # Read files ahead on worker processes (`parallel.py`): DKD only, where parsing is the work
+    # and the rows come back as compact Arrow files. A CSV feed's time is the run's own writing,
+    # and its rows as Python strings would pile up in the run's memory while it writes.
+    read_ahead: bool = False
 
 
 @dataclass
@@ -112,6 +116,7 @@ def _ingest(
         conn.execute(f"SET memory_limit = '{INGEST_MEMORY}'")
         known = known_files(conn, spec.feed)
         ahead = [lv for p in todo for lv in likely_reads(per_partition.get(p, []), known)]
+        ahead = ahead if spec.read_ahead else []
         reader = ReadAhead(spec.reader, ahead, Path(duckdb.database).resolve().parent)
         try:
             result = []
@@ -303,7 +308,12 @@ VERWIJSINDEX = FeedSpec(
     per_gemeente=True,
 )
 DKD_REINTEGRATIE = FeedSpec(
-    "dkd_reintegratie", dkd.read_levering, _write_dkd, _describe_dkd, per_gemeente=True
+    "dkd_reintegratie",
+    dkd.read_levering,
+    _write_dkd,
+    _describe_dkd,
+    per_gemeente=True,
+    read_ahead=True,
 )
 UWV = FeedSpec(
     "uwv",
