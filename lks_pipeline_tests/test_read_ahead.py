@@ -1,8 +1,8 @@
 """Reading files ahead on worker processes (ingest/parallel.py) changes nothing in the warehouse.
 
-The demo inbox with the hostile files added goes through `process` twice: once with every file read in the run's process, as
-a small inbox is, and once with every file read ahead on the pool, as a national one is. The
-feeds' tables, `leveringen` (but for when: the read and the mtime) and `quarantaine` must be the
+The demo inbox with the hostile files added goes through `process` twice: once with every file
+read in the run's process, as a small inbox is, and once with the DKD files read ahead on the
+pool, as a national inbox is. The feeds' tables, `leveringen` (but for when: the read and the mtime) and `quarantaine` must be the
 same row for row: files rejected whole in a worker, rows quarantined, encodings, good files.
 """
 
@@ -17,6 +17,7 @@ from lks_pipeline_tests.test_hostile_inbox import hostile_files
 # Two whole runs of `process`: the full suite only.
 pytestmark = pytest.mark.slow
 
+NEW_POOL = parallel.worker_pool  # the real factory, before any test wraps it
 TABLES = (
     "verwijsindex",
     "dkd_reintegratie",
@@ -42,20 +43,18 @@ def demo_and_hostile(root):
 def warehouse(root, home, monkeypatch, *, read_ahead: bool) -> tuple[dict, int]:
     """The ingest tables after one `process`, and how many files the pool read."""
     submitted = []
-    pool = parallel.worker_pool
 
     def counting_pool():
-        real = pool()
-        original = real.submit
+        pool = NEW_POOL()
+        submit = pool.submit
 
-        def submit(*args):
+        def counting_submit(*args):
             submitted.append(args[2].bestand)
-            return original(*args)
+            return submit(*args)
 
-        real.submit = submit
-        return real
+        pool.submit = counting_submit
+        return pool
 
-    counting_pool.cache_clear = pool.cache_clear
     monkeypatch.setattr(parallel, "worker_pool", counting_pool)
 
     monkeypatch.setattr(parallel, "MIN_BYTES", 0 if read_ahead else 2**62)

@@ -97,8 +97,8 @@ def _ingest(
     """Ingest every partition of this run (`partitions`; None: the asset is unpartitioned).
 
     The inbox folder is listed and the known files are fetched once for the whole run. Each
-    partition is then written in a transaction of its own, one after another; its files are read
-    ahead on worker processes when the run is large enough (`parallel.py`), so memory holds a few
+    partition is then written in a transaction of its own, one after another; a DKD run large
+    enough reads its files ahead on worker processes (`parallel.py`), so memory holds a few
     partitions' rows at a time. A run that fails part-way leaves the partitions before
     it written but without a materialization, so they count as behind and the next run takes
     them again: it re-reads their newest file, or with `lks/alleen_nieuw` finds it recorded as
@@ -115,8 +115,11 @@ def _ingest(
         ensure_schema(conn)
         conn.execute(f"SET memory_limit = '{INGEST_MEMORY}'")
         known = known_files(conn, spec.feed)
-        ahead = [lv for p in todo for lv in likely_reads(per_partition.get(p, []), known)]
-        ahead = ahead if spec.read_ahead else []
+        ahead = (
+            [lv for p in todo for lv in likely_reads(per_partition.get(p, []), known)]
+            if spec.read_ahead
+            else []
+        )
         reader = ReadAhead(spec.reader, ahead, Path(duckdb.database).resolve().parent)
         try:
             result = []

@@ -1,18 +1,18 @@
-"""Reading a run's files on worker processes while the run writes: both cores at work.
+"""Reading a run's DKD files on worker processes while the run writes: both cores at work.
 
 Parsing is Python and lxml, which hold the GIL (a thread gives nothing), and a national run
-reads 340 DKD documents and 342 verwijsindexen. So the files a run will read are handed to a pool
-of worker processes in the order the run needs them, a few ahead; the run's own process writes
-each partition as before, one transaction per partition, taking each file's result when it gets
-there. What is read, how, and what is written do not change: the worker runs the same reader,
-and a file the run asks for that was not read ahead (or that changed since: the key holds its
-inode, size and times) is read in the run's process, as before.
+reads 340 DKD documents. So the files a run will read (of a feed with `FeedSpec.read_ahead`) are
+handed to a pool of worker processes in the order the run needs them, a few ahead; the run's own
+process writes each partition as before, one transaction per partition, taking each file's
+result when it gets there. What is read, how, and what is written do not change: the worker runs
+the same reader, and a file the run asks for that was not read ahead (or that changed since: the
+key holds its inode, size and times) is read in the run's process, as before.
 
 Decisions:
-- A pool only when it pays: at least two files and `MIN_BYTES` to read, for one step (its
-  workers end with it, so they hold no memory while later steps run). Starting a worker costs
-  about a second (a fresh interpreter imports the readers: `spawn`, because forking a process
-  that runs threads, as Dagster's does, can deadlock the child).
+- A pool only when it pays: at least two files and `MIN_BYTES` to read. Each `ReadAhead` has
+  its own and ends it (`close`), so no worker holds memory while later steps run. Starting a
+  worker costs about a second (a fresh interpreter imports the readers: `spawn`, because forking
+  a process that runs threads, as Dagster's does, can deadlock the child).
 - As many workers as the process may use cores, at most `MAX_WORKERS`. Files are handed out
   ahead of the run up to `AHEAD_BYTES` of input (and at least one more than there are workers):
   one worker may spend seconds on a 200 MB document while the others get on with the small
@@ -20,13 +20,12 @@ Decisions:
 - A worker gives freed memory back after each file (`_read_and_release`: Arrow's pool and
   glibc's `malloc_trim`, a few milliseconds): both keep it for reuse, so a worker that parsed the
   200 MB document would hold ~400 MB for the rest of the step, and the whole process tree counts
-  against the memory budget (measured: 1.13 GB releasing only after large files, 0.85 GB after
-  each). Without a `gc.collect()`: on 342 small verwijsindexen that cost more than it freed.
+  against the memory budget. Without a `gc.collect()`: with many small files it cost more worker
+  time than it freed.
 - A worker that dies (killed, out of memory) does not fail the run: its files are read in the
   run's process.
 """
 
-import atexit
 import ctypes
 import ctypes.util
 import multiprocessing
@@ -38,6 +37,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import pyarrow as pa
@@ -52,8 +52,18 @@ AHEAD_BYTES = 256 * 2**20
 SPOOL_PREFIX = ".ingest-"
 
 
-def _key(levering: Levering) -> tuple:
-    return (levering.path, levering.inode, levering.size, levering.mtime_ns, levering.ctime_ns)
+class _Key(NamedTuple):
+    """A file as the scan saw it: a file changed since is not served from what was read ahead."""
+
+    path: Path
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+
+def _key(levering: Levering) -> _Key:
+    return _Key(levering.path, levering.inode, levering.size, levering.mtime_ns, levering.ctime_ns)
 
 
 def _read_and_release(reader: Reader, levering: Levering, spool: Path) -> ReadResult:
@@ -127,12 +137,9 @@ def _workers() -> int:
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
 
 
-@cache
 def worker_pool() -> ProcessPoolExecutor:
-    """The step's pool; `ReadAhead.close` ends it, so idle workers hold no memory after."""
-    pool = ProcessPoolExecutor(_workers(), mp_context=multiprocessing.get_context("spawn"))
-    atexit.register(pool.shutdown, cancel_futures=True)
-    return pool
+    """A new pool of spawned workers, one per core the process may use."""
+    return ProcessPoolExecutor(_workers(), mp_context=multiprocessing.get_context("spawn"))
 
 
 class ReadAhead:
@@ -144,9 +151,8 @@ class ReadAhead:
     def __init__(self, reader: Reader, order: Iterable[Levering], spool: Path):
         self.reader, self.spool = reader, spool
         self.todo = list(order)
-        self.pending: dict[tuple, Future] = {}
-        self.pending_bytes: dict[tuple, int] = {}
-        self.pool = None
+        self.pending: dict[_Key, Future] = {}
+        self.pool: ProcessPoolExecutor | None = None
         if len(self.todo) > 1 and sum(lv.size for lv in self.todo) >= MIN_BYTES:
             remove_spool_leftovers(spool)
             self.pool = worker_pool()
@@ -154,15 +160,13 @@ class ReadAhead:
 
     def __call__(self, levering: Levering) -> ReadResult:
         future = self.pending.pop(_key(levering), None)
-        self.pending_bytes.pop(_key(levering), None)
         self._fill()
         if future is None:
             return self.reader(levering)
         try:
             return _unspooled(future.result())
         except BrokenProcessPool:
-            worker_pool.cache_clear()
-            self.pool = None
+            self._end_pool()
             return self.reader(levering)
 
     def _fill(self) -> None:
@@ -172,16 +176,14 @@ class ReadAhead:
             try:
                 future = self.pool.submit(_read_and_release, self.reader, levering, self.spool)
             except BrokenProcessPool:
-                worker_pool.cache_clear()
-                self.pool = None
+                self._end_pool()
                 return
             self.pending[_key(levering)] = future
-            self.pending_bytes[_key(levering)] = levering.size
 
     def _room(self) -> bool:
         return (
             len(self.pending) <= _workers()
-            or sum(self.pending_bytes.values()) + self.todo[0].size <= AHEAD_BYTES
+            or sum(key.size for key in self.pending) + self.todo[0].size <= AHEAD_BYTES
         )
 
     def close(self) -> None:
@@ -190,9 +192,10 @@ class ReadAhead:
             if not future.cancel() and future.exception() is None:
                 _unspooled(future.result())  # read, never asked for: remove its files
         self.pending.clear()
-        self.pending_bytes.clear()
         self.todo.clear()
+        self._end_pool()
+
+    def _end_pool(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown()
-            worker_pool.cache_clear()
+            self.pool.shutdown(cancel_futures=True)
             self.pool = None
