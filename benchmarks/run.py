@@ -25,6 +25,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -605,11 +606,16 @@ def figuur_sensor(werk: Werk) -> Figuur:
     )
 
 
+def _omgeving(extra_env: dict) -> dict:
+    """This environment without the caller's LKS_ and DAGSTER_ settings, plus `extra_env`."""
+    eigen = {k: v for k, v in os.environ.items() if not k.startswith(("LKS_", "DAGSTER_"))}
+    return eigen | extra_env
+
+
 def _timed_command(argumenten: list[str], extra_env: dict) -> float:
-    """Wall-clock seconds of one command, without the caller's LKS_ and DAGSTER_ settings."""
-    omgeving = {k: v for k, v in os.environ.items() if not k.startswith(("LKS_", "DAGSTER_"))}
+    """Wall-clock seconds of one command, in `_omgeving`."""
     start = time.perf_counter()
-    subprocess.run(argumenten, env=omgeving | extra_env, cwd=REPO, check=True, capture_output=True)
+    subprocess.run(argumenten, env=_omgeving(extra_env), cwd=REPO, check=True, capture_output=True)
     return time.perf_counter() - start
 
 
@@ -670,29 +676,31 @@ def gemeten_commando(argumenten: list[str], extra_env: dict, cwd: Path = REPO) -
     """Run one command; sample the RSS of it and all its descendants every 20 ms.
 
     The sum over the tree, because `process` may parse in worker processes: what the machine
-    must hold is all of them at once. Fails on a non-zero exit.
+    must hold is all of them at once. Fails on a non-zero exit. Standard error goes to a file,
+    not a pipe: a pipe nobody reads until the end would stop a command that writes much.
     """
     import psutil
 
-    omgeving = {k: v for k, v in os.environ.items() if not k.startswith(("LKS_", "DAGSTER_"))}
-    start = time.perf_counter()
-    kind = subprocess.Popen(
-        argumenten,
-        env=omgeving | extra_env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    boom, piek = psutil.Process(kind.pid), 0
-    while kind.poll() is None:
-        try:
-            processen = [boom, *boom.children(recursive=True)]
-            piek = max(piek, sum(_rss(p) for p in processen))
-        except psutil.NoSuchProcess:
-            pass
-        time.sleep(0.02)
-    seconden = time.perf_counter() - start
-    fout = kind.stderr.read().decode(errors="replace")
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        kind = subprocess.Popen(
+            argumenten,
+            env=_omgeving(extra_env),
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        boom, piek = psutil.Process(kind.pid), 0
+        while kind.poll() is None:
+            try:
+                processen = [boom, *boom.children(recursive=True)]
+                piek = max(piek, sum(_rss(p) for p in processen))
+            except psutil.NoSuchProcess:
+                pass
+            time.sleep(0.02)
+        seconden = time.perf_counter() - start
+        stderr.seek(0)
+        fout = stderr.read().decode(errors="replace")
     if kind.returncode != 0:
         raise RuntimeError(
             f"{' '.join(argumenten[:3])} gaf exit {kind.returncode}:\n{fout[-2000:]}"
@@ -711,15 +719,11 @@ def _rss(proces) -> int:
 
 def _koppel(bron: Path, doel: Path) -> None:
     """`doel` as a copy of `bron`; files in an inbox as hard links (the same bytes, no disk)."""
-    doel.mkdir(parents=True, exist_ok=True)
-    for pad in sorted(bron.rglob("*")):
-        nieuw = doel / pad.relative_to(bron)
-        if pad.is_dir():
-            nieuw.mkdir(parents=True, exist_ok=True)
-        elif "inbox" in nieuw.parts:
-            os.link(pad, nieuw)
-        else:
-            shutil.copy2(pad, nieuw)
+
+    def kopieer(van: str, naar: str) -> None:
+        (os.link if "inbox" in Path(naar).parts else shutil.copy2)(van, naar)
+
+    shutil.copytree(bron, doel, copy_function=kopieer, dirs_exist_ok=True)
 
 
 class EindTotEind:
